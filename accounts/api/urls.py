@@ -1,0 +1,5 @@
+"""Nested account routes (status changes, packages, usage, charges, bill, provisioning)."""
+
+
+urlpatterns: list = [
+]

@@ -1,0 +1,115 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Account(models.Model):
+    """A subscriber account. Never deleted; its status is one Account Status Type."""
+
+    number = models.CharField(max_length=20, unique=True, null=True, editable=False)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    bill_day = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(28)])
+    status_type = models.ForeignKey(
+        "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="accounts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    left_prospect_on = models.DateField(null=True, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
+    # Bumped by every status change: a form carries it, so a stale edit is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(bill_day__gte=1, bill_day__lte=28), name="account_bill_day_1_28"),
+        ]
+        indexes = [
+            models.Index(fields=["status_type", "-id"], name="account_type_id_idx"),
+            models.Index(fields=["email"], name="account_email_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+
+class StatusChangeOption(models.TextChoices):
+    PRORATED = "immediately_with_prorated_transaction", "Immediately with prorated transaction"
+    FULL = "immediately_with_full_transaction", "Immediately with full transaction"
+    NO_TRANSACTION = "immediately_with_no_transaction", "Immediately with no transaction"
+    PERIOD_END = "period_end", "Period end"
+    SPECIFIC_DATE = "specific_date", "Specific date"
+
+
+class StatusChangeState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPLIED = "applied", "Applied"
+    FAILED = "failed", "Failed"
+
+
+class StatusChange(models.Model):
+    """One change of an account's status type: pending until its date, then applied or failed."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="status_changes")
+    from_type = models.ForeignKey(
+        "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="left_changes", null=True, blank=True
+    )
+    to_type = models.ForeignKey(
+        "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="targeted_changes"
+    )
+    option = models.CharField(max_length=40, choices=StatusChangeOption.choices)
+    effective_date = models.DateField()
+    reason = models.ForeignKey(
+        "statuses.StatusReason", on_delete=models.PROTECT, related_name="status_changes", null=True, blank=True
+    )
+    note = models.TextField(blank=True, max_length=2000)
+    state = models.CharField(max_length=10, choices=StatusChangeState.choices, default=StatusChangeState.PENDING)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    # Null when the scheduler applied it.
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-effective_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "effective_date"],
+                condition=models.Q(state="pending"),
+                name="status_change_one_pending_per_day",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["effective_date", "id"], condition=models.Q(state="pending"), name="status_change_due_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}: → {self.to_type_id} on {self.effective_date} ({self.state})"
+
+
+class StatusTypeCount(models.Model):
+    """Accounts per status type, kept in the same transaction as every change (SPEC §8)."""
+
+    status_type = models.OneToOneField(
+        "statuses.AccountStatusType", on_delete=models.CASCADE, primary_key=True, related_name="counter"
+    )
+    count = models.BigIntegerField(default=0)
+
+
+class StatisticsSnapshot(models.Model):
+    """Accounts per status type on one day, recorded by beat for the statistics chart."""
+
+    day = models.DateField()
+    status_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.CASCADE, related_name="+")
+    backend_status = models.CharField(max_length=16)
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "status_type"], name="snapshot_day_type_unique")]

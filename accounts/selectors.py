@@ -1,0 +1,64 @@
+"""Reads of accounts: the list, the Overview, Account Statistics."""
+
+from django.db.models import Sum, Value
+from django.db.models.functions import Coalesce
+
+from statuses.models import AccountStatusType
+from statuses.rules import STATISTICS_ORDER, BackendStatus
+
+from .models import Account, StatusChange, StatusChangeState
+
+
+def account_statistics() -> list[dict]:
+    """SPEC §8: per back-end status, the counters of the types shown in statistics, added together.
+    One query over the (small) status type table: its cost does not grow with the accounts."""
+    totals = {
+        row["backend_status"]: row["total"]
+        for row in AccountStatusType.objects.filter(show_in_statistics=True)
+        .values("backend_status")
+        .annotate(total=Coalesce(Sum("counter__count"), Value(0)))
+    }
+    return [
+        {"backend_status": status.value, "label": BackendStatus(status).label, "count": totals[status]}
+        for status in STATISTICS_ORDER
+        if status in totals
+    ]
+
+
+def account_search(*, q: str = "", status_type=None, backend_status: str = ""):
+    """Accounts, newest first, searched by number, e-mail or name, filtered by type or back-end status."""
+    qs = Account.objects.select_related("status_type")
+    q = (q or "").strip()
+    if q:
+        if q.isdigit():
+            qs = qs.filter(number=q)
+        elif "@" in q:
+            qs = qs.filter(email__iexact=q)
+        else:
+            qs = qs.filter(name__icontains=q)
+    if status_type:
+        qs = qs.filter(status_type=status_type)
+    if backend_status:
+        type_ids = list(
+            AccountStatusType.objects.filter(backend_status=backend_status).values_list("pk", flat=True)
+        )
+        qs = qs.filter(status_type_id__in=type_ids)
+    return qs.order_by("-id")
+
+
+def pending_changes(account_id: int):
+    return (
+        StatusChange.objects.filter(account_id=account_id, state=StatusChangeState.PENDING)
+        .select_related("to_type", "reason", "created_by")
+        .order_by("effective_date", "id")
+    )
+
+
+def status_history(account_id: int, limit: int = 50):
+    return (
+        StatusChange.objects.filter(account_id=account_id)
+        .exclude(state=StatusChangeState.PENDING)
+        .select_related("from_type", "to_type", "reason", "executed_by", "created_by")
+        .prefetch_related("charge_lines")
+        .order_by("-executed_at", "-id")[:limit]
+    )

@@ -1,0 +1,81 @@
+"""Writes of accounts (create, edit). Status changes have their own module: accounts/status_changes.py."""
+
+from django.db import transaction
+from django.db.models import CharField, F
+from django.db.models.functions import Cast
+
+from engage.errors import DomainError
+from statuses.models import AccountStatusType
+from statuses.rules import BackendStatus
+from statuses.selectors import default_status_type
+
+from .counters import adjust_status_type_counts
+from .models import Account
+
+NUMBER_OFFSET = 100000
+CREATABLE_STATUSES = (BackendStatus.ACTIVE, BackendStatus.PROSPECT)
+
+
+def _check_bill_day(bill_day) -> int:
+    try:
+        bill_day = int(bill_day)
+    except (TypeError, ValueError):
+        raise DomainError("Bill day must be a whole number from 1 to 28.", field="bill_day") from None
+    if not 1 <= bill_day <= 28:
+        raise DomainError("Bill day must be from 1 to 28.", field="bill_day")
+    return bill_day
+
+
+def _check_initial_type(status_type: AccountStatusType | None) -> AccountStatusType:
+    if status_type is None:
+        return default_status_type()
+    if status_type.backend_status not in CREATABLE_STATUSES:
+        raise DomainError(
+            "A new account starts in an active- or prospect-type status; "
+            f"“{status_type.name}” is {status_type.get_backend_status_display().lower()}.",
+            field="status_type",
+        )
+    return status_type
+
+
+def assign_numbers() -> None:
+    """Accounts get their number from their id (unique, never reused, no extra sequence)."""
+    Account.objects.filter(number__isnull=True).update(
+        number=Cast(F("id") + NUMBER_OFFSET, output_field=CharField())
+    )
+
+
+@transaction.atomic
+def account_create(*, name: str, email: str, bill_day: int, status_type: AccountStatusType | None = None) -> Account:
+    """A new account in the default type, or in an active- or prospect-type status named at creation."""
+    from provisioning.services import request_provisioning
+
+    status_type = _check_initial_type(status_type)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Name is required.", field="name")
+    account = Account.objects.create(
+        name=name, email=(email or "").strip(), bill_day=_check_bill_day(bill_day), status_type=status_type
+    )
+    account.number = str(account.pk + NUMBER_OFFSET)
+    Account.objects.filter(pk=account.pk).update(number=account.number)
+    adjust_status_type_counts({status_type.pk: 1})
+    request_provisioning([account.pk])
+    return account
+
+
+@transaction.atomic
+def account_update(account: Account, *, name=None, email=None, bill_day=None) -> Account:
+    """Edit contact details and bill day; never the status (that is the status-change engine)."""
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise DomainError("Name is required.", field="name")
+        locked.name = name
+    if email is not None:
+        locked.email = email.strip()
+    if bill_day is not None:
+        locked.bill_day = _check_bill_day(bill_day)
+    locked.save(update_fields=["name", "email", "bill_day"])
+    return locked

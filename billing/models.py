@@ -1,0 +1,141 @@
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Package(models.Model):
+    """A catalogue package with a monthly price."""
+
+    name = models.CharField(max_length=100, unique=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="package_price_not_negative")]
+
+    def __str__(self):
+        return self.name
+
+
+class UserPackageStatus(models.TextChoices):
+    # A cancelled account's packages stay active: billing skips them because of the account.
+    ACTIVE = "active", "Active"
+    REMOVED = "removed", "Removed"
+
+
+class UserPackage(models.Model):
+    """A package sold to an account. Nothing from next_bill_date on is billed yet."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="user_packages")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="+")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(default=1)
+    start_date = models.DateField()
+    next_bill_date = models.DateField()
+    status = models.CharField(max_length=10, choices=UserPackageStatus.choices, default=UserPackageStatus.ACTIVE)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="user_package_price_not_negative"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="user_package_quantity_positive"),
+        ]
+        indexes = [models.Index(fields=["next_bill_date", "account"], name="user_package_due_idx")]
+
+    def __str__(self):
+        return f"{self.package} × {self.quantity}"
+
+    @property
+    def amount(self) -> Decimal:
+        return self.price * self.quantity
+
+
+class Invoice(models.Model):
+    """One account's new lines of one billing run."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_on = models.DateField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"Invoice {self.pk}"
+
+
+class UsageRecord(models.Model):
+    """Already-rated usage; billed once, by the invoice that carries it."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="usage_records")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    occurred_on = models.DateField()
+    description = models.CharField(max_length=200, blank=True)
+    billed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="usage_amount_not_negative")]
+        indexes = [
+            models.Index(fields=["account", "occurred_on"], condition=models.Q(billed=False), name="usage_unbilled_idx")
+        ]
+
+
+class ChargeKind(models.TextChoices):
+    RECURRING = "recurring", "Recurring"
+    PRORATED_CHARGE = "prorated_charge", "Prorated charge"
+    PRORATED_CREDIT = "prorated_credit", "Prorated credit"
+    USAGE = "usage", "Usage"
+
+
+class ChargeLine(models.Model):
+    """A charge (positive) or credit (negative). The database refuses a second charge for a period."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="charge_lines")
+    user_package = models.ForeignKey(UserPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    usage_record = models.OneToOneField(
+        UsageRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="charge_line"
+    )
+    status_change = models.ForeignKey(
+        "accounts.StatusChange", on_delete=models.PROTECT, null=True, blank=True, related_name="charge_lines"
+    )
+    kind = models.CharField(max_length=20, choices=ChargeKind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One billing-pass line (recurring or prorated up to the bill day) per package and period.
+            models.UniqueConstraint(
+                fields=["user_package", "period_start"],
+                condition=models.Q(status_change__isnull=True, kind__in=["recurring", "prorated_charge"]),
+                name="charge_line_one_per_package_period",
+            ),
+            # One proration line per status change and package.
+            models.UniqueConstraint(
+                fields=["status_change", "user_package"],
+                condition=models.Q(status_change__isnull=False),
+                name="charge_line_one_per_change_package",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-id"], name="charge_line_account_idx")]
+
+
+class BillingFailure(models.Model):
+    """An account a billing run could not bill; the run went on without it."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    error = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]

@@ -1,0 +1,18 @@
+"""The API router at /api/v1/: every app registers its views here."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from accounts.api.views import register as register_accounts
+from statuses.api.views import register as register_statuses
+
+router = DefaultRouter()
+register_statuses(router)
+register_accounts(router)
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("", include("accounts.api.urls")),
+    path("", include("billing.api.urls")),
+    path("", include("provisioning.api.urls")),
+]

@@ -1,0 +1,47 @@
+"""The two roles of SPEC §1 and the checks every view and API permission uses."""
+
+ADMINISTRATORS = "Administrators"
+SUPPORT = "Support"
+
+
+def _groups(user) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    cached = getattr(user, "_engage_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._engage_groups = cached
+    return cached
+
+
+def is_administrator(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or ADMINISTRATORS in _groups(user))
+
+
+def is_staff_role(user) -> bool:
+    """Administrators and Support may use the accounts pages and the API."""
+    return is_administrator(user) or SUPPORT in _groups(user)
+
+
+# Model permissions of each role (the pages check roles; these keep Django admin in step).
+SUPPORT_PERMISSIONS = {
+    "statuses": ["view"],
+    "accounts": ["view", "add", "change"],
+    "billing": ["view", "add", "change"],
+    "provisioning": ["view"],
+}
+
+
+def grant_role_permissions(sender=None, **kwargs):
+    """After every migrate: Administrators get every permission of Engage's apps, Support its share."""
+    from django.contrib.auth.models import Group, Permission
+
+    apps = ["statuses", "accounts", "billing", "provisioning", "engage"]
+    admins, _ = Group.objects.get_or_create(name=ADMINISTRATORS)
+    support, _ = Group.objects.get_or_create(name=SUPPORT)
+    admins.permissions.add(*Permission.objects.filter(content_type__app_label__in=apps))
+    for app, verbs in SUPPORT_PERMISSIONS.items():
+        for verb in verbs:
+            support.permissions.add(
+                *Permission.objects.filter(content_type__app_label=app, codename__startswith=f"{verb}_")
+            )

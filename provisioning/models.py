@@ -1,0 +1,43 @@
+import uuid
+
+from django.db import models
+
+from statuses.rules import SwitchState
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (will retry)"
+
+
+class ProvisioningJob(models.Model):
+    """Outbox row: bring one account's switch entry to `target`. Written in the same transaction as
+    the status change that made it necessary; run by a worker; retried with back-off."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="provisioning_jobs")
+    target = models.CharField(max_length=16, choices=SwitchState.choices)
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.PENDING)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["account", "id"], condition=~models.Q(state="done"), name="prov_job_open_idx"),
+        ]
+
+
+class SwitchEntry(models.Model):
+    """What the switch holds for an account, as last confirmed by the backend (the ledger backend's
+    switch itself). No row means absent."""
+
+    account = models.OneToOneField(
+        "accounts.Account", on_delete=models.CASCADE, primary_key=True, related_name="switch_entry"
+    )
+    state = models.CharField(max_length=16, choices=SwitchState.choices)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -1,0 +1,59 @@
+from django.db import models
+from django.db.models.functions import Lower
+
+from .rules import BackendStatus
+
+
+class AccountStatusType(models.Model):
+    """An operator-defined status (any name), mapped to one of the four back-end statuses."""
+
+    name = models.CharField(max_length=100)
+    backend_status = models.CharField(max_length=16, choices=BackendStatus.choices)
+    image_url = models.CharField("Image URL", max_length=500, blank=True)
+    show_in_statistics = models.BooleanField("Show in Account Statistics", default=True)
+    is_default = models.BooleanField("Default for new accounts", default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="status_type_name_unique_ci"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="status_type_one_default"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(is_default=True, backend_status=BackendStatus.CANCELLED),
+                name="status_type_default_not_cancelled",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(backend_status__in=BackendStatus.values),
+                name="status_type_backend_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_backend_status_display_label(self):
+        return BackendStatus(self.backend_status).label
+
+
+class StatusReason(models.Model):
+    """Why an account was changed; applies to one or more back-end statuses; retire to hide it."""
+
+    name = models.CharField(max_length=100)
+    backend_statuses = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="status_reason_name_unique_ci")]
+
+    def __str__(self):
+        return self.name
+
+    def applies_to(self, backend_status: str) -> bool:
+        return backend_status in self.backend_statuses
+
+    @property
+    def backend_status_labels(self) -> list[str]:
+        return [BackendStatus(s).label for s in BackendStatus.values if s in self.backend_statuses]
