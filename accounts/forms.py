@@ -6,13 +6,91 @@ from statuses.rules import BackendStatus
 
 class AccountFilterForm(forms.Form):
     q = forms.CharField(
-        label="Search", required=False, max_length=200,
+        label="Search",
+        required=False,
+        max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "Number, name or e-mail", "class": "form-control"}),
     )
     status_type = forms.ModelChoiceField(
-        queryset=AccountStatusType.objects.all(), required=False, empty_label="Any status type",
+        queryset=AccountStatusType.objects.all(),
+        required=False,
+        empty_label="Any status type",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    backend_status = forms.ChoiceField(choices=[("", "Any back-end status")] + list(BackendStatus.choices),
-                                       required=False, widget=forms.Select(attrs={"class": "form-select"}))
+    backend_status = forms.ChoiceField(
+        choices=[("", "Any back-end status")] + list(BackendStatus.choices),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
     after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+
+class StatusPickForm(forms.Form):
+    """Step 1 of the Status flow: the new status type."""
+
+    status_type = forms.ModelChoiceField(
+        queryset=AccountStatusType.objects.all(),
+        label="Status",
+        empty_label="Choose a status…",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if account is not None:
+            self.fields["status_type"].queryset = AccountStatusType.objects.exclude(pk=account.status_type_id)
+
+
+class StatusOptionForm(forms.Form):
+    """Step 2: option, reason, date, note; carries the account version so a stale form is refused."""
+
+    option = forms.ChoiceField(widget=forms.RadioSelect)
+    reason = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Choose a reason…",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    effective_date = forms.DateField(
+        label="Date", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, options, reasons, reason_required, **kwargs):
+        from statuses.models import StatusReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["option"].choices = options
+        self.fields["reason"].queryset = StatusReason.objects.filter(pk__in=[r.pk for r in reasons])
+        self.fields["reason"].required = reason_required
+
+
+class ComponentStatusForm(forms.Form):
+    """Components → Add → Change User Status: the status type and the date."""
+
+    status_type = forms.ModelChoiceField(
+        queryset=AccountStatusType.objects.all(),
+        label="User Status Type",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    effective_date = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    reason = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="(needed to cancel or suspend)",
+        help_text="Required when the new status is a cancelled or suspended type.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, account, **kwargs):
+        from statuses.models import StatusReason
+
+        super().__init__(*args, **kwargs)
+        self.fields["status_type"].queryset = AccountStatusType.objects.exclude(pk=account.status_type_id)
+        self.fields["reason"].queryset = StatusReason.objects.filter(is_active=True)

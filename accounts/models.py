@@ -10,9 +10,7 @@ class Account(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(max_length=254)
     bill_day = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(28)])
-    status_type = models.ForeignKey(
-        "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="accounts"
-    )
+    status_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="accounts")
     created_at = models.DateTimeField(auto_now_add=True)
     left_prospect_on = models.DateField(null=True, blank=True)
     cancelled_on = models.DateField(null=True, blank=True)
@@ -54,9 +52,7 @@ class StatusChange(models.Model):
     from_type = models.ForeignKey(
         "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="left_changes", null=True, blank=True
     )
-    to_type = models.ForeignKey(
-        "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="targeted_changes"
-    )
+    to_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="targeted_changes")
     option = models.CharField(max_length=40, choices=StatusChangeOption.choices)
     effective_date = models.DateField()
     reason = models.ForeignKey(

@@ -39,9 +39,7 @@ def account_search(*, q: str = "", status_type=None, backend_status: str = ""):
     if status_type:
         qs = qs.filter(status_type=status_type)
     if backend_status:
-        type_ids = list(
-            AccountStatusType.objects.filter(backend_status=backend_status).values_list("pk", flat=True)
-        )
+        type_ids = list(AccountStatusType.objects.filter(backend_status=backend_status).values_list("pk", flat=True))
         qs = qs.filter(status_type_id__in=type_ids)
     return qs.order_by("-id")
 

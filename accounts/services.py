@@ -40,9 +40,7 @@ def _check_initial_type(status_type: AccountStatusType | None) -> AccountStatusT
 
 def assign_numbers() -> None:
     """Accounts get their number from their id (unique, never reused, no extra sequence)."""
-    Account.objects.filter(number__isnull=True).update(
-        number=Cast(F("id") + NUMBER_OFFSET, output_field=CharField())
-    )
+    Account.objects.filter(number__isnull=True).update(number=Cast(F("id") + NUMBER_OFFSET, output_field=CharField()))
 
 
 @transaction.atomic

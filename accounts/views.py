@@ -1,11 +1,25 @@
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 
+from engage.errors import DomainError
 from engage.views import StaffRequiredMixin
+from statuses.models import AccountStatusType
+from statuses.selectors import reason_requirement, reasons_for
 
-from .forms import AccountFilterForm
-from .models import Account
+from .forms import AccountFilterForm, ComponentStatusForm, StatusOptionForm, StatusPickForm
+from .models import Account, StatusChange
 from .selectors import account_search, account_statistics, pending_changes, status_history
+from .status_changes import (
+    OPTION_DEFINITIONS,
+    account_change_status,
+    options_for,
+    preview_status_change,
+    status_change_remove,
+    today,
+)
 
 PAGE_SIZE = 50
 
@@ -34,8 +48,14 @@ class AccountListView(StaffRequiredMixin, View):
         return render(
             request,
             "accounts/list.html",
-            {"form": form, "accounts": accounts, "next_after": next_after, "query": params.urlencode(),
-             "is_first_page": not request.GET.get("after"), "nav": "accounts"},
+            {
+                "form": form,
+                "accounts": accounts,
+                "next_after": next_after,
+                "query": params.urlencode(),
+                "is_first_page": not request.GET.get("after"),
+                "nav": "accounts",
+            },
             status=status,
         )
 
@@ -47,8 +67,9 @@ class AccountOverviewView(StaffRequiredMixin, View):
 
 
 def overview_context(account):
-    from billing.selectors import account_billing_summary
     from provisioning.selectors import provisioning_summary
+
+    from billing.selectors import account_billing_summary
 
     return {
         "account": account,
@@ -63,3 +84,185 @@ def overview_context(account):
 class StatisticsView(StaffRequiredMixin, View):
     def get(self, request):
         return render(request, "accounts/statistics.html", {"rows": account_statistics(), "nav": "statistics"})
+
+
+def _account(pk):
+    return get_object_or_404(Account.objects.select_related("status_type"), pk=pk)
+
+
+def _add_domain_error(form, err):
+    form.add_error(err.field if err.field in form.fields else None, err.message)
+
+
+class StatusPickView(StaffRequiredMixin, View):
+    """Overview → Status, step 1: pick the new status type."""
+
+    def get(self, request, pk):
+        account = _account(pk)
+        return render(
+            request,
+            "accounts/status_pick.html",
+            {"account": account, "form": StatusPickForm(account=account), "nav": "accounts"},
+        )
+
+    def post(self, request, pk):
+        account = _account(pk)
+        form = StatusPickForm(request.POST, account=account)
+        if form.is_valid():
+            url = reverse("accounts:status-options", args=[account.pk, form.cleaned_data["status_type"].pk])
+            return redirect(f"{url}?version={request.POST.get('version') or account.version}")
+        return render(
+            request, "accounts/status_pick.html", {"account": account, "form": form, "nav": "accounts"}, status=400
+        )
+
+
+class StatusOptionsView(StaffRequiredMixin, View):
+    """Step 2: option, reason, date, note, a preview of the exact lines, and Save."""
+
+    def _form(self, account, to_type, data=None, version=None):
+        backend = to_type.backend_status
+        return StatusOptionForm(
+            data,
+            options=options_for(account.status_type.backend_status, backend),
+            reasons=reasons_for(backend),
+            reason_required=reason_requirement(backend),
+            initial={"version": version or account.version, "effective_date": today()},
+        )
+
+    def _render(self, request, account, to_type, form, outcome=None, status=200):
+        template = (
+            "accounts/_status_preview.html" if request.htmx and outcome is not None else "accounts/status_options.html"
+        )
+        return render(
+            request,
+            template,
+            {
+                "account": account,
+                "to_type": to_type,
+                "form": form,
+                "outcome": outcome,
+                "definitions": OPTION_DEFINITIONS,
+                "nav": "accounts",
+            },
+            status=status,
+        )
+
+    def get(self, request, pk, type_pk):
+        account = _account(pk)
+        to_type = get_object_or_404(AccountStatusType, pk=type_pk)
+        version = request.GET.get("version")
+        return self._render(
+            request,
+            account,
+            to_type,
+            self._form(account, to_type, version=int(version) if (version or "").isdigit() else None),
+        )
+
+    def post(self, request, pk, type_pk):
+        account = _account(pk)
+        to_type = get_object_or_404(AccountStatusType, pk=type_pk)
+        form = self._form(account, to_type, request.POST)
+        if not form.is_valid():
+            return self._render(request, account, to_type, form, status=400)
+        data = form.cleaned_data
+        args = dict(
+            account_id=account.pk,
+            to_type=to_type,
+            option=data["option"],
+            reason=data["reason"],
+            effective_date=data["effective_date"] if data["option"] == "specific_date" else None,
+            note=data["note"],
+        )
+        try:
+            if "preview" in request.POST:
+                return self._render(request, account, to_type, form, preview_status_change(**args))
+            outcome = account_change_status(**args, actor=request.user, expected_version=data["version"])
+        except DomainError as err:
+            _add_domain_error(form, err)
+            return self._render(request, account, to_type, form, status=409 if err.status_code == 409 else 400)
+        if outcome.state == "pending":
+            messages.success(
+                request,
+                f"Status change to “{to_type.name}” scheduled for {outcome.effective_date:%Y-%m-%d}.",
+            )
+        else:
+            messages.success(request, f"Status changed to “{to_type.name}”.")
+        return redirect("accounts:overview", account.pk)
+
+
+class ComponentAddView(StaffRequiredMixin, View):
+    """Components → Add → Change User Status: a dated change, listed until it is executed."""
+
+    def _render(self, request, account, form, status=200):
+        return render(
+            request, "accounts/component_add.html", {"account": account, "form": form, "nav": "accounts"}, status=status
+        )
+
+    def get(self, request, pk):
+        account = _account(pk)
+        form = ComponentStatusForm(account=account, initial={"version": account.version, "effective_date": today()})
+        return self._render(request, account, form)
+
+    def post(self, request, pk):
+        account = _account(pk)
+        form = ComponentStatusForm(request.POST, account=account)
+        if not form.is_valid():
+            return self._render(request, account, form, status=400)
+        data = form.cleaned_data
+        try:
+            outcome = account_change_status(
+                account_id=account.pk,
+                to_type=data["status_type"],
+                option="specific_date",
+                effective_date=data["effective_date"],
+                reason=data["reason"],
+                actor=request.user,
+                expected_version=data["version"],
+            )
+        except DomainError as err:
+            _add_domain_error(form, err)
+            return self._render(request, account, form, status=err.status_code)
+        if outcome.state == "pending":
+            messages.success(
+                request,
+                f"Change User Status to “{data['status_type']}” on {outcome.effective_date:%Y-%m-%d} added.",
+            )
+        else:
+            messages.success(request, f"Status changed to “{data['status_type']}” (the date is today).")
+        return redirect("accounts:overview", account.pk)
+
+
+class ComponentRemoveView(StaffRequiredMixin, View):
+    def post(self, request, pk, change_pk):
+        account = _account(pk)
+        if not StatusChange.objects.filter(pk=change_pk, account=account).exists():
+            raise Http404("No such component on this account.")
+        try:
+            status_change_remove(change_id=change_pk)
+        except DomainError as err:
+            messages.error(request, err.message)
+        else:
+            messages.success(request, "The pending status change was removed.")
+        return redirect("accounts:overview", account.pk)
+
+
+class ToolsView(StaffRequiredMixin, View):
+    """Tools: the Status link and Bill Account."""
+
+    def get(self, request, pk):
+        return render(request, "accounts/tools.html", {"account": _account(pk), "nav": "accounts"})
+
+    def post(self, request, pk):
+        from billing.services import bill_account
+
+        account = _account(pk)
+        invoice = bill_account(account_id=account.pk, as_of=today())
+        if invoice is None:
+            messages.info(request, "Nothing was due: no invoice was made.")
+        else:
+            lines = invoice.lines.count()
+            messages.success(
+                request,
+                f"Billed {lines} line{'s' if lines != 1 else ''}, {invoice.total} in all (invoice {invoice.pk}).",
+            )
+        return redirect("accounts:tools", account.pk)

@@ -1,8 +1,9 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from statuses.models import AccountStatusType
+from statuses.models import AccountStatusType, StatusReason
 
-from ..models import Account
+from ..models import Account, StatusChange, StatusChangeOption, StatusChangeState
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -22,3 +23,56 @@ class AccountUpdateSerializer(AccountSerializer):
 
     class Meta(AccountSerializer.Meta):
         read_only_fields = ["id", "number", "backend_status", "status_type"]
+
+
+class TransactionSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+
+
+class StatusChangeRequestSerializer(serializers.Serializer):
+    status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all())
+    option = serializers.ChoiceField(choices=StatusChangeOption.choices)
+    effective_date = serializers.DateField(required=False, allow_null=True)
+    reason = serializers.PrimaryKeyRelatedField(queryset=StatusReason.objects.all(), required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    version = serializers.IntegerField(
+        required=False, help_text="The account version you read; a stale one is refused with 409."
+    )
+
+
+class StatusChangeOutcomeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    state = serializers.ChoiceField(choices=StatusChangeState.choices)
+    effective_date = serializers.DateField()
+    transactions = TransactionSerializer(many=True)
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    transactions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StatusChange
+        fields = [
+            "id",
+            "account",
+            "from_type",
+            "to_type",
+            "option",
+            "effective_date",
+            "reason",
+            "note",
+            "state",
+            "failure_reason",
+            "created_by",
+            "created_at",
+            "executed_at",
+            "executed_by",
+            "transactions",
+        ]
+
+    @extend_schema_field(TransactionSerializer(many=True))
+    def get_transactions(self, obj):
+        return TransactionSerializer(obj.charge_lines.all(), many=True).data

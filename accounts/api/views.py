@@ -17,8 +17,10 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         params = self.request.query_params
         if self.action == "list":
             return account_search(
-                q=params.get("q", ""), backend_status=params.get("backend_status", "")
-                if params.get("backend_status") in ("active", "suspended", "cancelled", "prospect") else "",
+                q=params.get("q", ""),
+                backend_status=params.get("backend_status", "")
+                if params.get("backend_status") in ("active", "suspended", "cancelled", "prospect")
+                else "",
             )
         return Account.objects.select_related("status_type")
 

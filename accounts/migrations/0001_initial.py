@@ -7,94 +7,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('statuses', '0001_initial'),
+        ("statuses", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StatusTypeCount',
+            name="StatusTypeCount",
             fields=[
-                ('status_type', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='counter', serialize=False, to='statuses.accountstatustype')),
-                ('count', models.BigIntegerField(default=0)),
+                (
+                    "status_type",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="counter",
+                        serialize=False,
+                        to="statuses.accountstatustype",
+                    ),
+                ),
+                ("count", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(editable=False, max_length=20, null=True, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(max_length=254)),
-                ('bill_day', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('left_prospect_on', models.DateField(blank=True, null=True)),
-                ('cancelled_on', models.DateField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('status_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='statuses.accountstatustype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(editable=False, max_length=20, null=True, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "bill_day",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(28),
+                        ]
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("left_prospect_on", models.DateField(blank=True, null=True)),
+                ("cancelled_on", models.DateField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "status_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="statuses.accountstatustype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='StatisticsSnapshot',
+            name="StatisticsSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('backend_status', models.CharField(max_length=16)),
-                ('count', models.BigIntegerField()),
-                ('status_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='statuses.accountstatustype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("backend_status", models.CharField(max_length=16)),
+                ("count", models.BigIntegerField()),
+                (
+                    "status_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="statuses.accountstatustype"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StatusChange',
+            name="StatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('option', models.CharField(choices=[('immediately_with_prorated_transaction', 'Immediately with prorated transaction'), ('immediately_with_full_transaction', 'Immediately with full transaction'), ('immediately_with_no_transaction', 'Immediately with no transaction'), ('period_end', 'Period end'), ('specific_date', 'Specific date')], max_length=40)),
-                ('effective_date', models.DateField()),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('applied', 'Applied'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('failure_reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('executed_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='status_changes', to='accounts.account')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('executed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('from_type', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='left_changes', to='statuses.accountstatustype')),
-                ('reason', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='status_changes', to='statuses.statusreason')),
-                ('to_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='targeted_changes', to='statuses.accountstatustype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "option",
+                    models.CharField(
+                        choices=[
+                            ("immediately_with_prorated_transaction", "Immediately with prorated transaction"),
+                            ("immediately_with_full_transaction", "Immediately with full transaction"),
+                            ("immediately_with_no_transaction", "Immediately with no transaction"),
+                            ("period_end", "Period end"),
+                            ("specific_date", "Specific date"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("effective_date", models.DateField()),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("applied", "Applied"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("failure_reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("executed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="status_changes",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "executed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "from_type",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="left_changes",
+                        to="statuses.accountstatustype",
+                    ),
+                ),
+                (
+                    "reason",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="status_changes",
+                        to="statuses.statusreason",
+                    ),
+                ),
+                (
+                    "to_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="targeted_changes",
+                        to="statuses.accountstatustype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-effective_date', '-id'],
+                "ordering": ["-effective_date", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['status_type', '-id'], name='account_type_id_idx'),
+            model_name="account",
+            index=models.Index(fields=["status_type", "-id"], name="account_type_id_idx"),
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['email'], name='account_email_idx'),
+            model_name="account",
+            index=models.Index(fields=["email"], name="account_email_idx"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('bill_day__gte', 1), ('bill_day__lte', 28)), name='account_bill_day_1_28'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("bill_day__gte", 1), ("bill_day__lte", 28)), name="account_bill_day_1_28"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statisticssnapshot',
-            constraint=models.UniqueConstraint(fields=('day', 'status_type'), name='snapshot_day_type_unique'),
+            model_name="statisticssnapshot",
+            constraint=models.UniqueConstraint(fields=("day", "status_type"), name="snapshot_day_type_unique"),
         ),
         migrations.AddIndex(
-            model_name='statuschange',
-            index=models.Index(condition=models.Q(('state', 'pending')), fields=['effective_date', 'id'], name='status_change_due_idx'),
+            model_name="statuschange",
+            index=models.Index(
+                condition=models.Q(("state", "pending")), fields=["effective_date", "id"], name="status_change_due_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statuschange',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'pending')), fields=('account', 'effective_date'), name='status_change_one_pending_per_day'),
+            model_name="statuschange",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "pending")),
+                fields=("account", "effective_date"),
+                name="status_change_one_pending_per_day",
+            ),
         ),
     ]

@@ -1,0 +1,77 @@
+"""API of the status-change engine: the same service as the pages."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import Account, StatusChange
+from ..status_changes import account_change_status, preview_status_change, status_change_remove
+from .serializers import StatusChangeOutcomeSerializer, StatusChangeRequestSerializer, StatusChangeSerializer
+
+
+def _outcome(outcome):
+    return {
+        "id": outcome.change.pk if outcome.change else None,
+        "state": outcome.state,
+        "effective_date": outcome.effective_date,
+        "transactions": [
+            {"kind": line.kind, "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end}
+            for line in outcome.transactions
+        ],
+    }
+
+
+def _request_args(request, account_id):
+    serializer = StatusChangeRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return {
+        "account_id": account_id,
+        "to_type": data["status_type"],
+        "option": data["option"],
+        "effective_date": data.get("effective_date"),
+        "reason": data.get("reason"),
+        "note": data.get("note", ""),
+    }, data.get("version")
+
+
+class AccountStatusChangesView(generics.ListAPIView):
+    """History and pending changes of an account; POST changes its status (now or scheduled)."""
+
+    serializer_class = StatusChangeSerializer
+
+    def get_queryset(self):
+        account = get_object_or_404(Account, pk=self.kwargs["account_id"])
+        return (
+            StatusChange.objects.filter(account=account)
+            .select_related("from_type", "to_type", "reason")
+            .prefetch_related("charge_lines")
+            .order_by("-effective_date", "-id")
+        )
+
+    @extend_schema(request=StatusChangeRequestSerializer, responses={201: StatusChangeOutcomeSerializer})
+    def post(self, request, account_id):
+        get_object_or_404(Account, pk=account_id)
+        args, version = _request_args(request, account_id)
+        outcome = account_change_status(**args, actor=request.user, expected_version=version)
+        return Response(StatusChangeOutcomeSerializer(_outcome(outcome)).data, status=201)
+
+
+class StatusChangePreviewView(APIView):
+    @extend_schema(request=StatusChangeRequestSerializer, responses={200: StatusChangeOutcomeSerializer})
+    def post(self, request, account_id):
+        get_object_or_404(Account, pk=account_id)
+        args, _version = _request_args(request, account_id)
+        return Response(StatusChangeOutcomeSerializer(_outcome(preview_status_change(**args))).data)
+
+
+class StatusChangeDetailView(generics.RetrieveDestroyAPIView):
+    """DELETE removes a pending change; 409 once it was executed."""
+
+    serializer_class = StatusChangeSerializer
+    queryset = StatusChange.objects.select_related("from_type", "to_type", "reason").prefetch_related("charge_lines")
+
+    def perform_destroy(self, instance):
+        status_change_remove(change_id=instance.pk)

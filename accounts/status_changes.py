@@ -1,0 +1,327 @@
+"""The one engine that changes an account's status (SPEC §5).
+
+The Overview's Status flow, the Change User Status component, the Tools page, the API and the
+scheduler all call `account_change_status` / `apply_due_status_changes`; nothing else writes an
+account's status type.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.proration import next_bill_day
+from billing.status_transactions import PackagePlan, plan_status_transactions, write_status_transactions
+from engage.errors import ConflictError, DomainError
+from engage.passes import recorded_pass
+from provisioning.services import request_provisioning
+from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import BackendStatus, is_billing_inert
+from statuses.selectors import reason_requirement
+
+from .counters import adjust_status_type_counts
+from .models import Account, StatusChange, StatusChangeOption, StatusChangeState
+
+logger = logging.getLogger(__name__)
+
+Option = StatusChangeOption
+IMMEDIATE_OPTIONS = (Option.PRORATED, Option.FULL, Option.NO_TRANSACTION)
+TIMING_OPTIONS = (Option.NO_TRANSACTION, Option.PERIOD_END, Option.SPECIFIC_DATE)
+NOTE_MAX = 2000
+
+OPTION_DEFINITIONS = {
+    Option.PRORATED: "Takes effect today. Cancel/suspend credits the unused part of an already billed period; "
+    "enable charges the rest of the current period, prorated.",
+    Option.FULL: "Takes effect today. Cancel/suspend gives no credit and charges the current period in full "
+    "if it was not billed yet; enable charges the current period in full.",
+    Option.NO_TRANSACTION: "Takes effect today. No credit and no charge; after an enable, billing resumes at "
+    "the next bill date.",
+    Option.PERIOD_END: "Takes effect on the next bill date. No transaction: the current period is used up; "
+    "after an enable, billing starts with that period.",
+    Option.SPECIFIC_DATE: "Takes effect on the date you give (today or later), prorated as of that date.",
+}
+TIMING_LABELS = {
+    Option.NO_TRANSACTION: "Now",
+    Option.PERIOD_END: "Period end",
+    Option.SPECIFIC_DATE: "Specific date",
+}
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def options_for(from_backend: str, to_backend: str) -> list[tuple[str, str]]:
+    """All five options for cancel/suspend/enable; only the timing between statuses that bill alike."""
+    if is_billing_inert(from_backend, to_backend):
+        return [(o.value, TIMING_LABELS[o]) for o in TIMING_OPTIONS]
+    return list(Option.choices)
+
+
+@dataclass
+class Outcome:
+    """What a change does or did: the state, its date, the lines, the packages' new next bill dates."""
+
+    state: str
+    effective_date: date
+    plans: list[PackagePlan]
+    change: StatusChange | None = None
+
+    @property
+    def transactions(self):
+        return [line for plan in self.plans for line in plan.lines]
+
+
+def resolve_effective_date(account: Account, option: str, effective_date: date | None, on: date) -> date:
+    if option in IMMEDIATE_OPTIONS:
+        return on
+    if option == Option.PERIOD_END:
+        return next_bill_day(account.bill_day, on)
+    if option == Option.SPECIFIC_DATE:
+        if effective_date is None:
+            raise DomainError("Specific date needs a date.", field="effective_date")
+        if effective_date < on:
+            raise DomainError(f"The date {effective_date:%Y-%m-%d} is in the past.", field="effective_date")
+        return effective_date
+    raise DomainError(f"Unknown option “{option}”.", field="option")
+
+
+def check_transition(account: Account, to_type: AccountStatusType, reason: StatusReason | None) -> None:
+    """The rules that hold whenever a change is requested or applied (raises DomainError)."""
+    current = account.status_type
+    if to_type.pk == current.pk:
+        raise DomainError(f"The account already has the status “{current.name}”.", field="status_type")
+    if to_type.backend_status == BackendStatus.PROSPECT and (
+        current.backend_status != BackendStatus.PROSPECT or account.left_prospect_on
+    ):
+        raise DomainError(
+            f"“{to_type.name}” is a prospect status: an account that has left prospect can never return to it.",
+            field="status_type",
+        )
+    if reason is not None:
+        if not reason.is_active:
+            raise DomainError(f"The reason “{reason.name}” is retired.", field="reason")
+        if not reason.applies_to(to_type.backend_status):
+            raise DomainError(
+                f"The reason “{reason.name}” does not apply to {to_type.get_backend_status_display().lower()}.",
+                field="reason",
+            )
+    elif reason_requirement(to_type.backend_status):
+        raise DomainError(
+            f"A reason is required to change to a {to_type.get_backend_status_display().lower()} status.",
+            field="reason",
+        )
+
+
+def _check_request(account, to_type, option, effective_date, reason, note, on) -> date:
+    if option not in Option.values:
+        raise DomainError(f"Unknown option “{option}”.", field="option")
+    if len(note or "") > NOTE_MAX:
+        raise DomainError(f"The note must be at most {NOTE_MAX} characters.", field="note")
+    check_transition(account, to_type, reason)
+    if option not in dict(options_for(account.status_type.backend_status, to_type.backend_status)):
+        raise DomainError("Between these two statuses only the timing can be chosen.", field="option")
+    return resolve_effective_date(account, option, effective_date, on)
+
+
+def _plan(account: Account, to_type: AccountStatusType, option: str, effective: date, *, lock: bool):
+    return plan_status_transactions(
+        account_id=account.pk,
+        bill_day=account.bill_day,
+        from_backend=account.status_type.backend_status,
+        to_backend=to_type.backend_status,
+        option=option,
+        effective_date=effective,
+        lock=lock,
+    )
+
+
+def preview_status_change(
+    *, account_id: int, to_type, option, effective_date=None, reason=None, note="", on: date | None = None
+) -> Outcome:
+    """Exactly what account_change_status would do now; saves nothing."""
+    on = on or today()
+    account = Account.objects.select_related("status_type").get(pk=account_id)
+    effective = _check_request(account, to_type, option, effective_date, reason, note, on)
+    if effective > on:
+        # Computed as of that date (a later change before it could still alter the packages).
+        return Outcome(StatusChangeState.PENDING, effective, _plan(account, to_type, option, effective, lock=False))
+    return Outcome(StatusChangeState.APPLIED, effective, _plan(account, to_type, option, effective, lock=False))
+
+
+def lock_account(account_id: int) -> Account:
+    try:
+        return Account.objects.select_for_update().select_related("status_type").get(pk=account_id)
+    except Account.DoesNotExist:
+        raise DomainError(f"No account with id {account_id}.") from None
+
+
+@transaction.atomic
+def account_change_status(
+    *,
+    account_id: int,
+    to_type: AccountStatusType,
+    option: str,
+    effective_date: date | None = None,
+    reason: StatusReason | None = None,
+    note: str = "",
+    actor=None,
+    expected_version: int | None = None,
+    on: date | None = None,
+) -> Outcome:
+    """Change an account's status now, or schedule it for its date.
+
+    Locks the account, refuses a stale form (version), re-checks every rule, then either writes a
+    pending change (one per account and date) or applies it at once with its transactions.
+    """
+    on = on or today()
+    account = lock_account(account_id)
+    if expected_version is not None and account.version != expected_version:
+        raise ConflictError("This account changed while you were editing; nothing was saved. Reload and try again.")
+    effective = _check_request(account, to_type, option, effective_date, reason, note, on)
+    change = StatusChange(
+        account=account,
+        from_type=account.status_type,
+        to_type=to_type,
+        option=option,
+        effective_date=effective,
+        reason=reason,
+        note=note or "",
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    Account.objects.filter(pk=account.pk).update(version=account.version + 1)
+    account.version += 1
+    if effective > on:
+        try:
+            with transaction.atomic():
+                change.save()
+        except IntegrityError:
+            raise DomainError(
+                f"There is already a pending change for this account on {effective:%Y-%m-%d}.",
+                field="effective_date",
+            ) from None
+        return Outcome(
+            StatusChangeState.PENDING, effective, _plan(account, to_type, option, effective, lock=False), change
+        )
+    change.state = StatusChangeState.APPLIED
+    change.save()
+    plans = _apply(account, change, actor=change.created_by)
+    return Outcome(StatusChangeState.APPLIED, effective, plans, change)
+
+
+def _apply(account: Account, change: StatusChange, *, actor) -> list[PackagePlan]:
+    """Make the change true: transactions, status, dates, counters, provisioning, e-mail. The account
+    row is locked by the caller."""
+    from_type, to_type = account.status_type, change.to_type
+    plans = _plan(account, to_type, change.option, change.effective_date, lock=True)
+    write_status_transactions(
+        account_id=account.pk, status_change_id=change.pk, plans=plans, issued_on=change.effective_date
+    )
+    account.status_type = to_type
+    if to_type.backend_status == BackendStatus.CANCELLED:
+        account.cancelled_on = change.effective_date
+    else:
+        account.cancelled_on = None
+    if from_type.backend_status == BackendStatus.PROSPECT and to_type.backend_status != BackendStatus.PROSPECT:
+        account.left_prospect_on = change.effective_date
+    account.save(update_fields=["status_type", "cancelled_on", "left_prospect_on"])
+    adjust_status_type_counts({from_type.pk: -1, to_type.pk: 1})
+    change.from_type = from_type
+    change.state = StatusChangeState.APPLIED
+    change.executed_at = timezone.now()
+    change.executed_by = actor
+    change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
+    request_provisioning([account.pk])
+    transaction.on_commit(lambda: _queue_email(change.pk))
+    return plans
+
+
+def _queue_email(change_id: int) -> None:
+    from .tasks import send_status_change_email_task
+
+    try:
+        send_status_change_email_task.delay(change_id)
+    except Exception:  # the broker is down: the change stands; the e-mail is what is lost
+        logger.warning("Could not queue the e-mail for status change %s.", change_id)
+
+
+@transaction.atomic
+def status_change_remove(*, change_id: int) -> None:
+    """Remove a pending change; refused (409) once it has been executed."""
+    try:
+        change = StatusChange.objects.select_for_update().get(pk=change_id)
+    except StatusChange.DoesNotExist:
+        raise DomainError(f"No status change with id {change_id}.") from None
+    if change.state != StatusChangeState.PENDING:
+        raise ConflictError(f"This change was already {change.get_state_display().lower()}; it cannot be removed.")
+    Account.objects.filter(pk=change.account_id).update(version=F("version") + 1)
+    change.delete()
+
+
+def _fail(change: StatusChange, why: str) -> None:
+    change.state = StatusChangeState.FAILED
+    change.failure_reason = why[:500]
+    change.executed_at = timezone.now()
+    change.save(update_fields=["state", "failure_reason", "executed_at"])
+
+
+def apply_due_change(change_id: int, *, on: date) -> str:
+    """Apply one due pending change exactly once; an invalid one is marked failed, never retried."""
+    with transaction.atomic():
+        change = (
+            StatusChange.objects.select_for_update(skip_locked=True)
+            .filter(pk=change_id, state=StatusChangeState.PENDING, effective_date__lte=on)
+            .select_related("to_type", "reason")
+            .first()
+        )
+        if change is None:
+            return "skipped"  # taken by another worker, removed, or already done
+        account = lock_account(change.account_id)
+        earlier = StatusChange.objects.filter(
+            account_id=account.pk, state=StatusChangeState.PENDING, effective_date__lt=change.effective_date
+        ).exists()
+        if earlier:
+            return "skipped"  # the account's earlier change goes first
+        try:
+            with transaction.atomic():
+                check_transition(account, change.to_type, change.reason)
+        except DomainError as err:
+            _fail(change, err.message)
+            return "failed"
+        _apply(account, change, actor=None)
+        Account.objects.filter(pk=account.pk).update(version=F("version") + 1)
+        return "applied"
+
+
+def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
+    """Every pending change dated on or before as_of, oldest first, each exactly once.
+
+    Claims with skip_locked, so two workers share the work; the state moves in the same
+    transaction as the change, so a worker killed midway leaves the change pending for the next run.
+    """
+    counts = {"applied": 0, "failed": 0, "skipped": 0, "errors": 0}
+    seen: set[int] = set()
+    with recorded_pass("apply_status_changes", as_of) as run:
+        while True:
+            due = list(
+                StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=as_of)
+                .exclude(pk__in=seen)
+                .order_by("effective_date", "id")
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not due:
+                break
+            for change_id in due:
+                seen.add(change_id)
+                try:
+                    counts[apply_due_change(change_id, on=as_of)] += 1
+                except Exception as exc:  # one bad account must not stop the pass
+                    logger.exception("Status change %s could not be applied", change_id)
+                    counts["errors"] += 1
+                    run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
+        run.processed = counts["applied"] + counts["failed"]
+        run.failed = counts["errors"]
+    return counts
