@@ -153,10 +153,14 @@ def preview_status_change(
 
 
 def lock_account(account_id: int) -> Account:
+    """Lock the account row alone: a join in a FOR UPDATE query would drop the row when a concurrent
+    change moved it to another type, instead of waiting for it and reading the new version."""
     try:
-        return Account.objects.select_for_update().select_related("status_type").get(pk=account_id)
+        account = Account.objects.select_for_update().get(pk=account_id)
     except Account.DoesNotExist:
         raise DomainError(f"No account with id {account_id}.") from None
+    account.status_type = AccountStatusType.objects.get(pk=account.status_type_id)
+    return account
 
 
 @transaction.atomic
@@ -272,7 +276,7 @@ def apply_due_change(change_id: int, *, on: date) -> str:
     """Apply one due pending change exactly once; an invalid one is marked failed, never retried."""
     with transaction.atomic():
         change = (
-            StatusChange.objects.select_for_update(skip_locked=True)
+            StatusChange.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=change_id, state=StatusChangeState.PENDING, effective_date__lte=on)
             .select_related("to_type", "reason")
             .first()

@@ -118,6 +118,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = []
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -167,6 +168,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StatusChangeStateEnum": "accounts.models.StatusChangeState",
+        "StatusChangeOptionEnum": "accounts.models.StatusChangeOption",
+        "BackendStatusEnum": "statuses.rules.BackendStatus",
+        "SwitchStateEnum": "statuses.rules.SwitchState",
+    },
 }
 
 # Celery: the database is the source of truth; the broker only carries ids.

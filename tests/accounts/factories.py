@@ -21,6 +21,10 @@ def make_account(*, bill_day=15, type_name="Active", name="Test Customer", email
 def give_package(account, *, price="49.99", quantity=1, start=date(2031, 1, 15), next_bill=None, name=None):
     package, _ = Package.objects.get_or_create(name=name or f"Package {price}", defaults={"price": Decimal(price)})
     return UserPackage.objects.create(
-        account=account, package=package, price=Decimal(price), quantity=quantity, start_date=start,
+        account=account,
+        package=package,
+        price=Decimal(price),
+        quantity=quantity,
+        start_date=start,
         next_bill_date=next_bill or start,
     )

@@ -20,17 +20,26 @@ NONE = "immediately_with_no_transaction"
 
 
 def lines(account):
-    return [(l.kind, l.amount, l.period_start, l.period_end) for l in ChargeLine.objects.filter(account=account).order_by("id")]
+    return [
+        (l.kind, l.amount, l.period_start, l.period_end)
+        for l in ChargeLine.objects.filter(account=account).order_by("id")
+    ]
 
 
 def change(account, to, option, *, on, reason_name=None, effective_date=None, **kw):
     return account_change_status(
-        account_id=account.pk, to_type=status_type(to), option=option, on=on, effective_date=effective_date,
-        reason=reason(reason_name) if reason_name else None, **kw,
+        account_id=account.pk,
+        to_type=status_type(to),
+        option=option,
+        on=on,
+        effective_date=effective_date,
+        reason=reason(reason_name) if reason_name else None,
+        **kw,
     )
 
 
 # --- leaving billing: cancel / suspend -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("to,why", [("Cancelled", "Non-payment"), ("Suspended", "Non-payment")])
 def test_prorated_cancel_or_suspend_credits_the_unused_billed_part(to, why):
@@ -94,8 +103,14 @@ def test_period_end_cancel_is_scheduled_for_the_bill_day_and_makes_no_transactio
 def test_specific_date_cancel_is_prorated_at_that_date():
     account = make_account(bill_day=1)
     give_package(account, price="30.00", start=date(2026, 11, 1), next_bill=date(2027, 1, 1))
-    outcome = change(account, "Cancelled", "specific_date", on=date(2026, 12, 1), effective_date=date(2026, 12, 11),
-                     reason_name="Customer request")
+    outcome = change(
+        account,
+        "Cancelled",
+        "specific_date",
+        on=date(2026, 12, 1),
+        effective_date=date(2026, 12, 11),
+        reason_name="Customer request",
+    )
     assert outcome.state == "pending"
     assert [(t.kind, t.amount) for t in outcome.transactions] == [("prorated_credit", Decimal("-20.32"))]
     assert lines(account) == []  # nothing until the date
@@ -106,6 +121,7 @@ def test_specific_date_cancel_is_prorated_at_that_date():
 
 
 # --- entering billing: enable ---------------------------------------------------------------------
+
 
 def cancelled_account(*, bill_day=15, next_bill=date(2031, 3, 1), price="49.99"):
     account = make_account(bill_day=bill_day)
@@ -169,6 +185,7 @@ def test_prospect_activation_sets_left_prospect_date_and_bills_from_then():
 
 # --- inert transitions ----------------------------------------------------------------------------
 
+
 def test_between_two_non_billing_statuses_only_the_timing_is_offered_and_nothing_is_charged():
     account = make_account(bill_day=15)
     give_package(account, next_bill=date(2031, 3, 15))
@@ -191,6 +208,7 @@ def test_two_types_with_the_same_backend_status_make_no_transactions():
 
 
 # --- refusals: a clear message and nothing changed ------------------------------------------------
+
 
 def assert_unchanged(account, type_name="Active"):
     assert Account.objects.get(pk=account.pk).status_type.name == type_name
@@ -221,8 +239,10 @@ def test_moving_between_two_prospect_types_is_allowed():
         ({"to": "Cancelled", "option": PRORATED}, "reason is required"),
         ({"to": "Cancelled", "option": PRORATED, "reason_name": "Payment received"}, "does not apply"),
         ({"to": "Cancelled", "option": "specific_date", "reason_name": "Fraud"}, "needs a date"),
-        ({"to": "Cancelled", "option": "specific_date", "reason_name": "Fraud", "effective_date": date(2031, 2, 28)},
-         "in the past"),
+        (
+            {"to": "Cancelled", "option": "specific_date", "reason_name": "Fraud", "effective_date": date(2031, 2, 28)},
+            "in the past",
+        ),
         ({"to": "Cancelled", "option": "tomorrow-ish", "reason_name": "Fraud"}, "Unknown option"),
         ({"to": "Cancelled", "option": PRORATED, "reason_name": "Fraud", "note": "x" * 100_000}, "at most 2000"),
     ],
@@ -249,11 +269,23 @@ def test_a_retired_reason_is_refused():
 
 def test_a_second_pending_change_for_the_same_date_is_refused():
     account = make_account(bill_day=15)
-    change(account, "Suspended", "specific_date", on=date(2031, 3, 1), effective_date=date(2031, 3, 5),
-           reason_name="Non-payment")
+    change(
+        account,
+        "Suspended",
+        "specific_date",
+        on=date(2031, 3, 1),
+        effective_date=date(2031, 3, 5),
+        reason_name="Non-payment",
+    )
     with pytest.raises(DomainError, match="already a pending change"):
-        change(account, "Cancelled", "specific_date", on=date(2031, 3, 1), effective_date=date(2031, 3, 5),
-               reason_name="Non-payment")
+        change(
+            account,
+            "Cancelled",
+            "specific_date",
+            on=date(2031, 3, 1),
+            effective_date=date(2031, 3, 5),
+            reason_name="Non-payment",
+        )
     assert StatusChange.objects.filter(account=account).count() == 1
 
 
@@ -270,16 +302,30 @@ def test_a_stale_version_is_refused_and_nothing_is_applied():
 
 # --- the scheduled path ---------------------------------------------------------------------------
 
+
 def test_due_changes_are_applied_in_date_order_exactly_once_and_missed_days_caught_up():
     account = make_account(bill_day=15)
-    change(account, "Suspended", "specific_date", on=date(2031, 3, 1), effective_date=date(2031, 3, 5),
-           reason_name="Non-payment")
-    change(account, "Cancelled", "specific_date", on=date(2031, 3, 1), effective_date=date(2031, 3, 7),
-           reason_name="Non-payment")
+    change(
+        account,
+        "Suspended",
+        "specific_date",
+        on=date(2031, 3, 1),
+        effective_date=date(2031, 3, 5),
+        reason_name="Non-payment",
+    )
+    change(
+        account,
+        "Cancelled",
+        "specific_date",
+        on=date(2031, 3, 1),
+        effective_date=date(2031, 3, 7),
+        reason_name="Non-payment",
+    )
     assert apply_due_status_changes(as_of=date(2031, 3, 9))["applied"] == 2
     history = list(StatusChange.objects.filter(account=account).order_by("executed_at", "id"))
     assert [(h.from_type.name, h.to_type.name, h.state) for h in history] == [
-        ("Active", "Suspended", "applied"), ("Suspended", "Cancelled", "applied"),
+        ("Active", "Suspended", "applied"),
+        ("Suspended", "Cancelled", "applied"),
     ]
     assert apply_due_status_changes(as_of=date(2031, 3, 9)) == {"applied": 0, "failed": 0, "skipped": 0, "errors": 0}
     assert StatusTypeCount.objects.get(status_type=status_type("Cancelled")).count == 1
@@ -288,8 +334,14 @@ def test_due_changes_are_applied_in_date_order_exactly_once_and_missed_days_caug
 
 def test_a_due_change_no_longer_valid_is_marked_failed_and_never_retried():
     account = make_account(bill_day=15)
-    change(account, "Suspended", "specific_date", on=date(2031, 3, 1), effective_date=date(2031, 3, 5),
-           reason_name="Non-payment")
+    change(
+        account,
+        "Suspended",
+        "specific_date",
+        on=date(2031, 3, 1),
+        effective_date=date(2031, 3, 5),
+        reason_name="Non-payment",
+    )
     change(account, "Suspended", NONE, on=date(2031, 3, 2), reason_name="Non-payment")
     assert apply_due_status_changes(as_of=date(2031, 3, 5))["failed"] == 1
     failed = StatusChange.objects.get(account=account, state="failed")
@@ -299,8 +351,14 @@ def test_a_due_change_no_longer_valid_is_marked_failed_and_never_retried():
 
 def test_a_pending_change_can_be_removed_until_executed():
     account = make_account(bill_day=15)
-    pending = change(account, "Suspended", "specific_date", on=date(2031, 3, 1), effective_date=date(2031, 3, 5),
-                     reason_name="Non-payment").change
+    pending = change(
+        account,
+        "Suspended",
+        "specific_date",
+        on=date(2031, 3, 1),
+        effective_date=date(2031, 3, 5),
+        reason_name="Non-payment",
+    ).change
     status_change_remove(change_id=pending.pk)
     assert not StatusChange.objects.filter(pk=pending.pk).exists()
     applied = change(account, "Suspended", NONE, on=date(2031, 3, 1), reason_name="Non-payment").change
@@ -308,7 +366,9 @@ def test_a_pending_change_can_be_removed_until_executed():
         status_change_remove(change_id=applied.pk)
 
 
-def test_the_contact_gets_an_email_when_a_change_is_applied_prospects_too(mailoutbox, django_capture_on_commit_callbacks):
+def test_the_contact_gets_an_email_when_a_change_is_applied_prospects_too(
+    mailoutbox, django_capture_on_commit_callbacks
+):
     account = make_account(type_name="Prospect", email="lead@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         change(account, "Active", NONE, on=date(2031, 3, 1))

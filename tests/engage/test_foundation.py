@@ -1,0 +1,115 @@
+"""The base: sign-in, roles, layout, error pages, settings modes, the API root and its schema."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_page_needs_a_signed_in_user(client):
+    response = client.get("/accounts/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/accounts/")
+
+
+def test_a_wrong_password_shows_the_form_again_with_an_error(client, admin_user):
+    response = client.post("/login/", {"username": "admin1", "password": "wrong"})
+    assert response.status_code == 200
+    assert "didn't match" in response.content.decode()
+
+
+def test_sign_in_lands_on_the_accounts_list_with_the_layout(client, admin_user):
+    response = client.post("/login/", {"username": "admin1", "password": "admin-pass-123"}, follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/accounts/"
+    assert "Account Statistics" in page and ">Setup<" in page and "admin1" in page
+    assert "/static/bootstrap/css/bootstrap.min.css" in page and "/static/django_htmx/htmx-2.min.js" in page
+    assert "cdn" not in page.lower()
+
+
+def test_support_sees_no_setup_and_gets_403_there(support_client):
+    assert ">Setup<" not in support_client.get("/accounts/").content.decode()
+    response = support_client.get("/setup/")
+    assert response.status_code == 403
+    assert "Setup is for Administrators" in response.content.decode()
+
+
+def test_a_user_without_a_role_is_refused(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody", password="x-pass-12345"))
+    assert client.get("/accounts/").status_code == 403
+
+
+def test_unknown_url_is_a_404_page_in_the_layout(admin_client, settings):
+    settings.DEBUG = False
+    response = admin_client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode() and "Account Statistics" in response.content.decode()
+
+
+def test_static_assets_come_from_installed_packages(admin_client):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("bootstrap/css/bootstrap.min.css")
+    assert finders.find("django_htmx/htmx-2.min.js")
+
+
+def test_roles_exist_with_permissions():
+    from django.contrib.auth.models import Group
+
+    admins, support = Group.objects.get(name="Administrators"), Group.objects.get(name="Support")
+    assert admins.permissions.filter(codename="delete_accountstatustype").exists()
+    assert support.permissions.filter(codename="view_accountstatustype").exists()
+    assert not support.permissions.filter(codename="change_accountstatustype").exists()
+
+
+def test_api_root_needs_authentication_and_accepts_a_token(client, admin_user):
+    assert client.get("/api/v1/").status_code == 401
+    call_command("drf_create_token", "admin1")
+    from rest_framework.authtoken.models import Token
+
+    key = Token.objects.get(user=admin_user).key
+    response = client.get("/api/v1/status-types/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 200
+    assert {row["name"] for row in response.json()["results"]} >= {"Active", "Cancelled", "Suspended", "Prospect"}
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/api/v1/accounts/{account_id}/status-changes/" in (tmp_path / "schema.yml").read_text()
+
+
+def test_schema_and_docs_pages_are_served(admin_client):
+    assert admin_client.get("/api/schema/").status_code == 200
+    docs = admin_client.get("/api/docs/")
+    assert docs.status_code == 200 and "swagger" in docs.content.decode().lower()
+
+
+def _settings_process(env):
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}, **env},
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _settings_process({"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_passes_the_deploy_checks():
+    result = _settings_process(
+        {
+            "DJANGO_ENV": "production",
+            "DJANGO_SECRET_KEY": "k" * 20 + "Zx9!q#Lm2$vB7@nW4%tR8^yU1&iO5*pA3(sD6)fG0",
+            "DJANGO_ALLOWED_HOSTS": "engage.example.com",
+        }
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
