@@ -21,8 +21,8 @@ NONE = "immediately_with_no_transaction"
 
 def lines(account):
     return [
-        (l.kind, l.amount, l.period_start, l.period_end)
-        for l in ChargeLine.objects.filter(account=account).order_by("id")
+        (x.kind, x.amount, x.period_start, x.period_end)
+        for x in ChargeLine.objects.filter(account=account).order_by("id")
     ]
 
 
