@@ -44,7 +44,7 @@ class StatusPickForm(forms.Form):
 class StatusOptionForm(forms.Form):
     """Step 2: option, reason, date, note; carries the account version so a stale form is refused."""
 
-    option = forms.ChoiceField(widget=forms.RadioSelect)
+    option = forms.ChoiceField(widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     reason = forms.ModelChoiceField(
         queryset=None,
         required=False,

@@ -27,6 +27,10 @@ class PlannedLine:
     period_start: date
     period_end: date
 
+    @property
+    def label(self) -> str:
+        return ChargeKind(self.kind).label
+
 
 @dataclass
 class PackagePlan:
