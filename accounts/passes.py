@@ -9,5 +9,5 @@ from .status_changes import apply_due_status_changes
 
 def run_billing(*, as_of: date) -> dict:
     changes = apply_due_status_changes(as_of=as_of)
-    billed = billing_pass(as_of=as_of)
+    billed = billing_pass(as_of=as_of).as_dict()
     return {"status_changes": changes, "billing": billed}

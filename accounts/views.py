@@ -67,9 +67,8 @@ class AccountOverviewView(StaffRequiredMixin, View):
 
 
 def overview_context(account):
-    from provisioning.selectors import provisioning_summary
-
     from billing.selectors import account_billing_summary
+    from provisioning.selectors import provisioning_summary
 
     return {
         "account": account,
@@ -256,7 +255,11 @@ class ToolsView(StaffRequiredMixin, View):
         from billing.services import bill_account
 
         account = _account(pk)
-        invoice = bill_account(account_id=account.pk, as_of=today())
+        try:
+            invoice = bill_account(account_id=account.pk, as_of=today())
+        except DomainError as err:
+            messages.error(request, err.message)
+            return redirect("accounts:tools", account.pk)
         if invoice is None:
             messages.info(request, "Nothing was due: no invoice was made.")
         else:

@@ -1,0 +1,79 @@
+"""Shapes of the billing API. The rules (whole cents, no future usage, unknown account) live in the services."""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import ChargeKind, ChargeLine, Invoice, Package, UsageRecord, UserPackage
+
+MAX_MONEY = Decimal("9999999999.99")
+
+
+def _money(**kwargs):
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=MAX_MONEY, **kwargs)
+
+
+class PackageSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=100)
+    price = _money()
+
+    class Meta:
+        model = Package
+        fields = ["id", "name", "price"]
+        validators = []
+
+
+class UserPackageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UserPackage
+        fields = ["id", "package", "price", "quantity", "start_date", "next_bill_date", "status"]
+        read_only_fields = fields
+
+
+class UserPackageCreateSerializer(serializers.Serializer):
+    package = serializers.PrimaryKeyRelatedField(queryset=Package.objects.all())
+    price = _money(required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
+    start_date = serializers.DateField(required=False)
+
+
+class UsageRecordSerializer(serializers.ModelSerializer):
+    amount = _money()
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class Meta:
+        model = UsageRecord
+        fields = ["id", "amount", "occurred_on", "description", "billed"]
+        read_only_fields = ["id", "billed"]
+
+
+class ChargeLineSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=ChargeKind.choices, read_only=True)
+
+    class Meta:
+        model = ChargeLine
+        fields = ["id", "kind", "amount", "period_start", "period_end", "description", "invoice"]
+        read_only_fields = fields
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "issued_on", "total", "lines"]
+        read_only_fields = fields
+
+    @extend_schema_field(ChargeLineSerializer(many=True))
+    def get_lines(self, invoice):
+        lines = self.context.get("lines")
+        if lines is None:
+            lines = invoice.lines.order_by("pk")
+        return ChargeLineSerializer(lines, many=True).data
+
+
+class BillResultSerializer(serializers.Serializer):
+    billed = serializers.BooleanField()
+    detail = serializers.CharField()
+    invoice = InvoiceSerializer(allow_null=True)

@@ -1,0 +1,116 @@
+"""Billing API: thin views over billing.services and billing.selectors."""
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engage.permissions import AdminWritesStaffReads
+
+from .. import selectors, services
+from ..models import ChargeLine, UsageRecord, UserPackage
+from .serializers import (
+    BillResultSerializer,
+    ChargeLineSerializer,
+    InvoiceSerializer,
+    PackageSerializer,
+    UsageRecordSerializer,
+    UserPackageCreateSerializer,
+    UserPackageSerializer,
+)
+
+
+def _existing_account_id(account_id: int) -> int:
+    Account = UserPackage._meta.get_field("account").related_model
+    if not Account.objects.filter(pk=account_id).exists():
+        raise Http404("No such account.")
+    return account_id
+
+
+class PackageListCreate(generics.ListCreateAPIView):
+    """The package catalogue (monthly prices). Administrators add packages; Support reads."""
+
+    serializer_class = PackageSerializer
+    permission_classes = [AdminWritesStaffReads]
+
+    def get_queryset(self):
+        return selectors.package_list()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        package = services.package_create(**serializer.validated_data)
+        return Response(PackageSerializer(package).data, status=201)
+
+
+class _AccountScoped:
+    def account_id(self) -> int:
+        return _existing_account_id(self.kwargs["account_id"])
+
+
+class UserPackageListCreate(_AccountScoped, generics.ListCreateAPIView):
+    """An account's user packages; POST sells a package (price defaults to the catalogue's, start date to
+    today; the next bill date is the start date)."""
+
+    serializer_class = UserPackageSerializer
+    queryset = UserPackage.objects.none()
+
+    def get_queryset(self):
+        return selectors.user_packages(self.account_id())
+
+    @extend_schema(request=UserPackageCreateSerializer, responses={201: UserPackageSerializer})
+    def post(self, request, *args, **kwargs):
+        account_id = self.account_id()
+        serializer = UserPackageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user_package = services.user_package_create(
+            account_id=account_id, today=timezone.localdate(), **serializer.validated_data
+        )
+        return Response(UserPackageSerializer(user_package).data, status=201)
+
+
+class UsageListCreate(_AccountScoped, generics.ListCreateAPIView):
+    """An account's usage records (already rated); a usage date may not be in the future."""
+
+    serializer_class = UsageRecordSerializer
+    queryset = UsageRecord.objects.none()
+
+    def get_queryset(self):
+        return selectors.usage_records(self.account_id())
+
+    def create(self, request, *args, **kwargs):
+        account_id = self.account_id()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = services.usage_record_create(
+            account_id=account_id, today=timezone.localdate(), **serializer.validated_data
+        )
+        return Response(UsageRecordSerializer(record).data, status=201)
+
+
+class ChargeLineList(_AccountScoped, generics.ListAPIView):
+    """An account's charge lines, newest first: charges positive, credits negative."""
+
+    serializer_class = ChargeLineSerializer
+    queryset = ChargeLine.objects.none()
+
+    def get_queryset(self):
+        return selectors.charge_lines(self.account_id())
+
+
+class BillAccount(_AccountScoped, APIView):
+    """Bill Account: bill what is due today for this account whatever its back-end status."""
+
+    @extend_schema(request=None, responses={200: BillResultSerializer, 201: BillResultSerializer})
+    def post(self, request, account_id: int):
+        account_id = self.account_id()
+        today = timezone.localdate()
+        invoice = services.bill_account(account_id=account_id, as_of=today)
+        if invoice is None:
+            return Response({"billed": False, "detail": f"Nothing was due as of {today}.", "invoice": None})
+        lines = selectors.invoice_lines(invoice)
+        data = InvoiceSerializer(invoice, context={"lines": lines}).data
+        detail = f"Billed {len(lines)} line{'s' if len(lines) != 1 else ''}, total {invoice.total}."
+        return Response({"billed": True, "detail": detail, "invoice": data}, status=201)
