@@ -3,7 +3,9 @@ NetBox-style list / edit / bulk-delete trio that a model's pages only configure.
 
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -17,13 +19,22 @@ class StaffRequiredMixin(UserPassesTestMixin):
     """Administrators and Support (SPEC §1)."""
 
     raise_exception = True
+    permission_denied_message = "Your user has no Engage role."
 
     def test_func(self):
         return is_staff_role(self.request.user)
 
+    def handle_no_permission(self):
+        # Signed out: to the login page (also without the login middleware); signed in without the role: 403.
+        if not self.request.user.is_authenticated:
+            return redirect_to_login(self.request.get_full_path())
+        raise PermissionDenied(self.get_permission_denied_message())
+
 
 class AdministratorRequiredMixin(StaffRequiredMixin):
     """Setup pages: Administrators only; Support gets 403."""
+
+    permission_denied_message = "Setup is for Administrators only."
 
     def test_func(self):
         return is_administrator(self.request.user)
@@ -66,8 +77,9 @@ class ObjectListView(AdministratorRequiredMixin, View):
 class ObjectEditView(AdministratorRequiredMixin, View):
     """Add and Edit with Save (back to the list) and Save/New (an empty form again, with a confirmation).
 
-    Configure model, form_class, the service functions `create(**cleaned)` / `update(obj, **cleaned)`
-    which raise DomainError, and the URL names.
+    Configure model, form_class (built as `form_class(data, obj=obj)`), the service functions
+    `create(cleaned)` / `update(obj, cleaned)` which raise DomainError, and the URL names. A DomainError
+    with `errors` ({field: [message]}) marks each field; otherwise it goes on its field or the form.
     """
 
     model = None
@@ -76,6 +88,7 @@ class ObjectEditView(AdministratorRequiredMixin, View):
     list_url = ""
     add_url = ""
     verbose_name = ""
+    verbose_name_plural = ""
 
     def create(self, data):
         raise NotImplementedError
@@ -92,15 +105,14 @@ class ObjectEditView(AdministratorRequiredMixin, View):
         try:
             return self.model.objects.get(pk=pk)
         except self.model.DoesNotExist as exc:
-            from django.http import Http404
-
-            raise Http404(f"No {self.verbose_name} with id {pk}.") from exc
+            raise Http404(f"No {self.verbose_name} with id {pk}: it may have been deleted.") from exc
 
     def render_form(self, request, form, obj):
         context = {
             "form": form,
             "object": obj,
             "verbose_name": self.verbose_name,
+            "verbose_name_plural": self.verbose_name_plural or f"{self.verbose_name}s",
             "list_url": reverse(self.list_url),
             "nav": "setup",
         }
@@ -109,22 +121,28 @@ class ObjectEditView(AdministratorRequiredMixin, View):
 
     def get(self, request, pk=None):
         obj = self.get_object(pk)
-        return self.render_form(request, self.form_class(instance=obj), obj)
+        return self.render_form(request, self.form_class(obj=obj), obj)
 
     def post(self, request, pk=None):
         obj = self.get_object(pk)
-        form = self.form_class(request.POST, instance=obj)
+        form = self.form_class(request.POST, obj=obj)
         if form.is_valid():
             try:
                 saved = self.create(form.cleaned_data) if obj is None else self.update(obj, form.cleaned_data)
             except DomainError as err:
-                form.add_error(err.field if err.field in form.fields else None, err.message)
+                errors = getattr(err, "errors", None) or {err.field: [err.message]}
+                for field, field_messages in errors.items():
+                    for message in field_messages:
+                        form.add_error(field if field in form.fields else None, message)
             else:
-                verb = "added" if obj is None else "saved"
-                messages.success(request, f"{self.verbose_name.capitalize()} “{saved}” {verb}.")
+                done = f"{self.verbose_name.capitalize()} “{saved}” {'added' if obj is None else 'saved'}."
                 if "save_new" in request.POST:
+                    messages.success(request, f"{done} Add the next one below.")
                     return redirect(self.add_url)
+                messages.success(request, done)
                 return redirect(self.list_url)
+            # The page shows the stored object's name, not the rejected input.
+            obj = self.get_object(pk)
         return self.render_form(request, form, obj)
 
 
@@ -140,22 +158,37 @@ class BulkDeleteView(AdministratorRequiredMixin, View):
         """Return (deleted names, [(name, why not)]); must be all-or-nothing per row, never half."""
         raise NotImplementedError
 
+    def refusal(self, obj):
+        """Why this row would be kept (shown on the confirmation page), or None."""
+        return None
+
+    def get(self, request):
+        return redirect(self.list_url)
+
     def post(self, request):
-        ids = [i for i in request.POST.getlist("pk") if i.isdigit()]
-        if not ids:
-            messages.warning(request, f"No {self.verbose_name_plural} were checked: nothing was deleted.")
+        ids = sorted({int(i) for i in request.POST.getlist("pk") if i.isdigit()})
+        objects = list(self.model.objects.filter(pk__in=ids))
+        if not objects:
+            what = f"The checked {self.verbose_name_plural} no longer exist" if ids else (
+                f"No {self.verbose_name_plural} were checked"
+            )
+            messages.warning(request, f"{what}: nothing was deleted.")
             return redirect(self.list_url)
         if "confirm" not in request.POST:
-            objects = self.model.objects.filter(pk__in=ids)
+            rows = [(obj, self.refusal(obj)) for obj in objects]
             return render(
                 request,
                 self.template_name,
-                {"objects": objects, "verbose_name_plural": self.verbose_name_plural,
-                 "list_url": reverse(self.list_url), "nav": "setup"},
+                {"rows": rows, "deletable": sum(1 for _obj, why in rows if not why),
+                 "verbose_name_plural": self.verbose_name_plural, "list_url": reverse(self.list_url),
+                 "action_url": request.path, "nav": "setup"},
             )
-        deleted, refused = self.delete([int(i) for i in ids])
+        deleted, refused = self.delete([obj.pk for obj in objects])
         if deleted:
-            messages.success(request, f"Deleted: {', '.join(deleted)}.")
+            names = ", ".join(f"“{name}”" for name in deleted)
+            messages.success(request, f"Deleted {len(deleted)} of the checked {self.verbose_name_plural}: {names}.")
         for name, why in refused:
             messages.error(request, f"“{name}” was not deleted: {why}")
+        if not deleted and not refused:
+            messages.warning(request, f"The checked {self.verbose_name_plural} no longer exist: nothing was deleted.")
         return redirect(self.list_url)

@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
+
+    def ready(self):
+        from django.core import checks
+
+        from statuses.signals import backend_status_changed
+
+        from .checks import check_provisioning_settings
+        from .services import on_backend_status_changed
+
+        checks.register(check_provisioning_settings)
+        backend_status_changed.connect(on_backend_status_changed, dispatch_uid="provisioning_backend_status_changed")

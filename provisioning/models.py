@@ -9,6 +9,11 @@ class JobState(models.TextChoices):
     PENDING = "pending", "Pending"
     DONE = "done", "Done"
     FAILED = "failed", "Failed (will retry)"
+    # A newer job for the same account was run instead: only the latest target matters.
+    SUPERSEDED = "superseded", "Superseded"
+
+
+OPEN_STATES = (JobState.PENDING, JobState.FAILED)
 
 
 class ProvisioningJob(models.Model):
@@ -28,8 +33,13 @@ class ProvisioningJob(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["account", "id"], condition=~models.Q(state="done"), name="prov_job_open_idx"),
+            models.Index(
+                fields=["account", "id"], condition=models.Q(state__in=OPEN_STATES), name="prov_job_open_idx"
+            ),
         ]
+
+    def __str__(self):
+        return f"job {self.pk}: account {self.account_id} → {self.target} ({self.state})"
 
 
 class SwitchEntry(models.Model):
@@ -41,3 +51,6 @@ class SwitchEntry(models.Model):
     )
     state = models.CharField(max_length=16, choices=SwitchState.choices)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"account {self.account_id}: {self.state}"

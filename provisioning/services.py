@@ -2,11 +2,12 @@
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from statuses.rules import switch_state
 
-from .models import ProvisioningJob
+from .models import JobState, ProvisioningJob
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,40 @@ def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
     return jobs
 
 
+def request_provisioning_for_status_type(*, status_type_id: int, backend_status: str) -> int:
+    """Every account of a type whose back-end status was edited gets a job towards the new desired
+    state: one INSERT … SELECT in the caller's transaction, whatever the number of accounts. On commit
+    a provisioning pass runs them. Returns the number of jobs written."""
+    Account = ProvisioningJob._meta.get_field("account").related_model
+    quote = connection.ops.quote_name
+    job_table = quote(ProvisioningJob._meta.db_table)
+    account_table = quote(Account._meta.db_table)
+    account_pk = quote(Account._meta.pk.column)
+    status_type_column = quote(Account._meta.get_field("status_type").column)
+    # A fresh random key per row, in the storage format Django uses for UUIDField on each database
+    # (the two databases Engage runs on).
+    new_key = "gen_random_uuid()" if connection.vendor == "postgresql" else "lower(hex(randomblob(16)))"
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {job_table} (account_id, target, state, idempotency_key, attempts, last_error, created_at) "
+            f"SELECT a.{account_pk}, %s, %s, {new_key}, 0, '', %s FROM {account_table} a "
+            f"WHERE a.{status_type_column} = %s",
+            [switch_state(backend_status), JobState.PENDING, created_at, status_type_id],
+        )
+        written = cursor.rowcount
+    if written:
+        transaction.on_commit(_dispatch_pass)
+    return written
+
+
+def on_backend_status_changed(sender, *, status_type, old, new, **kwargs):
+    """Receiver of statuses.signals.backend_status_changed: the switch follows every account of the type."""
+    if switch_state(old) == switch_state(new):
+        return
+    request_provisioning_for_status_type(status_type_id=status_type.pk, backend_status=new)
+
+
 def _dispatch(account_ids):
     from .tasks import run_account_jobs_task
 
@@ -34,3 +69,12 @@ def _dispatch(account_ids):
             run_account_jobs_task.delay(account_id)
     except Exception:  # broker down: the jobs are rows, the provisioning pass picks them up
         logger.warning("Could not queue provisioning for accounts %s; the pass will run them.", account_ids)
+
+
+def _dispatch_pass():
+    from .tasks import provisioning_pass_task
+
+    try:
+        provisioning_pass_task.delay()
+    except Exception:  # broker down: the next scheduled pass runs the jobs
+        logger.warning("Could not queue a provisioning pass; the next scheduled one will run the jobs.")

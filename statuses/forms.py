@@ -1,42 +1,105 @@
+"""The Setup forms. They read input and show every problem at once; the rules and their messages come
+from the services (the same functions the API goes through), which check again under a lock on save."""
+
 from django import forms
 
 from .models import AccountStatusType, StatusReason
 from .rules import BackendStatus
-from .validators import validate_image_url
+from .services import status_reason_problems, status_type_problems
+from .validators import IMAGE_URL_MAX, NAME_MAX, NAME_REQUIRED
 
 
-class AccountStatusTypeForm(forms.ModelForm):
-    name = forms.CharField(max_length=100, strip=True)
-    image_url = forms.CharField(
-        label="Image URL", required=False, max_length=500, validators=[validate_image_url],
-        help_text="Optional. An http(s) address or a site path such as /static/img/active.png.",
+class SetupForm(forms.Form):
+    """Bootstrap classes on every widget, and `is-invalid` on each field that has an error."""
+
+    problems = None  # services.<entity>_problems(instance, fields) -> (values, {field: [message]})
+
+    def __init__(self, *args, obj=None, **kwargs):
+        self.obj = obj
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple)):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-invalid"] = "true"
+
+    def clean(self):
+        cleaned = super().clean()
+        given = {name: value for name, value in cleaned.items() if name not in self.errors}
+        _values, errors = type(self).problems(self.obj, given)
+        for name, messages in errors.items():
+            if name not in self.errors:
+                for message in messages:
+                    self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+
+def _name_field():
+    return forms.CharField(
+        label="Name", strip=True, error_messages={"required": NAME_REQUIRED},
+        widget=forms.TextInput(attrs={"maxlength": NAME_MAX, "autocomplete": "off"}),
     )
 
-    class Meta:
-        model = AccountStatusType
-        fields = ["name", "backend_status", "image_url", "show_in_statistics", "is_default"]
-        labels = {"backend_status": "Status"}
-        help_texts = {
-            "backend_status": "The back-end status decides billing and provisioning.",
-            "is_default": "New accounts get this type; exactly one type is the default.",
-        }
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["backend_status"].choices = [("", "---------")] + list(BackendStatus.choices)
-        for name, field in self.fields.items():
-            if not isinstance(field.widget, forms.CheckboxInput):
-                field.widget.attrs.setdefault("class", "form-select" if name == "backend_status" else "form-control")
+class AccountStatusTypeForm(SetupForm):
+    name = _name_field()
+    backend_status = forms.ChoiceField(
+        label="Status", choices=[("", "— pick a status —"), *BackendStatus.choices],
+        error_messages={"required": "Pick a status: " + ", ".join(BackendStatus.labels) + "."},
+        help_text="The back-end status decides billing and provisioning for every account of this type.",
+    )
+    image_url = forms.CharField(
+        label="Image URL", required=False, strip=True,
+        widget=forms.TextInput(attrs={"maxlength": IMAGE_URL_MAX, "placeholder": "https://… or /static/…"}),
+        help_text="Optional. An http:// or https:// address, or a site path such as /static/img/active.png.",
+    )
+    show_in_statistics = forms.BooleanField(
+        label="Show in Account Statistics", required=False, initial=True,
+        help_text="Count this type's accounts under its status in the sidebar.",
+    )
+    is_default = forms.BooleanField(
+        label="Default for new accounts", required=False,
+        help_text="New accounts get this type. There is exactly one default, never a cancelled type.",
+    )
+    replace_default = forms.BooleanField(label="Replace the current default", required=False)
 
-    def validate_unique(self):
-        # The service checks uniqueness (case-insensitive) with its own message.
-        pass
+    problems = staticmethod(status_type_problems)
+
+    def __init__(self, *args, obj: AccountStatusType | None = None, **kwargs):
+        if obj is not None:
+            kwargs.setdefault("initial", {f: getattr(obj, f) for f in
+                                          ("name", "backend_status", "image_url", "show_in_statistics",
+                                           "is_default")})
+        super().__init__(*args, obj=obj, **kwargs)
+        current = AccountStatusType.objects.filter(is_default=True).exclude(pk=obj.pk if obj else None).first()
+        wants_default = self.is_bound and self.data.get(self.add_prefix("is_default")) not in (None, "", "false")
+        # Offered only once the administrator has ticked Default on a type while another one is the default.
+        if current is None or not wants_default:
+            del self.fields["replace_default"]
+        else:
+            self.fields["replace_default"].label = f"Replace the current default (“{current.name}”)"
+            self.fields["replace_default"].help_text = (
+                f"“{current.name}” stops being the default; this type becomes the default for new accounts."
+            )
 
 
-class StatusReasonForm(forms.ModelForm):
-    name = forms.CharField(max_length=100, strip=True)
+class StatusReasonForm(SetupForm):
+    name = _name_field()
     backend_statuses = forms.MultipleChoiceField(
         label="Applies to", choices=BackendStatus.choices, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one status this reason applies to."},
         help_text="The back-end statuses this reason may be given for.",
     )
     is_active = forms.BooleanField(
@@ -44,13 +107,9 @@ class StatusReasonForm(forms.ModelForm):
         help_text="Untick to retire: hidden from pick lists, kept on history.",
     )
 
-    class Meta:
-        model = StatusReason
-        fields = ["name", "backend_statuses", "is_active"]
+    problems = staticmethod(status_reason_problems)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["name"].widget.attrs["class"] = "form-control"
-
-    def validate_unique(self):
-        pass
+    def __init__(self, *args, obj: StatusReason | None = None, **kwargs):
+        if obj is not None:
+            kwargs.setdefault("initial", {f: getattr(obj, f) for f in ("name", "backend_statuses", "is_active")})
+        super().__init__(*args, obj=obj, **kwargs)

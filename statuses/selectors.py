@@ -1,9 +1,19 @@
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+
 from .models import AccountStatusType, StatusReason
 from .rules import BackendStatus
 
 
 def status_type_list():
-    return AccountStatusType.objects.all()
+    """Every type with `account_count` from the per-type counter (no COUNT over the accounts table)."""
+    return AccountStatusType.objects.annotate(account_count=Coalesce(F("counter__count"), Value(0))).order_by(
+        "name", "pk"
+    )
+
+
+def status_reason_list():
+    return StatusReason.objects.order_by("-is_active", "name", "pk")
 
 
 def default_status_type() -> AccountStatusType:

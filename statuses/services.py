@@ -1,5 +1,5 @@
-"""Writes of Account Status Types and Status Reasons. Pages and API both call these, so the rules
-and their messages are the same everywhere."""
+"""Writes of Account Status Types and Status Reasons. The Setup pages and the API both call these, so
+the rules and their messages are the same everywhere. Each write locks first, re-checks, then saves."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -9,128 +9,203 @@ from engage.errors import DomainError
 from .models import AccountStatusType, StatusReason
 from .rules import BackendStatus
 from .signals import backend_status_changed
-from .validators import validate_image_url
+from .validators import clean_name, validate_image_url
 
-NAME_MAX = 100
-
-
-def _clean_name(name: str | None, model, instance=None, what="status type") -> str:
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("Name is required.", field="name")
-    if len(name) > NAME_MAX:
-        raise DomainError(f"Name must be at most {NAME_MAX} characters (it has {len(name)}).", field="name")
-    clash = model.objects.filter(name__iexact=name)
-    if instance is not None and instance.pk:
-        clash = clash.exclude(pk=instance.pk)
-    if clash.exists():
-        raise DomainError(f"A {what} named “{clash.first().name}” already exists.", field="name")
-    return name
+TYPE_FIELDS = ("name", "backend_status", "image_url", "show_in_statistics", "is_default")
+REASON_FIELDS = ("name", "backend_statuses", "is_active")
 
 
-def _check_backend_status(value) -> str:
-    if value not in BackendStatus.values:
-        raise DomainError(
-            f"Status must be one of: {', '.join(BackendStatus.values)}.", field="backend_status"
-        )
-    return value
+class FieldErrors(DomainError):
+    """One or more fields are invalid; `errors` maps each field to its messages (the first is `message`)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        field, messages = next(iter(errors.items()))
+        super().__init__(messages[0], field=field)
+        self.errors = errors
 
 
-def _check_image_url(value) -> str:
-    value = (value or "").strip()
+def _raise_if(errors: dict[str, list[str]]):
+    if errors:
+        raise FieldErrors(errors)
+
+
+def _name_problem(name, model, pk, what) -> tuple[str, str | None]:
+    """(cleaned name, message or None). Unique ignoring case, compared in Python so that SQLite (whose
+    LOWER() only folds ASCII) refuses "École"/"école" just as PostgreSQL does."""
+    try:
+        name = clean_name(name)
+    except ValidationError as exc:
+        return "", exc.messages[0]
+    folded = name.lower()
+    for other in model.objects.exclude(pk=pk).values_list("name", flat=True):
+        if other.lower() == folded:
+            return name, f"A {what} named “{other}” already exists (names are unique, ignoring case)."
+    return name, None
+
+
+def _image_url_problem(value) -> tuple[str, str | None]:
+    value = str(value or "").strip()
     try:
         validate_image_url(value)
     except ValidationError as exc:
-        raise DomainError(exc.messages[0], field="image_url") from exc
-    return value
+        return value, exc.messages[0]
+    return value, None
 
 
-def _save(obj, what):
+# ---- Account Status Types ----------------------------------------------------------------------
+
+
+def status_type_problems(instance: AccountStatusType | None, fields: dict) -> tuple[dict, dict[str, list[str]]]:
+    """Check the fields given (a partial edit gives only some) against SPEC §3.
+    Returns (the cleaned values, {field: [message]}). Reads only; the writers call it under a lock."""
+    errors: dict[str, list[str]] = {}
+    values = {f: getattr(instance, f) for f in TYPE_FIELDS} if instance else {
+        "name": "", "backend_status": "", "image_url": "", "show_in_statistics": True, "is_default": False,
+    }
+    pk = instance.pk if instance else None
+    if instance is None or "name" in fields:
+        values["name"], problem = _name_problem(fields.get("name"), AccountStatusType, pk, "status type")
+        if problem:
+            errors["name"] = [problem]
+    if instance is None or "backend_status" in fields:
+        values["backend_status"] = fields.get("backend_status") or ""
+        if values["backend_status"] not in BackendStatus.values:
+            errors["backend_status"] = [
+                "Pick a status: " + ", ".join(BackendStatus.labels) + "." if not values["backend_status"]
+                else "Status must be one of: " + ", ".join(BackendStatus.values) + "."
+            ]
+    if "image_url" in fields:
+        values["image_url"], problem = _image_url_problem(fields["image_url"])
+        if problem:
+            errors["image_url"] = [problem]
+    for flag in ("show_in_statistics", "is_default"):
+        if flag in fields:
+            values[flag] = bool(fields[flag])
+
+    was_default = bool(instance and instance.is_default)
+    old_backend = instance.backend_status if instance else None
+    new_backend = values["backend_status"]
+    if "backend_status" not in errors:
+        if instance and old_backend != new_backend and BackendStatus.PROSPECT in (old_backend, new_backend):
+            in_use = instance.accounts.count()
+            if in_use:
+                errors["backend_status"] = [
+                    f"{in_use:,} account{'s use' if in_use != 1 else ' uses'} this type, so its status cannot be "
+                    "changed to or from Prospect: prospect is only an initial status and can never be re-entered."
+                ]
+        if values["is_default"] and new_backend == BackendStatus.CANCELLED:
+            field = "backend_status" if was_default and old_backend != new_backend else "is_default"
+            errors.setdefault(field, []).append(
+                "The default type for new accounts cannot be a cancelled type"
+                + (": make another type the default first." if was_default else ".")
+            )
+    if was_default and not values["is_default"]:
+        errors.setdefault("is_default", []).append(
+            "There must always be a default type for new accounts: to change it, make another type the default."
+        )
+    if values["is_default"] and not was_default and not fields.get("replace_default"):
+        current = AccountStatusType.objects.filter(is_default=True).exclude(pk=pk).first()
+        if current is not None:
+            errors.setdefault("is_default", []).append(
+                f"“{current.name}” is already the default type for new accounts, and there is only one. "
+                "Also tick “Replace the current default” to make this type the default instead."
+            )
+    return values, errors
+
+
+def _lock_default():
+    """Lock the current default row, so that default moves mostly queue up behind each other."""
+    return list(AccountStatusType.objects.select_for_update().filter(is_default=True).order_by("pk"))
+
+
+def _clear_default(*, except_pk):
+    # An UPDATE, not the rows locked above: if another move committed meanwhile, the default is now a
+    # different row, and this statement (re-evaluated after the wait) still finds and clears it.
+    AccountStatusType.objects.filter(is_default=True).exclude(pk=except_pk).update(is_default=False)
+
+
+def _save_type(status_type: AccountStatusType, instance, fields):
     try:
         with transaction.atomic():
-            obj.save()
+            status_type.save()
     except IntegrityError as exc:
-        # A concurrent save of the same name or a second default: the database refused it.
-        raise DomainError(f"This {what} could not be saved: the name or default is already taken.") from exc
-    return obj
+        # Another request saved the same name or default meanwhile: say which, as the checks would.
+        _values, errors = status_type_problems(instance, fields)
+        raise FieldErrors(errors or {"name": ["This status type could not be saved: its name or the "
+                                              "default was taken by another change just now. Try again."]}) from exc
+    return status_type
 
 
 @transaction.atomic
-def status_type_create(*, name, backend_status, image_url="", show_in_statistics=True, is_default=False):
-    """A new type; name unique case-insensitively; a new default replaces the old one."""
-    status_type = AccountStatusType(
-        name=_clean_name(name, AccountStatusType),
-        backend_status=_check_backend_status(backend_status),
-        image_url=_check_image_url(image_url),
-        show_in_statistics=bool(show_in_statistics),
-        is_default=bool(is_default),
-    )
-    _check_default(status_type, was_default=False)
+def status_type_create(*, name, backend_status, image_url="", show_in_statistics=True, is_default=False,
+                       replace_default=False) -> AccountStatusType:
+    """A new type. Its name is unique ignoring case; it is the default only if no type is, or if the caller
+    asks to replace the current default (never a cancelled type)."""
+    fields = {"name": name, "backend_status": backend_status, "image_url": image_url,
+              "show_in_statistics": show_in_statistics, "is_default": is_default, "replace_default": replace_default}
+    _lock_default()
+    values, errors = status_type_problems(None, fields)
+    _raise_if(errors)
+    status_type = AccountStatusType(**values)
     if status_type.is_default:
-        AccountStatusType.objects.select_for_update().filter(is_default=True).update(is_default=False)
-    return _save(status_type, "status type")
+        _clear_default(except_pk=None)
+    return _save_type(status_type, None, fields)
 
 
 @transaction.atomic
-def status_type_update(status_type: AccountStatusType, **fields):
-    """Edit a type. Changing the back-end status is allowed (accounts follow at the next pass), but
-    never to or from prospect while any account uses the type; exactly one default always remains."""
-    locked = AccountStatusType.objects.select_for_update().get(pk=status_type.pk)
+def status_type_update(status_type: AccountStatusType, **fields) -> AccountStatusType:
+    """Edit a type. Changing the back-end status is allowed (its accounts follow at the next pass, with no
+    proration lines), but never to or from prospect while any account uses the type. Exactly one default
+    remains: the default cannot be unticked, only replaced by ticking another type."""
+    unknown = set(fields) - set(TYPE_FIELDS) - {"replace_default"}
+    if unknown:
+        raise TypeError(f"status_type_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    _lock_default()
+    try:
+        locked = AccountStatusType.objects.select_for_update().get(pk=status_type.pk)
+    except AccountStatusType.DoesNotExist as exc:
+        raise DomainError("This status type no longer exists: another administrator deleted it.") from exc
     old_backend = locked.backend_status
-    was_default = locked.is_default
-    if "name" in fields:
-        locked.name = _clean_name(fields["name"], AccountStatusType, locked)
-    if "backend_status" in fields:
-        locked.backend_status = _check_backend_status(fields["backend_status"])
-    if "image_url" in fields:
-        locked.image_url = _check_image_url(fields["image_url"])
-    if "show_in_statistics" in fields:
-        locked.show_in_statistics = bool(fields["show_in_statistics"])
-    if "is_default" in fields:
-        locked.is_default = bool(fields["is_default"])
-    new_backend = locked.backend_status
-    if old_backend != new_backend and BackendStatus.PROSPECT in (old_backend, new_backend):
-        if locked.accounts.exists():
-            raise DomainError(
-                "Accounts use this type, so it cannot be changed to or from Prospect: "
-                "an account can never re-enter prospect, and a prospect has never been billed.",
-                field="backend_status",
-            )
-    _check_default(locked, was_default=was_default)
-    if locked.is_default and not was_default:
-        AccountStatusType.objects.select_for_update().filter(is_default=True).exclude(pk=locked.pk).update(
-            is_default=False
+    values, errors = status_type_problems(locked, fields)
+    _raise_if(errors)
+    changed = [f for f in TYPE_FIELDS if getattr(locked, f) != values[f]]
+    if not changed:
+        return locked
+    for f in changed:
+        setattr(locked, f, values[f])
+    if "is_default" in changed and locked.is_default:
+        _clear_default(except_pk=locked.pk)
+    _save_type(locked, locked, fields)
+    if old_backend != locked.backend_status:
+        backend_status_changed.send(
+            sender=AccountStatusType, status_type=locked, old=old_backend, new=locked.backend_status
         )
-    _save(locked, "status type")
-    if old_backend != new_backend:
-        backend_status_changed.send(sender=AccountStatusType, status_type=locked, old=old_backend, new=new_backend)
     return locked
 
 
-def _check_default(status_type, *, was_default):
-    if status_type.is_default and status_type.backend_status == BackendStatus.CANCELLED:
-        raise DomainError("The default type for new accounts cannot be a cancelled type.", field="is_default")
-    if was_default and not status_type.is_default:
-        raise DomainError(
-            "There must be a default type: make another type the default instead.", field="is_default"
-        )
-
-
 def status_type_delete_refusal(status_type: AccountStatusType) -> str | None:
-    """Why this type may not be deleted, or None."""
+    """Why this type may not be deleted (every reason, joined), or None: the default, a type any account
+    uses, one a pending change targets, or one on accounts' status history (history is never rewritten)."""
+    reasons = []
     if status_type.is_default:
-        return "it is the default type for new accounts."
-    if status_type.accounts.exists():
-        return "accounts use it."
-    if status_type.targeted_changes.filter(state="pending").exists():
-        return "a pending status change targets it."
-    if status_type.targeted_changes.exists() or status_type.left_changes.exists():
-        return "it appears in accounts' status history."
-    return None
+        reasons.append("it is the default type for new accounts")
+    in_use = status_type.accounts.count()
+    if in_use:
+        reasons.append(f"{in_use:,} account{'s use' if in_use != 1 else ' uses'} it")
+    pending = status_type.targeted_changes.filter(state="pending").count()
+    if pending:
+        reasons.append(f"{pending:,} pending status change{'s target' if pending != 1 else ' targets'} it")
+    if (
+        status_type.targeted_changes.exclude(state="pending").exists()
+        or status_type.left_changes.exclude(state="pending").exists()
+    ):
+        reasons.append("it appears in accounts' status history")
+    return "; ".join(reasons) + "." if reasons else None
 
 
 def status_types_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Delete the types that may go; name each one kept and why. Each row goes whole or not at all."""
+    """Delete the checked types that may go; name each one kept and why. Each type goes whole (with its
+    counter) or not at all; the others still go."""
     deleted, refused = [], []
     with transaction.atomic():
         for status_type in AccountStatusType.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
@@ -142,52 +217,113 @@ def status_types_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]
                 with transaction.atomic():
                     status_type.delete()
             except IntegrityError:
+                # ProtectedError is an IntegrityError: an account or change took it up meanwhile.
                 refused.append((status_type.name, "it came into use while it was being deleted."))
             else:
                 deleted.append(status_type.name)
     return deleted, refused
 
 
-def _clean_backend_statuses(values) -> list[str]:
+# ---- Status Reasons ----------------------------------------------------------------------------
+
+
+def _backend_statuses_problem(values) -> tuple[list[str], str | None]:
+    if isinstance(values, str):
+        values = [values]
     values = list(values or [])
-    bad = [v for v in values if v not in BackendStatus.values]
-    if bad or not values:
-        raise DomainError(
-            f"Pick one or more of: {', '.join(BackendStatus.values)}.", field="backend_statuses"
+    bad = [str(v) for v in values if v not in BackendStatus.values]
+    if bad:
+        return [], f"Unknown status {', '.join(bad)}: pick from {', '.join(BackendStatus.values)}."
+    if not values:
+        return [], "Pick at least one status this reason applies to."
+    return [s for s in BackendStatus.values if s in values], None
+
+
+def status_reason_problems(instance: StatusReason | None, fields: dict) -> tuple[dict, dict[str, list[str]]]:
+    errors: dict[str, list[str]] = {}
+    values = {f: getattr(instance, f) for f in REASON_FIELDS} if instance else {
+        "name": "", "backend_statuses": [], "is_active": True,
+    }
+    if instance is None or "name" in fields:
+        values["name"], problem = _name_problem(
+            fields.get("name"), StatusReason, instance.pk if instance else None, "status reason"
         )
-    return [s for s in BackendStatus.values if s in values]
-
-
-@transaction.atomic
-def status_reason_create(*, name, backend_statuses, is_active=True):
-    reason = StatusReason(
-        name=_clean_name(name, StatusReason, what="status reason"),
-        backend_statuses=_clean_backend_statuses(backend_statuses),
-        is_active=bool(is_active),
-    )
-    return _save(reason, "status reason")
-
-
-@transaction.atomic
-def status_reason_update(reason: StatusReason, **fields):
-    """Edit a reason; retiring it hides it from pick lists and keeps it on history."""
-    locked = StatusReason.objects.select_for_update().get(pk=reason.pk)
-    if "name" in fields:
-        locked.name = _clean_name(fields["name"], StatusReason, locked, what="status reason")
-    if "backend_statuses" in fields:
-        locked.backend_statuses = _clean_backend_statuses(fields["backend_statuses"])
+        if problem:
+            errors["name"] = [problem]
+    if instance is None or "backend_statuses" in fields:
+        values["backend_statuses"], problem = _backend_statuses_problem(fields.get("backend_statuses"))
+        if problem:
+            errors["backend_statuses"] = [problem]
     if "is_active" in fields:
-        locked.is_active = bool(fields["is_active"])
-    return _save(locked, "status reason")
+        values["is_active"] = bool(fields["is_active"])
+    return values, errors
+
+
+def _save_reason(reason, instance, fields):
+    try:
+        with transaction.atomic():
+            reason.save()
+    except IntegrityError as exc:
+        _values, errors = status_reason_problems(instance, fields)
+        raise FieldErrors(errors or {"name": ["This status reason could not be saved: its name was taken by "
+                                              "another change just now. Try again."]}) from exc
+    return reason
+
+
+@transaction.atomic
+def status_reason_create(*, name, backend_statuses, is_active=True) -> StatusReason:
+    """A new reason: a name unique ignoring case, and one or more back-end statuses it applies to."""
+    fields = {"name": name, "backend_statuses": backend_statuses, "is_active": is_active}
+    values, errors = status_reason_problems(None, fields)
+    _raise_if(errors)
+    return _save_reason(StatusReason(**values), None, fields)
+
+
+@transaction.atomic
+def status_reason_update(reason: StatusReason, **fields) -> StatusReason:
+    """Edit a reason; retiring it (is_active=False) hides it from pick lists and keeps it on history."""
+    unknown = set(fields) - set(REASON_FIELDS)
+    if unknown:
+        raise TypeError(f"status_reason_update() got unexpected fields: {', '.join(sorted(unknown))}")
+    try:
+        locked = StatusReason.objects.select_for_update().get(pk=reason.pk)
+    except StatusReason.DoesNotExist as exc:
+        raise DomainError("This status reason no longer exists: another administrator deleted it.") from exc
+    values, errors = status_reason_problems(locked, fields)
+    _raise_if(errors)
+    changed = [f for f in REASON_FIELDS if getattr(locked, f) != values[f]]
+    if changed:
+        for f in changed:
+            setattr(locked, f, values[f])
+        _save_reason(locked, locked, fields)
+    return locked
+
+
+def status_reason_delete_refusal(reason: StatusReason) -> str | None:
+    """A reason that status changes name is kept (history is never rewritten): retire it instead."""
+    used = reason.status_changes.count()
+    if used:
+        return (
+            f"{used:,} status change{'s give' if used != 1 else ' gives'} it as the reason; "
+            "retire it instead (untick Active) to hide it from pick lists."
+        )
+    return None
 
 
 def status_reasons_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Delete the checked reasons no status change names; name each one kept and why."""
     deleted, refused = [], []
     with transaction.atomic():
         for reason in StatusReason.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
-            if reason.status_changes.exists():
-                refused.append((reason.name, "status changes name it; retire it instead (untick Active)."))
+            why = status_reason_delete_refusal(reason)
+            if why:
+                refused.append((reason.name, why))
                 continue
-            reason.delete()
-            deleted.append(reason.name)
+            try:
+                with transaction.atomic():
+                    reason.delete()
+            except IntegrityError:
+                refused.append((reason.name, "a status change named it while it was being deleted."))
+            else:
+                deleted.append(reason.name)
     return deleted, refused

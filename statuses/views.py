@@ -1,13 +1,15 @@
+"""Setup → Accounts and Roles: Account Status Types and Status Reasons, configured on the generic views."""
+
 from engage.views import BulkDeleteView, ObjectEditView, ObjectListView
 
 from . import services
 from .forms import AccountStatusTypeForm, StatusReasonForm
 from .models import AccountStatusType, StatusReason
-from .selectors import status_type_account_count
+from .selectors import status_reason_list, status_type_account_count, status_type_list
 
 
 class StatusTypeListView(ObjectListView):
-    queryset = AccountStatusType.objects.all()
+    queryset = status_type_list()
     template_name = "statuses/type_list.html"
     title = "Account Status Types"
     add_url = "statuses:type-add"
@@ -21,6 +23,7 @@ class StatusTypeEditView(ObjectEditView):
     list_url = "statuses:type-list"
     add_url = "statuses:type-add"
     verbose_name = "account status type"
+    verbose_name_plural = "Account Status Types"
 
     def create(self, data):
         return services.status_type_create(**data)
@@ -40,9 +43,12 @@ class StatusTypeDeleteView(BulkDeleteView):
     def delete(self, ids):
         return services.status_types_delete(ids)
 
+    def refusal(self, obj):
+        return services.status_type_delete_refusal(obj)
+
 
 class StatusReasonListView(ObjectListView):
-    queryset = StatusReason.objects.all()
+    queryset = status_reason_list()
     template_name = "statuses/reason_list.html"
     title = "Status Reasons"
     add_url = "statuses:reason-add"
@@ -56,6 +62,7 @@ class StatusReasonEditView(ObjectEditView):
     list_url = "statuses:reason-list"
     add_url = "statuses:reason-add"
     verbose_name = "status reason"
+    verbose_name_plural = "Status Reasons"
 
     def create(self, data):
         return services.status_reason_create(**data)
@@ -71,3 +78,6 @@ class StatusReasonDeleteView(BulkDeleteView):
 
     def delete(self, ids):
         return services.status_reasons_delete(ids)
+
+    def refusal(self, obj):
+        return services.status_reason_delete_refusal(obj)

@@ -1,0 +1,50 @@
+"""The interface every provisioning backend implements: five verbs, nothing else.
+
+The runner reads the actual state, then calls the verbs that bring it to the target
+(absent → create; enabled ⇄ suspended via suspend/resume; anything → remove). Each verb must be
+idempotent for the same idempotency key: a job that failed halfway is run again with the same key.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+class BackendError(Exception):
+    """The backend refused, failed or answered something unusable. The message is shown to operators
+    as the job's last error, so it says what happened in plain words."""
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """What a backend is told about an account: its id and its account number."""
+
+    id: int
+    number: str
+
+
+class ProvisioningBackend(ABC):
+    name: str = ""
+
+    @classmethod
+    def from_settings(cls, settings) -> "ProvisioningBackend":
+        return cls()
+
+    @abstractmethod
+    def read_state(self, account: AccountRef, *, idempotency_key: str) -> str:
+        """The account's state on the switch: a SwitchState value (absent, enabled, suspended)."""
+
+    @abstractmethod
+    def create(self, account: AccountRef, *, idempotency_key: str) -> None:
+        """Provision the account on the switch, enabled."""
+
+    @abstractmethod
+    def suspend(self, account: AccountRef, *, idempotency_key: str) -> None:
+        """Mark a provisioned account suspended; its configuration stays on the switch."""
+
+    @abstractmethod
+    def resume(self, account: AccountRef, *, idempotency_key: str) -> None:
+        """Enable a suspended account again."""
+
+    @abstractmethod
+    def remove(self, account: AccountRef, *, idempotency_key: str) -> None:
+        """Remove the account and its configuration from the switch."""

@@ -1,0 +1,35 @@
+"""The default backend: the switch is a table in Engage's own database (SwitchEntry), so a fresh
+install provisions with nothing else running and the Overview shows exactly what the switch holds."""
+
+from statuses.rules import SwitchState
+
+from ..models import SwitchEntry
+from .base import AccountRef, BackendError, ProvisioningBackend
+
+
+class Backend(ProvisioningBackend):
+    name = "ledger"
+
+    def read_state(self, account: AccountRef, *, idempotency_key: str) -> str:
+        state = SwitchEntry.objects.filter(account_id=account.id).values_list("state", flat=True).first()
+        return state or SwitchState.ABSENT
+
+    def create(self, account: AccountRef, *, idempotency_key: str) -> None:
+        SwitchEntry.objects.update_or_create(account_id=account.id, defaults={"state": SwitchState.ENABLED})
+
+    def suspend(self, account: AccountRef, *, idempotency_key: str) -> None:
+        self._set(account, SwitchState.SUSPENDED, "suspend")
+
+    def resume(self, account: AccountRef, *, idempotency_key: str) -> None:
+        self._set(account, SwitchState.ENABLED, "resume")
+
+    def remove(self, account: AccountRef, *, idempotency_key: str) -> None:
+        SwitchEntry.objects.filter(account_id=account.id).delete()
+
+    def _set(self, account: AccountRef, state: str, verb: str) -> None:
+        entry = SwitchEntry.objects.filter(account_id=account.id).first()
+        if entry is None:
+            raise BackendError(f"Cannot {verb} account {account.number}: it is not on the switch.")
+        if entry.state != state:
+            entry.state = state
+            entry.save(update_fields=["state", "updated_at"])

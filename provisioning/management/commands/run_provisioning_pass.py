@@ -1,0 +1,12 @@
+from engage.commands import PassCommand
+from provisioning.passes import provisioning_pass
+
+
+class Command(PassCommand):
+    help = "Provisioning pass"
+
+    def run_pass(self, as_of):
+        summary = provisioning_pass(as_of=as_of)
+        for error in summary.errors:
+            self.stderr.write(f"  {error}")
+        return summary

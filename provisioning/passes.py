@@ -1,0 +1,158 @@
+"""The provisioning pass (SPEC §6, every 5 minutes): bring the switch to the desired state of every
+account and retry failed jobs whose back-off is over.
+
+Set-based and chunked: drift is found by one query per chunk comparing the desired state (the account's
+back-end status through the truth table) with the actual one (SwitchEntry). Two passes can run at once:
+each locks the accounts of a chunk with skip_locked and re-checks before writing jobs, and the runner
+claims an account's jobs with skip_locked, so no account gets two jobs or two runs.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import transaction
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from engage.passes import recorded_pass
+from statuses.rules import SwitchState, switch_state_statuses
+
+from .models import OPEN_STATES, ProvisioningJob
+from .runner import Outcome, run_account_jobs
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+DETAIL_MAX_ERRORS = 50
+
+
+@dataclass
+class PassSummary:
+    drift_jobs: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0  # another worker held the account's jobs
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        text = (
+            f"{self.drift_jobs} job{'s' if self.drift_jobs != 1 else ''} created for drift, "
+            f"{self.done} account{'s' if self.done != 1 else ''} provisioned, {self.failed} failed"
+        )
+        if self.skipped:
+            text += f", {self.skipped} left to another worker"
+        return text + "."
+
+
+def _account_model():
+    return ProvisioningJob._meta.get_field("account").related_model
+
+
+def desired_state_expression(prefix: str = ""):
+    """The truth table as SQL: the switch state an account's back-end status asks for."""
+    return Case(
+        *[
+            When(**{f"{prefix}status_type__backend_status__in": switch_state_statuses(state)}, then=Value(state))
+            for state in SwitchState.values
+            if switch_state_statuses(state)
+        ],
+        default=Value(None),
+        output_field=CharField(),
+    )
+
+
+def drifted_accounts():
+    """Accounts whose switch entry differs from their desired state and that have no open job."""
+    open_job = ProvisioningJob.objects.filter(account_id=OuterRef("pk"), state__in=OPEN_STATES)
+    return (
+        _account_model()
+        .objects.annotate(
+            desired=desired_state_expression(),
+            actual=Coalesce(F("switch_entry__state"), Value(SwitchState.ABSENT), output_field=CharField()),
+        )
+        .filter(desired__isnull=False)
+        .filter(~Q(desired=F("actual")))
+        .filter(~Exists(open_job))
+    )
+
+
+def create_drift_jobs(*, chunk_size: int = CHUNK_SIZE) -> int:
+    """Write one job per drifted account; a few queries per chunk, none per account."""
+    Account = _account_model()
+    drifted = drifted_accounts()
+    created = 0
+    last_pk = 0
+    while True:
+        ids = list(drifted.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:chunk_size])
+        if not ids:
+            return created
+        last_pk = ids[-1]
+        with transaction.atomic():
+            # Lock in pk order; an account locked by a status change or another pass is skipped (it
+            # gets its job from them). Then re-check: a pass that just committed may have written it.
+            locked = list(
+                Account.objects.filter(pk__in=ids)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            rows = drifted.filter(pk__in=locked).values_list("pk", "desired")
+            jobs = ProvisioningJob.objects.bulk_create(
+                [ProvisioningJob(account_id=pk, target=desired) for pk, desired in rows]
+            )
+            created += len(jobs)
+
+
+def due_account_ids(now: datetime):
+    """Accounts with an open job to run now: pending, or failed with its back-off over."""
+    return (
+        ProvisioningJob.objects.filter(state__in=OPEN_STATES)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+
+
+def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK_SIZE) -> None:
+    due = due_account_ids(now)
+    last_id = 0
+    while True:
+        account_ids = list(due.filter(account_id__gt=last_id).order_by("account_id")[:chunk_size])
+        if not account_ids:
+            return
+        last_id = account_ids[-1]
+        for account_id in account_ids:
+            try:
+                result = run_account_jobs(account_id, now=now)
+            except Exception as exc:  # one bad account never stops the pass
+                logger.exception("Provisioning pass: account %s failed", account_id)
+                summary.failed += 1
+                summary.errors.append(f"account {account_id}: {type(exc).__name__}: {exc}")
+                continue
+            if result.outcome == Outcome.DONE:
+                summary.done += 1
+            elif result.outcome == Outcome.FAILED:
+                summary.failed += 1
+                summary.errors.append(f"account {account_id}: {result.error}")
+            elif result.outcome == Outcome.BUSY:
+                summary.skipped += 1
+
+
+def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
+                      chunk_size: int = CHUNK_SIZE) -> PassSummary:
+    """Create jobs for every drifted account, then run every due job; recorded as a PassRun."""
+    now = now or timezone.now()
+    as_of = as_of or timezone.localdate(now)
+    summary = PassSummary()
+    with recorded_pass("provisioning", as_of) as run:
+        summary.drift_jobs = create_drift_jobs(chunk_size=chunk_size)
+        run_due_jobs(now=now, summary=summary, chunk_size=chunk_size)
+        run.processed = summary.done
+        run.failed = summary.failed
+        errors = summary.errors[:DETAIL_MAX_ERRORS]
+        if len(summary.errors) > DETAIL_MAX_ERRORS:
+            errors.append(f"… and {len(summary.errors) - DETAIL_MAX_ERRORS} more")
+        run.detail = "\n".join([str(summary), *errors])[:5000]
+    return summary

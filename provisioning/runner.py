@@ -1,0 +1,151 @@
+"""Run an account's provisioning jobs through the configured backend.
+
+Jobs of one account run in order and one worker at a time: the worker that holds the account's oldest
+open job (row lock) runs them; anyone else skips (skip_locked) and leaves them to it. Only the newest
+open job's target is applied; the older ones are kept as history, marked superseded.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.db import transaction
+from django.utils import timezone
+
+from statuses.rules import SwitchState
+
+from .backends import AccountRef, BackendError, get_backend
+from .models import OPEN_STATES, JobState, ProvisioningJob, SwitchEntry
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=6)
+# Jobs written while a run was busy are picked up by the same call, a few rounds at most; the pass
+# catches anything left.
+MAX_ROUNDS = 3
+ERROR_MAX_CHARS = 2000
+
+# The backend verbs that take the switch from one state (key[0]) to another (key[1]).
+STEPS: dict[tuple[str, str], tuple[str, ...]] = {
+    (SwitchState.ABSENT, SwitchState.ENABLED): ("create",),
+    (SwitchState.ABSENT, SwitchState.SUSPENDED): ("create", "suspend"),
+    (SwitchState.ENABLED, SwitchState.SUSPENDED): ("suspend",),
+    (SwitchState.SUSPENDED, SwitchState.ENABLED): ("resume",),
+    (SwitchState.ENABLED, SwitchState.ABSENT): ("remove",),
+    (SwitchState.SUSPENDED, SwitchState.ABSENT): ("remove",),
+}
+STATE_AFTER = {
+    "create": SwitchState.ENABLED,
+    "suspend": SwitchState.SUSPENDED,
+    "resume": SwitchState.ENABLED,
+    "remove": SwitchState.ABSENT,
+}
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # the newest job ran and succeeded
+    FAILED = "failed"  # it ran and failed; retried after back-off
+    IDLE = "idle"  # no open job, or the newest one is waiting for its back-off
+    BUSY = "busy"  # another worker holds this account's jobs
+
+
+@dataclass
+class RunResult:
+    account_id: int
+    outcome: Outcome
+    job_id: int | None = None
+    error: str = ""
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 1 min, 2, 4, 8 … capped at 6 h."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def steps(actual: str, target: str) -> tuple[str, ...]:
+    return () if actual == target else STEPS[(actual, target)]
+
+
+def run_account_jobs(account_id: int, *, now: datetime | None = None) -> RunResult:
+    """Bring one account's switch entry to the target of its newest open job; idempotent."""
+    last = None
+    for _ in range(MAX_ROUNDS):
+        result = _run_once(account_id, now or timezone.now())
+        if result.outcome in (Outcome.IDLE, Outcome.BUSY):
+            return last or result
+        last = result
+        if result.outcome == Outcome.FAILED:
+            break
+    return last
+
+
+def record_actual(account_id: int, state: str) -> None:
+    """What the backend confirmed; the provisioning pass compares it with the desired state."""
+    if state == SwitchState.ABSENT:
+        SwitchEntry.objects.filter(account_id=account_id).delete()
+    else:
+        SwitchEntry.objects.update_or_create(account_id=account_id, defaults={"state": state})
+
+
+def _run_once(account_id: int, now: datetime) -> RunResult:
+    with transaction.atomic():
+        open_jobs = ProvisioningJob.objects.filter(account_id=account_id, state__in=OPEN_STATES)
+        oldest = open_jobs.order_by("id").values_list("id", flat=True).first()
+        if oldest is None:
+            return RunResult(account_id, Outcome.IDLE)
+        claimed = list(open_jobs.select_for_update(skip_locked=True).order_by("id"))
+        if not claimed or claimed[0].id != oldest:
+            return RunResult(account_id, Outcome.BUSY)
+        *older, job = claimed
+        if job.state == JobState.FAILED and job.next_attempt_at and job.next_attempt_at > now:
+            return RunResult(account_id, Outcome.IDLE, job.id)
+        if older:
+            ProvisioningJob.objects.filter(id__in=[o.id for o in older]).update(
+                state=JobState.SUPERSEDED, finished_at=now
+            )
+        error = _apply(job, now)
+        job.attempts += 1
+        if error:
+            job.state = JobState.FAILED
+            job.last_error = error[:ERROR_MAX_CHARS]
+            job.next_attempt_at = now + backoff(job.attempts)
+        else:
+            job.state = JobState.DONE
+            job.finished_at = now
+            job.next_attempt_at = None
+        job.save(update_fields=["state", "attempts", "last_error", "next_attempt_at", "finished_at"])
+    if error:
+        logger.warning("Provisioning job %s for account %s failed: %s", job.id, account_id, error)
+        return RunResult(account_id, Outcome.FAILED, job.id, job.last_error)
+    return RunResult(account_id, Outcome.DONE, job.id)
+
+
+def _apply(job: ProvisioningJob, now: datetime) -> str:
+    """Run the backend steps for `job`; the error message, or "" on success. Never raises: a backend
+    that crashes, times out or answers garbage is a failed job, not a failed worker or pass."""
+    Account = ProvisioningJob._meta.get_field("account").related_model
+    number = Account.objects.filter(pk=job.account_id).values_list("number", flat=True).first()
+    account = AccountRef(id=job.account_id, number=number or str(job.account_id))
+    key = str(job.idempotency_key)
+    confirmed = None
+    try:
+        backend = get_backend()
+        # A savepoint per call: a backend's database error must not poison the job's own transaction,
+        # and what a step did is kept only when the step succeeded.
+        with transaction.atomic():
+            confirmed = backend.read_state(account, idempotency_key=key)
+        for verb in steps(confirmed, job.target):
+            with transaction.atomic():
+                getattr(backend, verb)(account, idempotency_key=key)
+            confirmed = STATE_AFTER[verb]
+        return ""
+    except BackendError as exc:
+        return str(exc)
+    except Exception as exc:  # a bug or an unexpected answer: keep the worker and the pass alive
+        logger.exception("Provisioning backend crashed on job %s", job.id)
+        return f"Backend error ({type(exc).__name__}): {exc}"
+    finally:
+        if confirmed is not None:
+            record_actual(job.account_id, confirmed)
