@@ -2,7 +2,6 @@
 
 import random
 
-from billing.demo import seed_billing
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -12,6 +11,7 @@ from accounts.counters import recount_status_types
 from accounts.models import Account
 from accounts.services import assign_numbers
 from accounts.status_changes import account_change_status, today
+from billing.demo import seed_billing
 from engage.roles import ADMINISTRATORS, SUPPORT
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType, StatusReason
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         reasons = {r.name: r for r in StatusReason.objects.all()}
         suspended = AccountStatusType.objects.filter(backend_status="suspended").first()
         cancelled = AccountStatusType.objects.filter(backend_status="cancelled").first()
-        candidates = [i for i in ids if i % 20]
+        candidates = sorted(Account.objects.filter(status_type=active).values_list("pk", flat=True))
         rng.shuffle(candidates)
         for account_id in candidates[:25]:
             account_change_status(
