@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from statuses.rules import ChangeOption
+
 
 class Account(models.Model):
     """A subscriber account. Never deleted; its status is one Account Status Type."""
@@ -31,14 +33,6 @@ class Account(models.Model):
         return f"{self.number} {self.name}"
 
 
-class StatusChangeOption(models.TextChoices):
-    PRORATED = "immediately_with_prorated_transaction", "Immediately with prorated transaction"
-    FULL = "immediately_with_full_transaction", "Immediately with full transaction"
-    NO_TRANSACTION = "immediately_with_no_transaction", "Immediately with no transaction"
-    PERIOD_END = "period_end", "Period end"
-    SPECIFIC_DATE = "specific_date", "Specific date"
-
-
 class StatusChangeState(models.TextChoices):
     PENDING = "pending", "Pending"
     APPLIED = "applied", "Applied"
@@ -53,7 +47,7 @@ class StatusChange(models.Model):
         "statuses.AccountStatusType", on_delete=models.PROTECT, related_name="left_changes", null=True, blank=True
     )
     to_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="targeted_changes")
-    option = models.CharField(max_length=40, choices=StatusChangeOption.choices)
+    option = models.CharField(max_length=40, choices=ChangeOption.choices)
     effective_date = models.DateField()
     reason = models.ForeignKey(
         "statuses.StatusReason", on_delete=models.PROTECT, related_name="status_changes", null=True, blank=True

@@ -6,14 +6,13 @@ from django.db.models.functions import Cast
 
 from engage.errors import DomainError
 from statuses.models import AccountStatusType
-from statuses.rules import BackendStatus
+from statuses.rules import can_start_in
 from statuses.selectors import default_status_type
 
 from .counters import adjust_status_type_counts
 from .models import Account
 
 NUMBER_OFFSET = 100000
-CREATABLE_STATUSES = (BackendStatus.ACTIVE, BackendStatus.PROSPECT)
 
 
 def _check_bill_day(bill_day) -> int:
@@ -29,7 +28,7 @@ def _check_bill_day(bill_day) -> int:
 def _check_initial_type(status_type: AccountStatusType | None) -> AccountStatusType:
     if status_type is None:
         return default_status_type()
-    if status_type.backend_status not in CREATABLE_STATUSES:
+    if not can_start_in(status_type.backend_status):
         raise DomainError(
             "A new account starts in an active- or prospect-type status; "
             f"“{status_type.name}” is {status_type.get_backend_status_display().lower()}.",

@@ -19,15 +19,14 @@ from engage.errors import ConflictError, DomainError
 from engage.passes import recorded_pass
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType, StatusReason
-from statuses.rules import BackendStatus, is_billing_inert
-from statuses.selectors import reason_requirement
+from statuses.rules import BackendStatus, ChangeOption, can_reenter, is_billing_inert, needs_reason
 
 from .counters import adjust_status_type_counts
-from .models import Account, StatusChange, StatusChangeOption, StatusChangeState
+from .models import Account, StatusChange, StatusChangeState
 
 logger = logging.getLogger(__name__)
 
-Option = StatusChangeOption
+Option = ChangeOption
 IMMEDIATE_OPTIONS = (Option.PRORATED, Option.FULL, Option.NO_TRANSACTION)
 TIMING_OPTIONS = (Option.NO_TRANSACTION, Option.PERIOD_END, Option.SPECIFIC_DATE)
 NOTE_MAX = 2000
@@ -94,8 +93,9 @@ def check_transition(account: Account, to_type: AccountStatusType, reason: Statu
     current = account.status_type
     if to_type.pk == current.pk:
         raise DomainError(f"The account already has the status “{current.name}”.", field="status_type")
-    if to_type.backend_status == BackendStatus.PROSPECT and (
-        current.backend_status != BackendStatus.PROSPECT or account.left_prospect_on
+    # Prospect can be only an initial status: moving between two prospect types is fine, re-entering is not.
+    if not can_reenter(to_type.backend_status) and (
+        current.backend_status != to_type.backend_status or account.left_prospect_on
     ):
         raise DomainError(
             f"“{to_type.name}” is a prospect status: an account that has left prospect can never return to it.",
@@ -109,7 +109,7 @@ def check_transition(account: Account, to_type: AccountStatusType, reason: Statu
                 f"The reason “{reason.name}” does not apply to {to_type.get_backend_status_display().lower()}.",
                 field="reason",
             )
-    elif reason_requirement(to_type.backend_status):
+    elif needs_reason(to_type.backend_status):
         raise DomainError(
             f"A reason is required to change to a {to_type.get_backend_status_display().lower()} status.",
             field="reason",

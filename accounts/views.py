@@ -7,7 +7,8 @@ from django.views import View
 from engage.errors import DomainError
 from engage.views import StaffRequiredMixin
 from statuses.models import AccountStatusType
-from statuses.selectors import reason_requirement, reasons_for
+from statuses.rules import needs_reason
+from statuses.selectors import reasons_for
 
 from .forms import AccountFilterForm, ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
@@ -93,6 +94,28 @@ def _add_domain_error(form, err):
     form.add_error(err.field if err.field in form.fields else None, err.message)
 
 
+def _change_status(request, form, account, rerender, **args):
+    """Every page way in: the engine decides; a refusal goes back on the form (400, or 409 when the
+    account changed meanwhile), success back to the Overview with a confirmation."""
+    try:
+        outcome = account_change_status(
+            account_id=account.pk, actor=request.user, expected_version=form.cleaned_data["version"], **args
+        )
+    except DomainError as err:
+        _add_domain_error(form, err)
+        return rerender(err.status_code)
+    to_type = args["to_type"]
+    if outcome.state == "pending":
+        messages.success(
+            request,
+            f"Status change to “{to_type.name}” scheduled for {outcome.effective_date:%Y-%m-%d}; "
+            "it is listed under Components until then.",
+        )
+    else:
+        messages.success(request, f"Status changed to “{to_type.name}”.")
+    return redirect("accounts:overview", account.pk)
+
+
 class StatusPickView(StaffRequiredMixin, View):
     """Overview → Status, step 1: pick the new status type."""
 
@@ -124,13 +147,16 @@ class StatusOptionsView(StaffRequiredMixin, View):
             data,
             options=options_for(account.status_type.backend_status, backend),
             reasons=reasons_for(backend),
-            reason_required=reason_requirement(backend),
+            reason_required=needs_reason(backend),
             initial={"version": version or account.version, "effective_date": today()},
         )
 
     def _render(self, request, account, to_type, form, outcome=None, status=200):
+        # htmx asks for the preview alone; it is swapped in below the form.
         template = (
-            "accounts/_status_preview.html" if request.htmx and outcome is not None else "accounts/status_options.html"
+            "accounts/_status_preview.html"
+            if request.htmx and "preview" in request.POST
+            else ("accounts/status_options.html")
         )
         return render(
             request,
@@ -165,28 +191,22 @@ class StatusOptionsView(StaffRequiredMixin, View):
             return self._render(request, account, to_type, form, status=400)
         data = form.cleaned_data
         args = dict(
-            account_id=account.pk,
             to_type=to_type,
             option=data["option"],
             reason=data["reason"],
             effective_date=data["effective_date"] if data["option"] == "specific_date" else None,
             note=data["note"],
         )
-        try:
-            if "preview" in request.POST:
-                return self._render(request, account, to_type, form, preview_status_change(**args))
-            outcome = account_change_status(**args, actor=request.user, expected_version=data["version"])
-        except DomainError as err:
-            _add_domain_error(form, err)
-            return self._render(request, account, to_type, form, status=409 if err.status_code == 409 else 400)
-        if outcome.state == "pending":
-            messages.success(
-                request,
-                f"Status change to “{to_type.name}” scheduled for {outcome.effective_date:%Y-%m-%d}.",
-            )
-        else:
-            messages.success(request, f"Status changed to “{to_type.name}”.")
-        return redirect("accounts:overview", account.pk)
+        if "preview" in request.POST:
+            try:
+                outcome = preview_status_change(account_id=account.pk, **args)
+            except DomainError as err:
+                _add_domain_error(form, err)
+                return self._render(request, account, to_type, form, status=err.status_code)
+            return self._render(request, account, to_type, form, outcome)
+        return _change_status(
+            request, form, account, lambda status: self._render(request, account, to_type, form, status=status), **args
+        )
 
 
 class ComponentAddView(StaffRequiredMixin, View):
@@ -208,27 +228,16 @@ class ComponentAddView(StaffRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, account, form, status=400)
         data = form.cleaned_data
-        try:
-            outcome = account_change_status(
-                account_id=account.pk,
-                to_type=data["status_type"],
-                option="specific_date",
-                effective_date=data["effective_date"],
-                reason=data["reason"],
-                actor=request.user,
-                expected_version=data["version"],
-            )
-        except DomainError as err:
-            _add_domain_error(form, err)
-            return self._render(request, account, form, status=err.status_code)
-        if outcome.state == "pending":
-            messages.success(
-                request,
-                f"Change User Status to “{data['status_type']}” on {outcome.effective_date:%Y-%m-%d} added.",
-            )
-        else:
-            messages.success(request, f"Status changed to “{data['status_type']}” (the date is today).")
-        return redirect("accounts:overview", account.pk)
+        return _change_status(
+            request,
+            form,
+            account,
+            lambda status: self._render(request, account, form, status=status),
+            to_type=data["status_type"],
+            option="specific_date",
+            effective_date=data["effective_date"],
+            reason=data["reason"],
+        )
 
 
 class ComponentRemoveView(StaffRequiredMixin, View):

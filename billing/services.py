@@ -19,6 +19,7 @@ from engage.errors import ConflictError, DomainError
 from engage.passes import recorded_pass
 from statuses.rules import package_billing_statuses, usage_billing_statuses
 
+from .lines import WRITE_BATCH, invoice_lines, period_line
 from .models import (
     BillingFailure,
     ChargeKind,
@@ -29,12 +30,11 @@ from .models import (
     UserPackage,
     UserPackageStatus,
 )
-from .proration import money, period_containing, prorate
+from .proration import money
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
-WRITE_BATCH = 1000
 # DecimalField(max_digits=12, decimal_places=2): ten digits before the point.
 MAX_AMOUNT = Decimal("9999999999.99")
 MAX_QUANTITY = 100_000
@@ -153,32 +153,14 @@ def usage_record_create(*, account_id: int, amount, occurred_on, description: st
 
 
 def package_lines(user_package: UserPackage, bill_day: int, as_of: date) -> list[ChargeLine]:
-    """SPEC §5: bill a package from its next bill date n, one period at a time while n ≤ as_of.
-
-    Each line covers [n, e) of the period [s, e) containing n: `recurring` at the full price when
-    n = s, else `prorated_charge`; then n = e. Advances user_package.next_bill_date in memory."""
+    """Bill a package from its next bill date n, one period at a time while n ≤ as_of (catching up
+    missed periods); advances user_package.next_bill_date in memory."""
     lines = []
-    full = user_package.price * user_package.quantity
     n = user_package.next_bill_date
     while n <= as_of:
-        start, end = period_containing(bill_day, n)
-        if n == start:
-            kind, amount = ChargeKind.RECURRING, money(full)
-        else:
-            kind, amount = ChargeKind.PRORATED_CHARGE, prorate(full, n, start, end)
-        name = user_package.package.name
-        lines.append(
-            ChargeLine(
-                account_id=user_package.account_id,
-                user_package=user_package,
-                kind=kind,
-                amount=amount,
-                period_start=n,
-                period_end=end,
-                description=f"{name} × {user_package.quantity}" if user_package.quantity != 1 else name,
-            )
-        )
-        n = end
+        line = period_line(user_package, n, bill_day)
+        lines.append(line)
+        n = line.period_end
     user_package.next_bill_date = n
     return lines
 
@@ -232,20 +214,7 @@ def _bill_locked_accounts(
     if not lines_by_account:
         return [], []
 
-    account_ids = sorted(lines_by_account)
-    invoices = Invoice.objects.bulk_create(
-        [
-            Invoice(account_id=a, issued_on=as_of, total=sum((line.amount for line in lines_by_account[a]), Decimal(0)))
-            for a in account_ids
-        ],
-        batch_size=WRITE_BATCH,
-    )
-    all_lines = []
-    for invoice in invoices:
-        for line in lines_by_account[invoice.account_id]:
-            line.invoice = invoice
-            all_lines.append(line)
-    ChargeLine.objects.bulk_create(all_lines, batch_size=WRITE_BATCH)
+    invoices, all_lines = invoice_lines(lines_by_account, issued_on=as_of)
     if packages:
         UserPackage.objects.bulk_update(packages, ["next_bill_date"], batch_size=WRITE_BATCH)
     # By id: a usage record added meanwhile is not marked billed without its line.

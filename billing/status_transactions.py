@@ -6,43 +6,37 @@ knows nothing of accounts beyond the ORM.
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
-from statuses.rules import bills_packages, is_billing_inert
+from statuses.rules import ChangeOption, bills_packages, is_billing_inert
 
-from .models import ChargeKind, ChargeLine, Invoice, UserPackage, UserPackageStatus
-from .proration import period_containing, prorate
-
-PRORATED = "immediately_with_prorated_transaction"
-FULL = "immediately_with_full_transaction"
-NO_TRANSACTION = "immediately_with_no_transaction"
-PERIOD_END = "period_end"
-SPECIFIC_DATE = "specific_date"
-
-
-@dataclass
-class PlannedLine:
-    kind: str
-    amount: Decimal
-    period_start: date
-    period_end: date
-
-    @property
-    def label(self) -> str:
-        return ChargeKind(self.kind).label
+from .lines import invoice_lines, package_label, period_line
+from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
+from .proration import money, period_containing, prorate
 
 
 @dataclass
 class PackagePlan:
+    """One package's part of a change: unsaved lines and its new next bill date (None: unchanged)."""
+
     user_package: UserPackage
-    lines: list[PlannedLine] = field(default_factory=list)
-    next_bill_date: date | None = None  # the new one, or None when unchanged
+    lines: list[ChargeLine] = field(default_factory=list)
+    next_bill_date: date | None = None
 
     @property
-    def changed(self) -> bool:
-        return bool(self.lines) or (
-            self.next_bill_date is not None and self.next_bill_date != self.user_package.next_bill_date
-        )
+    def moves(self) -> bool:
+        return self.next_bill_date is not None and self.next_bill_date != self.user_package.next_bill_date
+
+
+def _line(up: UserPackage, kind: str, amount, start: date, end: date) -> ChargeLine:
+    return ChargeLine(
+        account_id=up.account_id,
+        user_package=up,
+        kind=kind,
+        amount=amount,
+        period_start=start,
+        period_end=end,
+        description=package_label(up),
+    )
 
 
 def plan_status_transactions(
@@ -70,41 +64,31 @@ def plan_status_transactions(
     )
     if lock:
         packages = packages.select_for_update(of=("self",))
-    packages = list(packages)
+    plans = [PackagePlan(up) for up in packages]
     if is_billing_inert(from_backend, to_backend):
-        return [PackagePlan(up) for up in packages]
+        return plans
     enabling = bills_packages(to_backend)
     s, e = period_containing(bill_day, effective_date)
     d = effective_date
-    plans = []
-    for up in packages:
-        plan = PackagePlan(up)
-        n, amount = up.next_bill_date, up.amount
-        if enabling:
-            if option in (PRORATED, SPECIFIC_DATE):
-                if n < e:
-                    start = max(d, n)
-                    kind = ChargeKind.RECURRING if start == s else ChargeKind.PRORATED_CHARGE
-                    plan.lines.append(PlannedLine(kind, prorate(amount, start, s, e), start, e))
-                    plan.next_bill_date = e
-            elif option == FULL:
-                if n < e:
-                    plan.lines.append(PlannedLine(ChargeKind.RECURRING, amount, s, e))
-                    plan.next_bill_date = e
-            elif option == NO_TRANSACTION:
-                plan.next_bill_date = max(n, e)
-            elif option == PERIOD_END:
-                plan.next_bill_date = max(n, d)
-        else:
-            if option in (PRORATED, SPECIFIC_DATE):
-                if n >= e and up.start_date <= d:
-                    plan.lines.append(PlannedLine(ChargeKind.PRORATED_CREDIT, -prorate(amount, d, s, e), d, e))
-                    plan.next_bill_date = d
-            elif option == FULL:
-                if n < e:
-                    plan.lines.append(PlannedLine(ChargeKind.RECURRING, amount, s, e))
-                    plan.next_bill_date = e
-        plans.append(plan)
+    prorated = option in (ChangeOption.PRORATED, ChangeOption.SPECIFIC_DATE)
+    for plan in plans:
+        up = plan.user_package
+        n = up.next_bill_date
+        if option == ChangeOption.FULL and n < e:  # enable, or a cancel of a period not billed yet
+            plan.lines.append(_line(up, ChargeKind.RECURRING, money(up.amount), s, e))
+            plan.next_bill_date = e
+        elif enabling and prorated and n < e:
+            # Only what is not billed yet: from d, or from n where n is later.
+            plan.lines.append(period_line(up, max(d, n), bill_day))
+            plan.next_bill_date = e
+        elif enabling and option == ChangeOption.NO_TRANSACTION:
+            plan.next_bill_date = max(n, e)
+        elif enabling and option == ChangeOption.PERIOD_END:
+            plan.next_bill_date = max(n, d)
+        elif not enabling and prorated and n >= e and up.start_date <= d:
+            credit = -prorate(up.amount, d, s, e)
+            plan.lines.append(_line(up, ChargeKind.PRORATED_CREDIT, credit, d, e))
+            plan.next_bill_date = d
     return plans
 
 
@@ -113,35 +97,12 @@ def write_status_transactions(
 ) -> list[ChargeLine]:
     """Write the planned lines (one invoice for them) and the new next bill dates, in the caller's
     transaction. The unique (status change, user package) constraint refuses a second write."""
-    changed = [p for p in plans if p.changed]
-    if not changed:
-        return []
-    lines_to_write = [(p, line) for p in changed for line in p.lines]
-    invoice = None
-    if lines_to_write:
-        invoice = Invoice.objects.create(
-            account_id=account_id, issued_on=issued_on, total=sum(line.amount for _p, line in lines_to_write)
-        )
-    lines = ChargeLine.objects.bulk_create(
-        [
-            ChargeLine(
-                account_id=account_id,
-                user_package=p.user_package,
-                status_change_id=status_change_id,
-                kind=line.kind,
-                amount=line.amount,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                description=f"{p.user_package.package.name}: status change",
-                invoice=invoice,
-            )
-            for p, line in lines_to_write
-        ]
-    )
-    moved = []
-    for p in changed:
-        if p.next_bill_date is not None and p.next_bill_date != p.user_package.next_bill_date:
-            p.user_package.next_bill_date = p.next_bill_date
-            moved.append(p.user_package)
-    UserPackage.objects.bulk_update(moved, ["next_bill_date"])
-    return lines
+    lines = [line for plan in plans for line in plan.lines]
+    for line in lines:
+        line.status_change_id = status_change_id
+    _invoices, written = invoice_lines({account_id: lines}, issued_on=issued_on)
+    moved = [plan for plan in plans if plan.moves]
+    for plan in moved:
+        plan.user_package.next_bill_date = plan.next_bill_date
+    UserPackage.objects.bulk_update([plan.user_package for plan in moved], ["next_bill_date"])
+    return written

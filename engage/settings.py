@@ -172,7 +172,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "StatusChangeStateEnum": "accounts.models.StatusChangeState",
-        "StatusChangeOptionEnum": "accounts.models.StatusChangeOption",
+        "ChangeOptionEnum": "statuses.rules.ChangeOption",
         "BackendStatusEnum": "statuses.rules.BackendStatus",
         "SwitchStateEnum": "statuses.rules.SwitchState",
     },

@@ -25,19 +25,59 @@ class SwitchState(models.TextChoices):
     ABSENT = "absent", "Absent"
 
 
+class ChangeOption(models.TextChoices):
+    """The five options of a status change (EngageIP's UpdateUserStatusWithOption), SPEC §5."""
+
+    PRORATED = "immediately_with_prorated_transaction", "Immediately with prorated transaction"
+    FULL = "immediately_with_full_transaction", "Immediately with full transaction"
+    NO_TRANSACTION = "immediately_with_no_transaction", "Immediately with no transaction"
+    PERIOD_END = "period_end", "Period end"
+    SPECIFIC_DATE = "specific_date", "Specific date"
+
+
 @dataclass(frozen=True)
 class BackendRule:
     bills_packages: bool
     bills_usage: bool
     switch_state: str
-    can_reenter: bool
+    can_reenter: bool  # False: only an initial status; once left, never given again
+    needs_reason: bool  # a change to it must say why
+    can_start_in: bool  # a new account may be created in it
 
 
 BACKEND_RULES: dict[str, BackendRule] = {
-    BackendStatus.ACTIVE: BackendRule(True, True, SwitchState.ENABLED, True),
-    BackendStatus.SUSPENDED: BackendRule(False, False, SwitchState.SUSPENDED, True),
-    BackendStatus.CANCELLED: BackendRule(False, False, SwitchState.ABSENT, True),
-    BackendStatus.PROSPECT: BackendRule(False, False, SwitchState.ABSENT, False),
+    BackendStatus.ACTIVE: BackendRule(
+        bills_packages=True,
+        bills_usage=True,
+        switch_state=SwitchState.ENABLED,
+        can_reenter=True,
+        needs_reason=False,
+        can_start_in=True,
+    ),
+    BackendStatus.SUSPENDED: BackendRule(
+        bills_packages=False,
+        bills_usage=False,
+        switch_state=SwitchState.SUSPENDED,
+        can_reenter=True,
+        needs_reason=True,
+        can_start_in=False,
+    ),
+    BackendStatus.CANCELLED: BackendRule(
+        bills_packages=False,
+        bills_usage=False,
+        switch_state=SwitchState.ABSENT,
+        can_reenter=True,
+        needs_reason=True,
+        can_start_in=False,
+    ),
+    BackendStatus.PROSPECT: BackendRule(
+        bills_packages=False,
+        bills_usage=False,
+        switch_state=SwitchState.ABSENT,
+        can_reenter=False,
+        needs_reason=False,
+        can_start_in=True,
+    ),
 }
 
 # Account Statistics order (SPEC §8): Active, Cancelled, Prospect, Suspended.
@@ -74,6 +114,20 @@ def switch_state(backend_status: str) -> str:
 
 def switch_state_statuses(state: str) -> list[str]:
     return [s for s in BackendStatus.values if BACKEND_RULES[s].switch_state == state]
+
+
+def can_reenter(backend_status: str) -> bool:
+    return BACKEND_RULES[backend_status].can_reenter
+
+
+def needs_reason(backend_status: str) -> bool:
+    """A reason is required when the target is cancelled or suspended (SPEC §5)."""
+    return BACKEND_RULES[backend_status].needs_reason
+
+
+def can_start_in(backend_status: str) -> bool:
+    """A new account starts in an active- or prospect-type status (SPEC §9 accounts POST)."""
+    return BACKEND_RULES[backend_status].can_start_in
 
 
 def is_billing_inert(from_status: str, to_status: str) -> bool:

@@ -2,7 +2,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
 from .models import AccountStatusType, StatusReason
-from .rules import BackendStatus
 
 
 def status_type_list():
@@ -29,7 +28,3 @@ def status_type_account_count(status_type: AccountStatusType) -> int:
 def reasons_for(backend_status: str):
     """Reasons a support agent may pick for a change to this back-end status (not retired)."""
     return [r for r in StatusReason.objects.filter(is_active=True) if r.applies_to(backend_status)]
-
-
-def reason_requirement(backend_status: str) -> bool:
-    return backend_status in (BackendStatus.CANCELLED, BackendStatus.SUSPENDED)

@@ -124,16 +124,22 @@ def _clear_default(*, except_pk):
     AccountStatusType.objects.filter(is_default=True).exclude(pk=except_pk).update(is_default=False)
 
 
-def _save_type(status_type: AccountStatusType, instance, fields):
+def _save(obj, problems, instance, fields, fallback: str):
+    """Save in a savepoint; if a concurrent request took the name (or the default) meanwhile, the
+    database refuses it and the same checks as before the save say which field and why."""
     try:
         with transaction.atomic():
-            status_type.save()
+            obj.save()
     except IntegrityError as exc:
-        # Another request saved the same name or default meanwhile: say which, as the checks would.
-        _values, errors = status_type_problems(instance, fields)
-        raise FieldErrors(errors or {"name": ["This status type could not be saved: its name or the "
-                                              "default was taken by another change just now. Try again."]}) from exc
-    return status_type
+        _values, errors = problems(instance, fields)
+        raise FieldErrors(errors or {"name": [fallback]}) from exc
+    return obj
+
+
+def _save_type(status_type: AccountStatusType, instance, fields):
+    return _save(status_type, status_type_problems, instance, fields,
+                 "This status type could not be saved: its name or the default was taken by another change "
+                 "just now. Try again.")
 
 
 @transaction.atomic
@@ -260,14 +266,8 @@ def status_reason_problems(instance: StatusReason | None, fields: dict) -> tuple
 
 
 def _save_reason(reason, instance, fields):
-    try:
-        with transaction.atomic():
-            reason.save()
-    except IntegrityError as exc:
-        _values, errors = status_reason_problems(instance, fields)
-        raise FieldErrors(errors or {"name": ["This status reason could not be saved: its name was taken by "
-                                              "another change just now. Try again."]}) from exc
-    return reason
+    return _save(reason, status_reason_problems, instance, fields,
+                 "This status reason could not be saved: its name was taken by another change just now. Try again.")
 
 
 @transaction.atomic

@@ -2,8 +2,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import ChangeOption
 
-from ..models import Account, StatusChange, StatusChangeOption, StatusChangeState
+from ..models import Account, StatusChange, StatusChangeState
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -34,7 +35,7 @@ class TransactionSerializer(serializers.Serializer):
 
 class StatusChangeRequestSerializer(serializers.Serializer):
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all())
-    option = serializers.ChoiceField(choices=StatusChangeOption.choices)
+    option = serializers.ChoiceField(choices=ChangeOption.choices)
     effective_date = serializers.DateField(required=False, allow_null=True)
     reason = serializers.PrimaryKeyRelatedField(queryset=StatusReason.objects.all(), required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)

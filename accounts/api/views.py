@@ -2,6 +2,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
+from statuses.rules import BackendStatus
+
 from .. import services
 from ..models import Account
 from ..selectors import account_search
@@ -19,7 +21,7 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return account_search(
                 q=params.get("q", ""),
                 backend_status=params.get("backend_status", "")
-                if params.get("backend_status") in ("active", "suspended", "cancelled", "prospect")
+                if params.get("backend_status") in BackendStatus.values
                 else "",
             )
         return Account.objects.select_related("status_type")

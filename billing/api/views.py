@@ -49,6 +49,14 @@ class _AccountScoped:
     def account_id(self) -> int:
         return _existing_account_id(self.kwargs["account_id"])
 
+    def create_with(self, request, request_serializer, service, response_serializer):
+        """Validate the shape, let the service apply the rules for this account today, answer 201."""
+        account_id = self.account_id()
+        serializer = request_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        obj = service(account_id=account_id, today=timezone.localdate(), **serializer.validated_data)
+        return Response(response_serializer(obj).data, status=201)
+
 
 class UserPackageListCreate(_AccountScoped, generics.ListCreateAPIView):
     """An account's user packages; POST sells a package (price defaults to the catalogue's, start date to
@@ -62,13 +70,8 @@ class UserPackageListCreate(_AccountScoped, generics.ListCreateAPIView):
 
     @extend_schema(request=UserPackageCreateSerializer, responses={201: UserPackageSerializer})
     def post(self, request, *args, **kwargs):
-        account_id = self.account_id()
-        serializer = UserPackageCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user_package = services.user_package_create(
-            account_id=account_id, today=timezone.localdate(), **serializer.validated_data
-        )
-        return Response(UserPackageSerializer(user_package).data, status=201)
+        return self.create_with(request, UserPackageCreateSerializer, services.user_package_create,
+                                UserPackageSerializer)
 
 
 class UsageListCreate(_AccountScoped, generics.ListCreateAPIView):
@@ -81,13 +84,7 @@ class UsageListCreate(_AccountScoped, generics.ListCreateAPIView):
         return selectors.usage_records(self.account_id())
 
     def create(self, request, *args, **kwargs):
-        account_id = self.account_id()
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        record = services.usage_record_create(
-            account_id=account_id, today=timezone.localdate(), **serializer.validated_data
-        )
-        return Response(UsageRecordSerializer(record).data, status=201)
+        return self.create_with(request, UsageRecordSerializer, services.usage_record_create, UsageRecordSerializer)
 
 
 class ChargeLineList(_AccountScoped, generics.ListAPIView):

@@ -1,40 +1,18 @@
 """Two things at once against PostgreSQL: the database decides, nothing is applied twice."""
 
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection
 
 from accounts.models import Account, StatusChange
 from accounts.status_changes import account_change_status, apply_due_status_changes
 from billing.models import ChargeLine
 from engage.errors import ConflictError
+from tests.concurrency import all_succeed, run_at_once
 
 from .factories import give_package, make_account, reason, status_type
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def run_together(*functions):
-    barrier = threading.Barrier(len(functions))
-    results = [None] * len(functions)
-
-    def runner(i, fn):
-        try:
-            barrier.wait()
-            results[i] = ("ok", fn())
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_two_people_changing_one_account_one_wins_the_other_is_told():
@@ -62,9 +40,8 @@ def test_two_people_changing_one_account_one_wins_the_other_is_told():
             expected_version=version,
         )
 
-    results = run_together(cancel, suspend)
-    assert sorted(kind for kind, _ in results) == ["error", "ok"]
-    loser = next(value for kind, value in results if kind == "error")
+    results = run_at_once(cancel, suspend)
+    (loser,) = [r for r in results if isinstance(r, Exception)]
     assert isinstance(loser, ConflictError) and "changed while you were editing" in str(loser)
     assert StatusChange.objects.filter(account=account).count() == 1
     assert ChargeLine.objects.filter(account=account).count() == 1  # one credit, not two
@@ -82,12 +59,11 @@ def test_two_schedulers_apply_each_due_change_exactly_once():
             effective_date=date(2031, 3, 5),
             on=date(2031, 3, 1),
         )
-    results = run_together(
+    results = all_succeed(
         lambda: apply_due_status_changes(as_of=date(2031, 3, 5)),
         lambda: apply_due_status_changes(as_of=date(2031, 3, 5)),
     )
-    assert all(kind == "ok" for kind, _ in results), results
-    assert sum(value["applied"] for _, value in results) == 30
+    assert sum(value["applied"] for value in results) == 30
     assert StatusChange.objects.filter(state="applied").count() == 30
     assert ChargeLine.objects.filter(kind="prorated_credit").count() == 30
     assert Account.objects.filter(status_type=status_type("Cancelled")).count() == 30

@@ -1,43 +1,19 @@
 """Two billing passes at once against PostgreSQL, in real threads (each its own connection)."""
 
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Count, Sum
 
 from billing import services
 from billing.models import ChargeLine, Invoice, UsageRecord, UserPackage
 from billing.services import billing_pass
+from tests.concurrency import all_succeed
 
 from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
 
 ACCOUNTS = 60
-
-
-def _run_concurrently(*targets):
-    barrier = threading.Barrier(len(targets))
-    results, errors = [], []
-
-    def worker(target):
-        try:
-            barrier.wait(timeout=10)
-            results.append(target())
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    assert len(results) == len(targets)
-    return results
 
 
 @pytest.mark.postgres
@@ -58,7 +34,7 @@ def test_two_passes_at_once_bill_every_period_exactly_once(monkeypatch, caplog):
     def pass_():
         return billing_pass(as_of=date(2031, 3, 20))
 
-    summaries = _run_concurrently(pass_, pass_)
+    summaries = all_succeed(pass_, pass_)
 
     per_account = Decimal("49.99") * 3 + Decimal("2.50") + Decimal("5.00") + Decimal("1.25")
     assert ChargeLine.objects.count() == ACCOUNTS * 6
@@ -99,7 +75,7 @@ def test_bill_account_during_a_pass_bills_once(monkeypatch):
     def pass_():
         return billing_pass(as_of=as_of)
 
-    _run_concurrently(bill_by_hand, pass_)
+    all_succeed(bill_by_hand, pass_)
 
     assert ChargeLine.objects.count() == 40
     assert ChargeLine.objects.aggregate(total=Sum("amount"))["total"] == Decimal("49.99") * 40

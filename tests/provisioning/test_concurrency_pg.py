@@ -4,40 +4,18 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import Account
 from provisioning import services
 from provisioning.models import JobState, ProvisioningJob, SwitchEntry
 from provisioning.passes import provisioning_pass
 from provisioning.runner import Outcome, run_account_jobs
+from tests.concurrency import all_succeed
 
 from .conftest import status_type
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def in_threads(*functions):
-    """Run the functions at the same moment, each on its own database connection; their results."""
-    barrier = threading.Barrier(len(functions))
-    results, errors = [None] * len(functions), []
-
-    def run(i, fn):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = fn()
-        except BaseException as exc:  # reported by the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(functions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
-    return results
 
 
 def test_two_passes_at_once_give_each_account_one_job_and_one_run(make_account, fake_switch):
@@ -50,7 +28,7 @@ def test_two_passes_at_once_give_each_account_one_job_and_one_run(make_account, 
     last_job = ProvisioningJob.objects.order_by("-id").values_list("id", flat=True).first()
     actions_before = Counter(fake_switch.actions)
 
-    first, second = in_threads(lambda: provisioning_pass(chunk_size=4), lambda: provisioning_pass(chunk_size=4))
+    first, second = all_succeed(lambda: provisioning_pass(chunk_size=4), lambda: provisioning_pass(chunk_size=4))
 
     new_jobs = ProvisioningJob.objects.filter(id__gt=last_job)
     per_account = Counter(new_jobs.values_list("account_id", flat=True))
@@ -91,7 +69,7 @@ def test_an_account_whose_jobs_another_worker_holds_is_left_to_it(make_account, 
         finally:
             release.set()
 
-    _, result = in_threads(other_worker, this_worker)
+    _, result = all_succeed(other_worker, this_worker)
     assert result.outcome == Outcome.BUSY
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.PENDING, 0)

@@ -1,39 +1,16 @@
 """Two administrators at once: the database constraints decide, and the loser reads the same message."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from statuses import services
 from statuses.models import AccountStatusType
+from tests.concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def _race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test asserts
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_same_name_twice_at_once_saves_one():
-    results = _race(*[lambda n=n: services.status_type_create(name=n, backend_status="active")
+    results = run_at_once(*[lambda n=n: services.status_type_create(name=n, backend_status="active")
                       for n in ("Trial", "TRIAL")])
     assert sum(isinstance(r, AccountStatusType) for r in results) == 1
     (error,) = [r for r in results if isinstance(r, services.FieldErrors)]
@@ -44,7 +21,7 @@ def test_same_name_twice_at_once_saves_one():
 
 def test_two_default_moves_at_once_leave_exactly_one_default():
     # serialized_rollback restores the data migration's types (Active is the default).
-    results = _race(*[lambda n=n: services.status_type_update(AccountStatusType.objects.get(name=n),
+    results = run_at_once(*[lambda n=n: services.status_type_update(AccountStatusType.objects.get(name=n),
                                                               is_default=True, replace_default=True)
                       for n in ("Suspended", "Prospect")])
     assert all(isinstance(r, AccountStatusType) for r in results), results

@@ -14,7 +14,9 @@ from accounts.status_changes import account_change_status, today
 from billing.demo import seed_billing
 from engage.roles import ADMINISTRATORS, SUPPORT
 from provisioning.services import request_provisioning
-from statuses.models import AccountStatusType, StatusReason
+from statuses.models import AccountStatusType
+from statuses.rules import ChangeOption
+from statuses.selectors import reasons_for
 
 USERS = [("admin", "engage-admin", ADMINISTRATORS), ("support", "engage-support", SUPPORT)]
 FIRST = ["Ana", "Ben", "Chloe", "Dev", "Eva", "Femi", "Gus", "Hana", "Ivo", "Jin", "Kai", "Lea", "Milo", "Nia"]
@@ -64,25 +66,15 @@ class Command(BaseCommand):
         recount_status_types(fix=True)
         seed_billing(ids, today())
         request_provisioning(ids)
-        reasons = {r.name: r for r in StatusReason.objects.all()}
-        suspended = AccountStatusType.objects.filter(backend_status="suspended").first()
-        cancelled = AccountStatusType.objects.filter(backend_status="cancelled").first()
         candidates = sorted(Account.objects.filter(status_type=active).values_list("pk", flat=True))
         rng.shuffle(candidates)
-        for account_id in candidates[:25]:
-            account_change_status(
-                account_id=account_id,
-                to_type=suspended,
-                option="immediately_with_prorated_transaction",
-                reason=reasons.get("Non-payment"),
-                note="Demo: past due",
-            )
-        for account_id in candidates[25:45]:
-            account_change_status(
-                account_id=account_id,
-                to_type=cancelled,
-                option="immediately_with_prorated_transaction",
-                reason=reasons.get("Customer request"),
-                note="Demo",
-            )
+        # Through the engine, so the demo has history, credits and provisioning like real changes.
+        moves = [("suspended", candidates[:25]), ("cancelled", candidates[25:45])]
+        for backend, account_ids in moves:
+            to_type = AccountStatusType.objects.filter(backend_status=backend).first()
+            reason = reasons_for(backend)[0]
+            for account_id in account_ids:
+                account_change_status(
+                    account_id=account_id, to_type=to_type, reason=reason, option=ChangeOption.PRORATED, note="Demo"
+                )
         self.stdout.write(f"Created {n} demo accounts.")
