@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from statuses.models import AccountStatusType
 from statuses.rules import STATISTICS_ORDER, BackendStatus
 
-from .models import Account, StatusChange, StatusChangeState
+from .models import StatusChange, StatusChangeState
 
 
 def account_statistics() -> list[dict]:
@@ -23,25 +23,6 @@ def account_statistics() -> list[dict]:
         for status in STATISTICS_ORDER
         if status in totals
     ]
-
-
-def account_search(*, q: str = "", status_type=None, backend_status: str = ""):
-    """Accounts, newest first, searched by number, e-mail or name, filtered by type or back-end status."""
-    qs = Account.objects.select_related("status_type")
-    q = (q or "").strip()
-    if q:
-        if q.isdigit():
-            qs = qs.filter(number=q)
-        elif "@" in q:
-            qs = qs.filter(email__iexact=q)
-        else:
-            qs = qs.filter(name__icontains=q)
-    if status_type:
-        qs = qs.filter(status_type=status_type)
-    if backend_status:
-        type_ids = list(AccountStatusType.objects.filter(backend_status=backend_status).values_list("pk", flat=True))
-        qs = qs.filter(status_type_id__in=type_ids)
-    return qs.order_by("-id")
 
 
 def pending_changes(account_id: int):

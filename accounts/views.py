@@ -10,9 +10,10 @@ from statuses.models import AccountStatusType
 from statuses.rules import needs_reason
 from statuses.selectors import reasons_for
 
-from .forms import AccountFilterForm, ComponentStatusForm, StatusOptionForm, StatusPickForm
+from .filters import accounts_filtered
+from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
-from .selectors import account_search, account_statistics, pending_changes, status_history
+from .selectors import account_statistics, pending_changes, status_history
 from .status_changes import (
     OPTION_DEFINITIONS,
     account_change_status,
@@ -29,17 +30,11 @@ class AccountListView(StaffRequiredMixin, View):
     """Search and filters; keyset paging on id, so page N costs what page 1 does (no COUNT(*))."""
 
     def get(self, request):
-        form = AccountFilterForm(request.GET or None)
-        accounts, next_after, status = [], None, 200
-        if form.is_bound and not form.is_valid():
-            status = 400
-        else:
-            data = form.cleaned_data if form.is_bound else {}
-            qs = account_search(
-                q=data.get("q", ""), status_type=data.get("status_type"), backend_status=data.get("backend_status", "")
-            )
-            if data.get("after"):
-                qs = qs.filter(id__lt=data["after"])
+        filterset = accounts_filtered(request.GET)
+        after = request.GET.get("after", "")
+        accounts, next_after = [], None
+        if filterset.is_valid() and (after == "" or after.isdigit()):
+            qs = filterset.qs.filter(id__lt=int(after)) if after else filterset.qs
             accounts = list(qs[: PAGE_SIZE + 1])
             if len(accounts) > PAGE_SIZE:
                 accounts = accounts[:PAGE_SIZE]
@@ -50,14 +45,14 @@ class AccountListView(StaffRequiredMixin, View):
             request,
             "accounts/list.html",
             {
-                "form": form,
+                "form": filterset.form,
                 "accounts": accounts,
                 "next_after": next_after,
                 "query": params.urlencode(),
-                "is_first_page": not request.GET.get("after"),
+                "is_first_page": not after,
                 "nav": "accounts",
             },
-            status=status,
+            status=200 if filterset.is_valid() else 400,
         )
 
 

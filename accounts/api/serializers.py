@@ -22,6 +22,8 @@ class AccountSerializer(serializers.ModelSerializer):
 class AccountUpdateSerializer(AccountSerializer):
     """PATCH never changes the status: that is status-changes/."""
 
+    status_type = serializers.PrimaryKeyRelatedField(read_only=True)
+
     class Meta(AccountSerializer.Meta):
         read_only_fields = ["id", "number", "backend_status", "status_type"]
 

@@ -1,30 +1,28 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from statuses.rules import BackendStatus
-
 from .. import services
+from ..filters import AccountFilter
 from ..models import Account
-from ..selectors import account_search
 from .serializers import AccountSerializer, AccountUpdateSerializer
+
+
+class NewestFirst(CursorPagination):
+    """Cursor paging on id: no COUNT(*) and no OFFSET, so it stays fast at a million accounts."""
+
+    ordering = "-id"
+    page_size = 50
 
 
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AccountSerializer
+    pagination_class = NewestFirst
     http_method_names = ["get", "post", "patch", "head", "options"]
-    filterset_fields = ["bill_day"]
 
-    def get_queryset(self):
-        params = self.request.query_params
-        if self.action == "list":
-            return account_search(
-                q=params.get("q", ""),
-                backend_status=params.get("backend_status", "")
-                if params.get("backend_status") in BackendStatus.values
-                else "",
-            )
-        return Account.objects.select_related("status_type")
+    filterset_class = AccountFilter
+    queryset = Account.objects.select_related("status_type")
 
     def create(self, request):
         serializer = AccountSerializer(data=request.data)

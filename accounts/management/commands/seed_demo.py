@@ -13,7 +13,7 @@ from accounts.services import assign_numbers
 from accounts.status_changes import account_change_status, today
 from billing.demo import seed_billing
 from engage.roles import ADMINISTRATORS, SUPPORT
-from provisioning.services import request_provisioning
+from provisioning.passes import provisioning_pass
 from statuses.models import AccountStatusType
 from statuses.rules import ChangeOption
 from statuses.selectors import reasons_for
@@ -41,6 +41,8 @@ class Command(BaseCommand):
             self.stdout.write("Demo accounts already exist; nothing added.")
         else:
             self._seed(accounts)
+            # The switch for all demo accounts in one pass, rather than a queued job per account.
+            self.stdout.write(f"Provisioning: {provisioning_pass()}")
         self.stdout.write(self.style.SUCCESS("Sign in at http://127.0.0.1:8000/ as"))
         for username, password, group in USERS:
             self.stdout.write(f"  {username} / {password}  ({group})")
@@ -65,7 +67,6 @@ class Command(BaseCommand):
         ids = sorted(a.pk for a in made)
         recount_status_types(fix=True)
         seed_billing(ids, today())
-        request_provisioning(ids)
         candidates = sorted(Account.objects.filter(status_type=active).values_list("pk", flat=True))
         rng.shuffle(candidates)
         # Through the engine, so the demo has history, credits and provisioning like real changes.
