@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.db.models.functions import Lower
 
 from statuses.models import AccountStatusType
 from statuses.rules import BackendStatus
@@ -39,7 +40,8 @@ class AccountFilter(django_filters.FilterSet):
         if value.isdigit():
             return queryset.filter(number=value)
         if "@" in value:
-            return queryset.filter(email__iexact=value)
+            # LOWER(email) = …, which the account_email_lower_idx index serves.
+            return queryset.alias(email_lower=Lower("email")).filter(email_lower=value.lower())
         return queryset.filter(name__icontains=value)
 
     def by_backend_status(self, queryset, name, value):

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from statuses.rules import ChangeOption
 
@@ -26,7 +27,7 @@ class Account(models.Model):
         ]
         indexes = [
             models.Index(fields=["status_type", "-id"], name="account_type_id_idx"),
-            models.Index(fields=["email"], name="account_email_idx"),
+            models.Index(Lower("email"), name="account_email_lower_idx"),
         ]
 
     def __str__(self):
