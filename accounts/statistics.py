@@ -1,21 +1,226 @@
-"""The daily snapshot of accounts per status type, for the statistics chart."""
+"""The statistics page's reads: counts per status type and back-end status (from the counters), the
+daily snapshot and its chart, and status changes per reason over a period."""
 
-from datetime import date
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pygal
+from django.db.models import Count, Sum
+from pygal.style import Style
 
 from engage.passes import recorded_pass
+from statuses.models import AccountStatusType
+from statuses.rules import STATISTICS_ORDER, BackendStatus
 
-from .models import StatisticsSnapshot, StatusTypeCount
+from .health import health_details, scheduler_health
+from .models import StatisticsSnapshot, StatusChange, StatusChangeState
+from .selectors import account_statistics
+
+CHART_DAYS = 90
+PERIOD_DAYS = 30
+# One colour per back-end status, in STATISTICS_ORDER (Bootstrap's success, danger, primary, warning).
+SERIES_COLOURS = {
+    BackendStatus.ACTIVE: "#198754",
+    BackendStatus.CANCELLED: "#dc3545",
+    BackendStatus.PROSPECT: "#0d6efd",
+    BackendStatus.SUSPENDED: "#fd7e14",
+}
 
 
 def record_snapshot(*, day: date) -> int:
-    """Copy today's counters (idempotent: a second run the same day overwrites)."""
+    """Copy the counters of every status type (0 for a type without accounts) into the day's snapshot.
+    Idempotent: a second run the same day overwrites that day's rows (one read, one upsert)."""
     with recorded_pass("statistics_snapshot", day) as run:
-        rows = StatusTypeCount.objects.select_related("status_type")
-        for row in rows:
-            StatisticsSnapshot.objects.update_or_create(
-                day=day,
-                status_type=row.status_type,
-                defaults={"backend_status": row.status_type.backend_status, "count": row.count},
-            )
-            run.processed += 1
+        rows = [
+            StatisticsSnapshot(day=day, status_type_id=pk, backend_status=backend, count=count or 0)
+            for pk, backend, count in AccountStatusType.objects.values_list("pk", "backend_status", "counter__count")
+        ]
+        StatisticsSnapshot.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["day", "status_type"],
+            update_fields=["backend_status", "count"],
+        )
+        run.processed = len(rows)
     return run.processed
+
+
+def status_type_counts() -> list[dict]:
+    """Every status type with its counter (one query over the small type table, never over accounts)."""
+    rows = AccountStatusType.objects.values("pk", "name", "backend_status", "show_in_statistics", "counter__count")
+    order = {status: i for i, status in enumerate(STATISTICS_ORDER)}
+    return sorted(
+        (
+            {
+                "id": row["pk"],
+                "name": row["name"],
+                "backend_status": row["backend_status"],
+                "backend_label": BackendStatus(row["backend_status"]).label,
+                "show_in_statistics": row["show_in_statistics"],
+                "count": row["counter__count"] or 0,
+            }
+            for row in rows
+        ),
+        key=lambda r: (order[r["backend_status"]], r["name"].lower()),
+    )
+
+
+def backend_status_totals(type_rows: list[dict], sidebar_rows: list[dict]) -> list[dict]:
+    """All accounts per back-end status (every type), in the sidebar's order, beside the sidebar's own
+    count (`shown`, None when the sidebar does not show that back-end status)."""
+    totals = {status: {"all": 0, "types": 0} for status in STATISTICS_ORDER}
+    for row in type_rows:
+        totals[row["backend_status"]]["all"] += row["count"]
+        totals[row["backend_status"]]["types"] += 1
+    shown = {row["backend_status"]: row["count"] for row in sidebar_rows}
+    return [
+        {"backend_status": status.value, "label": status.label, "shown": shown.get(status.value), **totals[status]}
+        for status in STATISTICS_ORDER
+        if totals[status]["types"]
+    ]
+
+
+def default_period(today: date) -> tuple[date, date]:
+    return today - timedelta(days=PERIOD_DAYS - 1), today
+
+
+def period_error(start: date, end: date) -> str | None:
+    """The one rule of a statistics period, shared by the page's form and the API."""
+    if end < start:
+        return f"The period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})."
+    return None
+
+
+def snapshot_series(*, start: date, end: date) -> dict[str, dict[date, int]]:
+    """{back-end status: {day: accounts}} from the daily snapshots (one aggregate query)."""
+    series: dict[str, dict[date, int]] = defaultdict(dict)
+    rows = (
+        StatisticsSnapshot.objects.filter(day__gte=start, day__lte=end)
+        .values("day", "backend_status")
+        .annotate(total=Sum("count"))
+        .order_by("day")
+    )
+    for row in rows:
+        series[row["backend_status"]][row["day"]] = row["total"]
+    return series
+
+
+def _strip_scripts(tree):
+    """pygal embeds a config <script> for its (external) tooltips; the chart is static, so drop every script."""
+    for parent in list(tree.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
+                parent.remove(child)
+    return tree
+
+
+def snapshot_chart(*, start: date, end: date) -> str:
+    """The accounts per back-end status over time as an inline SVG (server-side, no JavaScript, nothing
+    loaded from elsewhere); "" when there is no snapshot in the window."""
+    series = snapshot_series(start=start, end=end)
+    if not series:
+        return ""
+    statuses = [s for s in STATISTICS_ORDER if s in series]
+    style = Style(
+        background="transparent",
+        plot_background="transparent",
+        foreground="#212529",
+        foreground_strong="#212529",
+        foreground_subtle="#adb5bd",
+        font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        label_font_size=12,
+        major_label_font_size=12,
+        legend_font_size=13,
+        title_font_size=14,
+        colors=tuple(SERIES_COLOURS[s] for s in statuses),
+        guide_stroke_color="#ced4da",
+        major_guide_stroke_color="#ced4da",
+        guide_stroke_dasharray="2,3",
+        major_guide_stroke_dasharray="2,3",
+    )
+    chart = pygal.DateLine(
+        js=[],
+        style=style,
+        width=900,
+        height=340,
+        disable_xml_declaration=True,
+        show_x_guides=False,
+        show_y_guides=True,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=len(statuses),
+        dots_size=2.5,
+        stroke_style={"width": 2.5},
+        x_label_rotation=0,
+        x_value_formatter=lambda d: d.strftime("%d %b"),
+        value_formatter=lambda v: f"{int(v):,}",
+        min_scale=4,
+        max_scale=8,
+        include_x_axis=True,
+        truncate_legend=-1,
+        margin=16,
+    )
+    chart.add_xml_filter(_strip_scripts)
+    for status in statuses:
+        chart.add(status.label, sorted(series[status].items()))
+    return chart.render(is_unicode=True)
+
+
+def reason_counts(*, start: date, end: date) -> dict:
+    """Applied status changes dated within [start, end], per reason and target back-end status (one
+    aggregate query). Rows are sorted by total, largest first; "no reason" is its own row."""
+    rows = list(
+        StatusChange.objects.filter(state=StatusChangeState.APPLIED, effective_date__gte=start, effective_date__lte=end)
+        .values("reason_id", "reason__name", "to_type__backend_status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_reason: dict[int | None, dict] = {}
+    column_totals = {status.value: 0 for status in STATISTICS_ORDER}
+    for row in rows:
+        entry = by_reason.setdefault(
+            row["reason_id"],
+            {"reason_id": row["reason_id"], "reason": row["reason__name"], "counts": dict.fromkeys(column_totals, 0)},
+        )
+        entry["counts"][row["to_type__backend_status"]] += row["n"]
+        column_totals[row["to_type__backend_status"]] += row["n"]
+    table = []
+    for entry in by_reason.values():
+        entry["total"] = sum(entry["counts"].values())
+        entry["cells"] = [entry["counts"][status] for status in column_totals]
+        table.append(entry)
+    table.sort(key=lambda e: (-e["total"], e["reason"] is None, (e["reason"] or "").lower()))
+    return {
+        "start": start,
+        "end": end,
+        "columns": [{"backend_status": s.value, "label": s.label} for s in STATISTICS_ORDER],
+        "rows": table,
+        "column_totals": list(column_totals.values()),
+        "total": sum(column_totals.values()),
+        "flat": [
+            {
+                "reason_id": row["reason_id"],
+                "reason": row["reason__name"],
+                "backend_status": row["to_type__backend_status"],
+                "count": row["n"],
+            }
+            for row in sorted(rows, key=lambda r: ((r["reason__name"] or "").lower(), r["to_type__backend_status"]))
+        ],
+    }
+
+
+def statistics_overview(*, on: date, period: tuple[date, date] | None) -> dict:
+    """Everything the statistics page shows; per-reason counts only for a valid period."""
+    type_rows = status_type_counts()
+    chart_start = on - timedelta(days=CHART_DAYS - 1)
+    health = scheduler_health()
+    return {
+        "type_rows": type_rows,
+        "backend_rows": backend_status_totals(type_rows, account_statistics()),
+        "chart_svg": snapshot_chart(start=chart_start, end=on),
+        "chart_start": chart_start,
+        "chart_end": on,
+        "chart_days": CHART_DAYS,
+        "reasons": reason_counts(start=period[0], end=period[1]) if period else None,
+        "health": health,
+        "health_details": health_details(health),
+    }

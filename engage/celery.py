@@ -27,6 +27,11 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "prune-pass-runs": {
+        "task": "engage.tasks.prune_pass_runs_task",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
     "statistics-snapshot": {
         "task": "accounts.tasks.statistics_snapshot_task",
         "schedule": crontab(hour=0, minute=5),

@@ -1,8 +1,9 @@
 """Record each run of a scheduled pass, so scheduler health can show when it last succeeded."""
 
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
+from django.db.models import Max
 from django.utils import timezone
 
 from .models import PassRun
@@ -23,3 +24,12 @@ def recorded_pass(name: str, as_of: date):
     run.succeeded = run.failed == 0
     run.finished_at = timezone.now()
     run.save()
+
+
+def prune_pass_runs(*, keep_days: int = 30) -> int:
+    """Drop pass records older than keep_days (the minute pass alone writes 1,440 a day), keeping the
+    latest successful run of each pass so health can still say when it last worked."""
+    cutoff = timezone.now() - timedelta(days=keep_days)
+    keep = PassRun.objects.filter(succeeded=True).values("name").annotate(last=Max("id")).values_list("last", flat=True)
+    deleted, _ = PassRun.objects.filter(started_at__lt=cutoff).exclude(pk__in=list(keep)).delete()
+    return deleted

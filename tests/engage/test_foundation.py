@@ -113,3 +113,23 @@ def test_production_passes_the_deploy_checks():
         }
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_old_pass_records_are_pruned_but_the_last_success_of_each_pass_stays():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engage.models import PassRun
+    from engage.passes import prune_pass_runs
+
+    old = timezone.now() - timedelta(days=40)
+    last_billing = PassRun.objects.create(name="billing", as_of=old.date(), succeeded=True)
+    for _ in range(3):
+        PassRun.objects.create(name="apply_status_changes", as_of=old.date(), succeeded=True)
+    failed = PassRun.objects.create(name="billing", as_of=old.date(), succeeded=False)
+    recent = PassRun.objects.create(name="apply_status_changes", as_of=timezone.localdate(), succeeded=True)
+    PassRun.objects.exclude(pk=recent.pk).update(started_at=old)
+    assert prune_pass_runs(keep_days=30) == 4
+    assert set(PassRun.objects.values_list("pk", flat=True)) == {last_billing.pk, recent.pk}
+    assert not PassRun.objects.filter(pk=failed.pk).exists()

@@ -1,0 +1,85 @@
+"""GET /api/v1/statistics/: the sidebar's Account Statistics rows (SPEC §9), and with ?start=&end= also
+the applied status changes per reason in that period."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from statuses.rules import BackendStatus
+
+from ..selectors import account_statistics
+from ..statistics import default_period, period_error, reason_counts
+from ..status_changes import today
+
+
+class StatisticsRowSerializer(serializers.Serializer):
+    backend_status = serializers.ChoiceField(choices=BackendStatus.choices)
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class ReasonCountSerializer(serializers.Serializer):
+    reason_id = serializers.IntegerField(allow_null=True, help_text="null: changes made without a reason")
+    reason = serializers.CharField(allow_null=True)
+    backend_status = serializers.ChoiceField(choices=BackendStatus.choices, help_text="the target's back-end status")
+    count = serializers.IntegerField()
+
+
+class StatisticsPeriodSerializer(serializers.Serializer):
+    statistics = StatisticsRowSerializer(many=True)
+    start = serializers.DateField()
+    end = serializers.DateField()
+    status_changes_per_reason = ReasonCountSerializer(many=True)
+
+
+class StatisticsQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        end = attrs.get("end") or default_period(today())[1]
+        start = attrs.get("start") or default_period(end)[0]
+        error = period_error(start, end)
+        if error:
+            raise serializers.ValidationError({"end": [error]})
+        return {"start": start, "end": end}
+
+
+class StatisticsView(APIView):
+    """Account Statistics: per back-end status in the order Active, Cancelled, Prospect, Suspended, the
+    accounts whose type is shown in statistics (from the counters; the cost does not grow with accounts)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "start", OpenApiTypes.DATE, description="With start and/or end: also status changes per reason "
+                "(applied, dated in the period); the missing bound defaults to a 30-day period ending today."
+            ),
+            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day of the period (inclusive)."),
+        ],
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="StatisticsResponse",
+                serializers=[StatisticsRowSerializer(many=True), StatisticsPeriodSerializer],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            400: OpenApiResponse(description="Malformed date, or end before start: {field: [message]}."),
+        },
+    )
+    def get(self, request):
+        rows = account_statistics()
+        if "start" not in request.query_params and "end" not in request.query_params:
+            return Response(StatisticsRowSerializer(rows, many=True).data)
+        query = StatisticsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = query.validated_data["start"], query.validated_data["end"]
+        body = {
+            "statistics": rows,
+            "start": start,
+            "end": end,
+            "status_changes_per_reason": reason_counts(start=start, end=end)["flat"],
+        }
+        return Response(StatisticsPeriodSerializer(body).data)
