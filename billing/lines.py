@@ -16,24 +16,28 @@ def package_label(user_package: UserPackage) -> str:
     return f"{name} × {user_package.quantity}" if user_package.quantity != 1 else name
 
 
-def period_line(user_package: UserPackage, d: date, bill_day: int, **fields) -> ChargeLine:
-    """SPEC §5, billing a package from a date d: the line covers [d, e) of the period [s, e) that
-    contains d; `recurring` at the full price when d = s, else a `prorated_charge`. Unsaved."""
-    start, end = period_containing(bill_day, d)
-    full = user_package.amount
-    if d == start:
-        kind, amount = ChargeKind.RECURRING, money(full)
-    else:
-        kind, amount = ChargeKind.PRORATED_CHARGE, prorate(full, d, start, end)
+def package_line(user_package: UserPackage, kind: str, amount, start: date, end: date, **fields) -> ChargeLine:
+    """An unsaved line of a package for [start, end)."""
     fields.setdefault("description", package_label(user_package))
     return ChargeLine(
         account_id=user_package.account_id,
         user_package=user_package,
         kind=kind,
         amount=amount,
-        period_start=d,
+        period_start=start,
         period_end=end,
         **fields,
+    )
+
+
+def period_line(user_package: UserPackage, d: date, bill_day: int, **fields) -> ChargeLine:
+    """SPEC §5, billing a package from a date d: the line covers [d, e) of the period [s, e) that
+    contains d; `recurring` at the full price when d = s, else a `prorated_charge`. Unsaved."""
+    start, end = period_containing(bill_day, d)
+    if d == start:
+        return package_line(user_package, ChargeKind.RECURRING, money(user_package.amount), d, end, **fields)
+    return package_line(
+        user_package, ChargeKind.PRORATED_CHARGE, prorate(user_package.amount, d, start, end), d, end, **fields
     )
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from statuses.rules import ChangeOption, bills_packages, is_billing_inert
 
-from .lines import invoice_lines, package_label, period_line
+from .lines import invoice_lines, package_line, period_line
 from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
@@ -25,18 +25,6 @@ class PackagePlan:
     @property
     def moves(self) -> bool:
         return self.next_bill_date is not None and self.next_bill_date != self.user_package.next_bill_date
-
-
-def _line(up: UserPackage, kind: str, amount, start: date, end: date) -> ChargeLine:
-    return ChargeLine(
-        account_id=up.account_id,
-        user_package=up,
-        kind=kind,
-        amount=amount,
-        period_start=start,
-        period_end=end,
-        description=package_label(up),
-    )
 
 
 def plan_status_transactions(
@@ -75,7 +63,7 @@ def plan_status_transactions(
         up = plan.user_package
         n = up.next_bill_date
         if option == ChangeOption.FULL and n < e:  # enable, or a cancel of a period not billed yet
-            plan.lines.append(_line(up, ChargeKind.RECURRING, money(up.amount), s, e))
+            plan.lines.append(package_line(up, ChargeKind.RECURRING, money(up.amount), s, e))
             plan.next_bill_date = e
         elif enabling and prorated and n < e:
             # Only what is not billed yet: from d, or from n where n is later.
@@ -87,7 +75,7 @@ def plan_status_transactions(
             plan.next_bill_date = max(n, d)
         elif not enabling and prorated and n >= e and up.start_date <= d:
             credit = -prorate(up.amount, d, s, e)
-            plan.lines.append(_line(up, ChargeKind.PRORATED_CREDIT, credit, d, e))
+            plan.lines.append(package_line(up, ChargeKind.PRORATED_CREDIT, credit, d, e))
             plan.next_bill_date = d
     return plans
 

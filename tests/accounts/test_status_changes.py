@@ -38,6 +38,11 @@ def change(account, to, option, *, on, reason_name=None, effective_date=None, **
     )
 
 
+def schedule(account, to, effective_date, *, reason_name, on=date(2031, 3, 1)):
+    """A Specific date change asked for on `on`."""
+    return change(account, to, "specific_date", on=on, effective_date=effective_date, reason_name=reason_name)
+
+
 # --- leaving billing: cancel / suspend -------------------------------------------------------------
 
 
@@ -269,23 +274,9 @@ def test_a_retired_reason_is_refused():
 
 def test_a_second_pending_change_for_the_same_date_is_refused():
     account = make_account(bill_day=15)
-    change(
-        account,
-        "Suspended",
-        "specific_date",
-        on=date(2031, 3, 1),
-        effective_date=date(2031, 3, 5),
-        reason_name="Non-payment",
-    )
+    schedule(account, "Suspended", date(2031, 3, 5), reason_name="Non-payment")
     with pytest.raises(DomainError, match="already a pending change"):
-        change(
-            account,
-            "Cancelled",
-            "specific_date",
-            on=date(2031, 3, 1),
-            effective_date=date(2031, 3, 5),
-            reason_name="Non-payment",
-        )
+        schedule(account, "Cancelled", date(2031, 3, 5), reason_name="Non-payment")
     assert StatusChange.objects.filter(account=account).count() == 1
 
 
@@ -305,22 +296,8 @@ def test_a_stale_version_is_refused_and_nothing_is_applied():
 
 def test_due_changes_are_applied_in_date_order_exactly_once_and_missed_days_caught_up():
     account = make_account(bill_day=15)
-    change(
-        account,
-        "Suspended",
-        "specific_date",
-        on=date(2031, 3, 1),
-        effective_date=date(2031, 3, 5),
-        reason_name="Non-payment",
-    )
-    change(
-        account,
-        "Cancelled",
-        "specific_date",
-        on=date(2031, 3, 1),
-        effective_date=date(2031, 3, 7),
-        reason_name="Non-payment",
-    )
+    schedule(account, "Suspended", date(2031, 3, 5), reason_name="Non-payment")
+    schedule(account, "Cancelled", date(2031, 3, 7), reason_name="Non-payment")
     assert apply_due_status_changes(as_of=date(2031, 3, 9))["applied"] == 2
     history = list(StatusChange.objects.filter(account=account).order_by("executed_at", "id"))
     assert [(h.from_type.name, h.to_type.name, h.state) for h in history] == [
@@ -334,14 +311,7 @@ def test_due_changes_are_applied_in_date_order_exactly_once_and_missed_days_caug
 
 def test_a_due_change_no_longer_valid_is_marked_failed_and_never_retried():
     account = make_account(bill_day=15)
-    change(
-        account,
-        "Suspended",
-        "specific_date",
-        on=date(2031, 3, 1),
-        effective_date=date(2031, 3, 5),
-        reason_name="Non-payment",
-    )
+    schedule(account, "Suspended", date(2031, 3, 5), reason_name="Non-payment")
     change(account, "Suspended", NONE, on=date(2031, 3, 2), reason_name="Non-payment")
     assert apply_due_status_changes(as_of=date(2031, 3, 5))["failed"] == 1
     failed = StatusChange.objects.get(account=account, state="failed")
@@ -351,14 +321,7 @@ def test_a_due_change_no_longer_valid_is_marked_failed_and_never_retried():
 
 def test_a_pending_change_can_be_removed_until_executed():
     account = make_account(bill_day=15)
-    pending = change(
-        account,
-        "Suspended",
-        "specific_date",
-        on=date(2031, 3, 1),
-        effective_date=date(2031, 3, 5),
-        reason_name="Non-payment",
-    ).change
+    pending = schedule(account, "Suspended", date(2031, 3, 5), reason_name="Non-payment").change
     status_change_remove(change_id=pending.pk)
     assert not StatusChange.objects.filter(pk=pending.pk).exists()
     applied = change(account, "Suspended", NONE, on=date(2031, 3, 1), reason_name="Non-payment").change
