@@ -1,21 +1,28 @@
-# The two front-door commands: `make run` and `make test`. Both set themselves up.
+# The two front-door commands: `make run` and `make test`. Both set themselves up from uv.lock.
 PYTHON ?= python3
-VENV := .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml build-constraints.txt | cksum | cut -d' ' -f1)
-export PIP_CONSTRAINT := $(CURDIR)/build-constraints.txt
-export PIP_DISABLE_PIP_VERSION_CHECK := 1
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := .venv/bin
+# uv uses this machine's Python (never downloads one) and installs exactly what uv.lock says.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint migrate demo worker beat web clean bench
+.PHONY: install lock run test lint migrate demo clean
 
-$(STAMP): pyproject.toml build-constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
+# The installer itself, pinned with hashes; the stock pip of a fresh venv installs it (never upgraded).
+$(UV): tools/uv-requirements.txt
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	PIP_DISABLE_PIP_VERSION_CHECK=1 $(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r tools/uv-requirements.txt
 	touch $@
 
-install: $(STAMP)
+## Install exactly the locked versions into .venv (fails if pyproject.toml and uv.lock disagree).
+install: $(UV)
+	$(UV) sync --locked --quiet
+
+## Re-resolve the dependencies after editing pyproject.toml (or to take upstream updates): writes uv.lock.
+lock: $(UV)
+	$(UV) lock
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
