@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 $(UV): tools/uv-requirements.txt
 	rm -rf $(TOOLS)
 	$(PYTHON) -m venv $(TOOLS)
-	PIP_DISABLE_PIP_VERSION_CHECK=1 $(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r tools/uv-requirements.txt
+	PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1 $(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r tools/uv-requirements.txt
 	touch $@
 
 ## Install exactly the locked versions into .venv (fails if pyproject.toml and uv.lock disagree).
@@ -32,7 +32,7 @@ demo: migrate
 
 ## Serve the app with demo data on http://127.0.0.1:8000/ : web server, Celery worker and beat together.
 run: demo
-	$(BIN)/honcho -f Procfile start
+	$(BIN)/honcho -f Procfile start || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C, as intended
 
 ## Run the test suite (services it finds are used; tests needing absent ones are skipped with a reason).
 test: install

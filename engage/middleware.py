@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 
-# Paths anyone may reach: the login page, static files, and the API (which answers 401/403 itself).
-PUBLIC_PREFIXES = ("/login/", "/static/", "/api/", "/favicon.ico")
+# Paths anyone may reach: the login page, static files, the API (which answers 401/403 itself) and the
+# orchestrator's health probes.
+PUBLIC_PREFIXES = ("/login/", "/static/", "/api/", "/favicon.ico", "/health/")
 
 
 class LoginRequiredMiddleware:

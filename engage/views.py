@@ -5,8 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
@@ -38,6 +39,11 @@ class AdministratorRequiredMixin(StaffRequiredMixin):
 
     def test_func(self):
         return is_administrator(self.request.user)
+
+
+def favicon(request):
+    """Browsers and tools that ask for /favicon.ico without reading the page's <link rel="icon">."""
+    return HttpResponsePermanentRedirect(static("engage/favicon.svg"))
 
 
 def home(request):
