@@ -1,6 +1,8 @@
 from django import forms
 
-from statuses.models import AccountStatusType
+from statuses.models import AccountStatusType, StatusReason
+
+from .statistics import default_period, period_error
 
 
 class StatusPickForm(forms.Form):
@@ -38,8 +40,6 @@ class StatusOptionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, options, reasons, reason_required, **kwargs):
-        from statuses.models import StatusReason
-
         super().__init__(*args, **kwargs)
         self.fields["option"].choices = options
         self.fields["reason"].queryset = StatusReason.objects.filter(pk__in=[r.pk for r in reasons])
@@ -67,8 +67,6 @@ class ComponentStatusForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, account, **kwargs):
-        from statuses.models import StatusReason
-
         super().__init__(*args, **kwargs)
         self.fields["status_type"].queryset = AccountStatusType.objects.exclude(pk=account.status_type_id)
         self.fields["reason"].queryset = StatusReason.objects.filter(is_active=True)
@@ -89,8 +87,6 @@ class StatisticsPeriodForm(forms.Form):
         self.today = today
 
     def clean(self):
-        from .statistics import default_period, period_error
-
         data = super().clean()
         if self.errors:
             return data

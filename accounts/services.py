@@ -5,6 +5,7 @@ from django.db.models import CharField, F
 from django.db.models.functions import Cast
 
 from engage.errors import DomainError
+from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType
 from statuses.rules import can_start_in
 from statuses.selectors import default_status_type
@@ -45,8 +46,6 @@ def assign_numbers() -> None:
 @transaction.atomic
 def account_create(*, name: str, email: str, bill_day: int, status_type: AccountStatusType | None = None) -> Account:
     """A new account in the default type, or in an active- or prospect-type status named at creation."""
-    from provisioning.services import request_provisioning
-
     status_type = _check_initial_type(status_type)
     name = (name or "").strip()
     if not name:

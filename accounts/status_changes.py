@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.proration import next_bill_day
 from billing.status_transactions import PackagePlan, plan_status_transactions, write_status_transactions
+from engage.clock import today
 from engage.errors import ConflictError, DomainError
 from engage.passes import recorded_pass
 from provisioning.services import request_provisioning
@@ -23,6 +24,7 @@ from statuses.rules import BackendStatus, ChangeOption, can_reenter, is_billing_
 
 from .counters import adjust_status_type_counts
 from .models import Account, StatusChange, StatusChangeState
+from .notifications import queue_status_change_email
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +49,6 @@ TIMING_LABELS = {
     Option.PERIOD_END: "Period end",
     Option.SPECIFIC_DATE: "Specific date",
 }
-
-
-def today() -> date:
-    return timezone.localdate()
 
 
 def options_for(from_backend: str, to_backend: str) -> list[tuple[str, str]]:
@@ -239,17 +237,8 @@ def _apply(account: Account, change: StatusChange, *, actor) -> list[PackagePlan
     change.executed_by = actor
     change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
     request_provisioning([account.pk])
-    transaction.on_commit(lambda: _queue_email(change.pk))
+    transaction.on_commit(lambda: queue_status_change_email(change.pk))
     return plans
-
-
-def _queue_email(change_id: int) -> None:
-    from .tasks import send_status_change_email_task
-
-    try:
-        send_status_change_email_task.delay(change_id)
-    except Exception:  # the broker is down: the change stands; the e-mail is what is lost
-        logger.warning("Could not queue the e-mail for status change %s.", change_id)
 
 
 @transaction.atomic

@@ -4,8 +4,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
+from billing.selectors import account_billing_summary
+from billing.services import bill_account
+from engage.clock import today
 from engage.errors import DomainError
 from engage.views import StaffRequiredMixin
+from provisioning.selectors import provisioning_summary
 from statuses.models import AccountStatusType
 from statuses.rules import needs_reason
 from statuses.selectors import reasons_for
@@ -21,7 +25,6 @@ from .status_changes import (
     options_for,
     preview_status_change,
     status_change_remove,
-    today,
 )
 
 PAGE_SIZE = 50
@@ -64,9 +67,6 @@ class AccountOverviewView(StaffRequiredMixin, View):
 
 
 def overview_context(account):
-    from billing.selectors import account_billing_summary
-    from provisioning.selectors import provisioning_summary
-
     return {
         "account": account,
         "pending": list(pending_changes(account.pk)),
@@ -275,8 +275,6 @@ class ToolsView(StaffRequiredMixin, View):
         return render(request, "accounts/tools.html", {"account": _account(pk), "nav": "accounts"})
 
     def post(self, request, pk):
-        from billing.services import bill_account
-
         account = _account(pk)
         try:
             invoice = bill_account(account_id=account.pk, as_of=today())

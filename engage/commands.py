@@ -3,14 +3,13 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+
+from .clock import parse_as_of
 
 
 def parse_date(value: str | None) -> date:
-    if not value:
-        return timezone.localdate()
     try:
-        return date.fromisoformat(value)
+        return parse_as_of(value)
     except ValueError:
         raise CommandError(f"--date must be YYYY-MM-DD, not {value!r}.") from None
 

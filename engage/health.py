@@ -8,16 +8,15 @@ Both answer 200 when healthy and 503 with the failing check named when not (?for
 
 from django.conf import settings
 from health_check.checks import Database
+from health_check.contrib.redis import Redis
 from health_check.views import HealthCheckView
+from redis.asyncio import Redis as RedisClient
 
 
 def readiness_checks() -> list:
     checks: list = [Database]
     url = settings.CELERY_BROKER_URL
     if url.startswith(("redis://", "rediss://")):
-        from health_check.contrib.redis import Redis
-        from redis.asyncio import Redis as RedisClient
-
         checks.append((Redis, {"client_factory": lambda: RedisClient.from_url(url, socket_timeout=2)}))
     return checks
 

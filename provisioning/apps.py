@@ -5,6 +5,7 @@ class ProvisioningConfig(AppConfig):
     name = "provisioning"
 
     def ready(self):
+        # Imported once the app registry is ready: these modules import models.
         from django.core import checks
 
         from statuses.signals import backend_status_changed

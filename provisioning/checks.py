@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error
 
+from .backends import available_backends
+
 
 def check_provisioning_settings(app_configs=None, **kwargs):
-    from .backends import available_backends
-
     name = getattr(settings, "ENGAGE_PROVISIONING_BACKEND", "ledger")
     if name not in available_backends():
         return [

@@ -8,6 +8,7 @@ from django.utils import timezone
 from statuses.rules import switch_state
 
 from .models import JobState, ProvisioningJob
+from .tasks import provisioning_pass_task, run_account_jobs_task
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ def on_backend_status_changed(sender, *, status_type, old, new, **kwargs):
 
 
 def _dispatch(account_ids):
-    from .tasks import run_account_jobs_task
-
     try:
         for account_id in account_ids:
             run_account_jobs_task.delay(account_id)
@@ -72,8 +71,6 @@ def _dispatch(account_ids):
 
 
 def _dispatch_pass():
-    from .tasks import provisioning_pass_task
-
     try:
         provisioning_pass_task.delay()
     except Exception:  # broker down: the next scheduled pass runs the jobs

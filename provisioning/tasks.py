@@ -1,17 +1,18 @@
-from datetime import date
+"""Thin Celery tasks: ids and dates in, services do the work."""
 
 from celery import shared_task
+
+from engage.clock import parse_as_of
+
+from .passes import provisioning_pass
+from .runner import run_account_jobs
 
 
 @shared_task(acks_late=True)
 def run_account_jobs_task(account_id: int):
-    from .runner import run_account_jobs
-
     run_account_jobs(account_id)
 
 
 @shared_task(acks_late=True)
 def provisioning_pass_task(as_of: str | None = None):
-    from .passes import provisioning_pass
-
-    provisioning_pass(as_of=date.fromisoformat(as_of) if as_of else None)
+    provisioning_pass(as_of=parse_as_of(as_of))

@@ -7,11 +7,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.clock import today
 from statuses.rules import BackendStatus
 
 from ..selectors import account_statistics
 from ..statistics import default_period, period_error, reason_counts
-from ..status_changes import today
 
 
 class StatisticsRowSerializer(serializers.Serializer):

@@ -11,8 +11,9 @@ from accounts.counters import recount_status_types
 from accounts.models import Account
 from accounts.services import assign_numbers
 from accounts.statistics import record_snapshot
-from accounts.status_changes import account_change_status, today
+from accounts.status_changes import account_change_status
 from billing.demo import seed_billing
+from engage.clock import today
 from engage.roles import ADMINISTRATORS, SUPPORT
 from provisioning.passes import provisioning_pass
 from statuses.models import AccountStatusType
