@@ -1,5 +1,6 @@
 from django import forms
 
+from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 
 from .statistics import default_period, period_error
@@ -35,7 +36,7 @@ class StatusOptionForm(forms.Form):
         label="Date", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
     )
     note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
+        required=False, max_length=NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 

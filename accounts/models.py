@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from engage.limits import NOTE_MAX_CHARS
 from statuses.rules import ChangeOption
 
 
@@ -53,7 +54,7 @@ class StatusChange(models.Model):
     reason = models.ForeignKey(
         "statuses.StatusReason", on_delete=models.PROTECT, related_name="status_changes", null=True, blank=True
     )
-    note = models.TextField(blank=True, max_length=2000)
+    note = models.TextField(blank=True, max_length=NOTE_MAX_CHARS)
     state = models.CharField(max_length=10, choices=StatusChangeState.choices, default=StatusChangeState.PENDING)
     failure_reason = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(

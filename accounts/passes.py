@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from billing.services import billing_pass
+from billing.passes import billing_pass
 
 from .status_changes import apply_due_status_changes
 

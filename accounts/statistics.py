@@ -8,7 +8,7 @@ import pygal
 from django.db.models import Count, Sum
 from pygal.style import Style
 
-from engage.passes import recorded_pass
+from engage.pass_runs import recorded_pass
 from statuses.models import AccountStatusType
 from statuses.rules import STATISTICS_ORDER, BackendStatus
 

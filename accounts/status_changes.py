@@ -17,7 +17,8 @@ from billing.proration import next_bill_day
 from billing.status_transactions import PackagePlan, plan_status_transactions, write_status_transactions
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
-from engage.passes import recorded_pass
+from engage.limits import NOTE_MAX_CHARS
+from engage.pass_runs import recorded_pass
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import BackendStatus, ChangeOption, can_reenter, is_billing_inert, needs_reason
@@ -31,7 +32,6 @@ logger = logging.getLogger(__name__)
 Option = ChangeOption
 IMMEDIATE_OPTIONS = (Option.PRORATED, Option.FULL, Option.NO_TRANSACTION)
 TIMING_OPTIONS = (Option.NO_TRANSACTION, Option.PERIOD_END, Option.SPECIFIC_DATE)
-NOTE_MAX = 2000
 
 OPTION_DEFINITIONS = {
     Option.PRORATED: "Takes effect today. Cancel/suspend credits the unused part of an already billed period; "
@@ -117,8 +117,8 @@ def check_transition(account: Account, to_type: AccountStatusType, reason: Statu
 def _check_request(account, to_type, option, effective_date, reason, note, on) -> date:
     if option not in Option.values:
         raise DomainError(f"Unknown option “{option}”.", field="option")
-    if len(note or "") > NOTE_MAX:
-        raise DomainError(f"The note must be at most {NOTE_MAX} characters.", field="note")
+    if len(note or "") > NOTE_MAX_CHARS:
+        raise DomainError(f"The note must be at most {NOTE_MAX_CHARS} characters.", field="note")
     check_transition(account, to_type, reason)
     if option not in dict(options_for(account.status_type.backend_status, to_type.backend_status)):
         raise DomainError("Between these two statuses only the timing can be chosen.", field="option")

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .models import Package, UsageRecord, UserPackage
+from .passes import billing_pass
 from .proration import add_months
-from .services import billing_pass
 
 CATALOGUE = [
     ("Fibre 100", Decimal("49.99")),

@@ -3,12 +3,16 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from engage.limits import DESCRIPTION_MAX_CHARS, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, PACKAGE_NAME_MAX_CHARS
+
 
 class Package(models.Model):
     """A catalogue package with a monthly price."""
 
-    name = models.CharField(max_length=100, unique=True)
-    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    name = models.CharField(max_length=PACKAGE_NAME_MAX_CHARS, unique=True)
+    price = models.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, validators=[MinValueValidator(Decimal("0"))]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -29,7 +33,7 @@ class UserPackage(models.Model):
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="user_packages")
     package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="+")
-    price = models.DecimalField(max_digits=12, decimal_places=2)
+    price = models.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
     quantity = models.PositiveIntegerField(default=1)
     start_date = models.DateField()
     next_bill_date = models.DateField()
@@ -70,9 +74,9 @@ class UsageRecord(models.Model):
     """Already-rated usage; billed once, by the invoice that carries it."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="usage_records")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
     occurred_on = models.DateField()
-    description = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=DESCRIPTION_MAX_CHARS, blank=True)
     billed = models.BooleanField(default=False)
 
     class Meta:

@@ -9,7 +9,7 @@ from datetime import date
 
 from statuses.rules import ChangeOption, bills_packages, is_billing_inert
 
-from .lines import invoice_lines, package_line, period_line
+from .lines import package_line, period_line, write_invoices
 from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
@@ -88,7 +88,7 @@ def write_status_transactions(
     lines = [line for plan in plans for line in plan.lines]
     for line in lines:
         line.status_change_id = status_change_id
-    _invoices, written = invoice_lines({account_id: lines}, issued_on=issued_on)
+    _invoices, written = write_invoices({account_id: lines}, issued_on=issued_on)
     moved = [plan for plan in plans if plan.moves]
     for plan in moved:
         plan.user_package.next_bill_date = plan.next_bill_date

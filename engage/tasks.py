@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .passes import prune_pass_runs
+from .pass_runs import prune_pass_runs
 
 
 @shared_task(acks_late=True)

@@ -16,7 +16,9 @@ from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, Whe
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from engage.passes import recorded_pass
+from engage.account_model import get_account_model
+from engage.limits import DETAIL_MAX_CHARS
+from engage.pass_runs import recorded_pass
 from statuses.rules import SwitchState, switch_state_statuses
 
 from .models import OPEN_STATES, ProvisioningJob
@@ -46,10 +48,6 @@ class PassSummary:
         return text + "."
 
 
-def _account_model():
-    return ProvisioningJob._meta.get_field("account").related_model
-
-
 def desired_state_expression(prefix: str = ""):
     """The truth table as SQL: the switch state an account's back-end status asks for."""
     return Case(
@@ -67,7 +65,7 @@ def drifted_accounts():
     """Accounts whose switch entry differs from their desired state and that have no open job."""
     open_job = ProvisioningJob.objects.filter(account_id=OuterRef("pk"), state__in=OPEN_STATES)
     return (
-        _account_model()
+        get_account_model()
         .objects.annotate(
             desired=desired_state_expression(),
             actual=Coalesce(F("switch_entry__state"), Value(SwitchState.ABSENT), output_field=CharField()),
@@ -80,7 +78,7 @@ def drifted_accounts():
 
 def create_drift_jobs(*, chunk_size: int = CHUNK_SIZE) -> int:
     """Write one job per drifted account; a few queries per chunk, none per account."""
-    Account = _account_model()
+    Account = get_account_model()
     drifted = drifted_accounts()
     created = 0
     last_pk = 0
@@ -154,5 +152,5 @@ def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
         errors = summary.errors[:DETAIL_MAX_ERRORS]
         if len(summary.errors) > DETAIL_MAX_ERRORS:
             errors.append(f"… and {len(summary.errors) - DETAIL_MAX_ERRORS} more")
-        run.detail = "\n".join([str(summary), *errors])[:5000]
+        run.detail = "\n".join([str(summary), *errors])[:DETAIL_MAX_CHARS]
     return summary

@@ -13,6 +13,8 @@ from enum import StrEnum
 from django.db import transaction
 from django.utils import timezone
 
+from engage.account_model import get_account_model
+from engage.limits import ERROR_MAX_CHARS
 from statuses.rules import SwitchState
 
 from .backends import AccountRef, BackendError, get_backend
@@ -25,7 +27,6 @@ BACKOFF_MAX = timedelta(hours=6)
 # Jobs written while a run was busy are picked up by the same call, a few rounds at most; the pass
 # catches anything left.
 MAX_ROUNDS = 3
-ERROR_MAX_CHARS = 2000
 
 # The backend verbs that take the switch from one state (key[0]) to another (key[1]).
 STEPS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -125,8 +126,7 @@ def _run_once(account_id: int, now: datetime) -> RunResult:
 def _apply(job: ProvisioningJob, now: datetime) -> str:
     """Run the backend steps for `job`; the error message, or "" on success. Never raises: a backend
     that crashes, times out or answers garbage is a failed job, not a failed worker or pass."""
-    Account = ProvisioningJob._meta.get_field("account").related_model
-    number = Account.objects.filter(pk=job.account_id).values_list("number", flat=True).first()
+    number = get_account_model().objects.filter(pk=job.account_id).values_list("number", flat=True).first()
     account = AccountRef(id=job.account_id, number=number or str(job.account_id))
     key = str(job.idempotency_key)
     confirmed = None

@@ -1,18 +1,11 @@
 """Provisioning reads: what the Overview and the API show."""
 
+from engage.account_model import get_account_model
 from statuses.rules import SwitchState, switch_state
 
 from .models import OPEN_STATES, JobState, ProvisioningJob, SwitchEntry
 
 RECENT_JOBS = 10
-
-
-def _account_model():
-    return ProvisioningJob._meta.get_field("account").related_model
-
-
-def account_exists(account_id: int) -> bool:
-    return _account_model().objects.filter(pk=account_id).exists()
 
 
 def provisioning_summary(account_id: int) -> dict:
@@ -21,7 +14,7 @@ def provisioning_summary(account_id: int) -> dict:
     state = SwitchEntry.objects.filter(account_id=account_id).values_list("state", flat=True).first()
     state = state or SwitchState.ABSENT
     backend_status = (
-        _account_model().objects.filter(pk=account_id).values_list("status_type__backend_status", flat=True).first()
+        get_account_model().objects.filter(pk=account_id).values_list("status_type__backend_status", flat=True).first()
     )
     jobs = list(
         ProvisioningJob.objects.filter(account_id=account_id)

@@ -5,6 +5,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engage.account_model import get_account_model
 from statuses.rules import switch_state
 
 from .models import JobState, ProvisioningJob
@@ -18,7 +19,7 @@ def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
     caller's transaction; on commit a worker runs them. A rolled-back change leaves no job."""
     if not account_ids:
         return []
-    Account = ProvisioningJob._meta.get_field("account").related_model
+    Account = get_account_model()
     rows = Account.objects.filter(pk__in=account_ids).values_list("pk", "status_type__backend_status")
     jobs = ProvisioningJob.objects.bulk_create(
         [ProvisioningJob(account_id=pk, target=switch_state(backend)) for pk, backend in rows]
@@ -32,7 +33,7 @@ def request_provisioning_for_status_type(*, status_type_id: int, backend_status:
     """Every account of a type whose back-end status was edited gets a job towards the new desired
     state: one INSERT … SELECT in the caller's transaction, whatever the number of accounts. On commit
     a provisioning pass runs them. Returns the number of jobs written."""
-    Account = ProvisioningJob._meta.get_field("account").related_model
+    Account = get_account_model()
     quote = connection.ops.quote_name
     job_table = quote(ProvisioningJob._meta.db_table)
     account_table = quote(Account._meta.db_table)

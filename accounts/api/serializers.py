@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
 
@@ -40,7 +41,7 @@ class StatusChangeRequestSerializer(serializers.Serializer):
     option = serializers.ChoiceField(choices=ChangeOption.choices)
     effective_date = serializers.DateField(required=False, allow_null=True)
     reason = serializers.PrimaryKeyRelatedField(queryset=StatusReason.objects.all(), required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_CHARS)
     version = serializers.IntegerField(
         required=False, help_text="The account version you read; a stale one is refused with 409."
     )

@@ -1,21 +1,28 @@
 """Shapes of the billing API. The rules (whole cents, no future usage, unknown account) live in the services."""
 
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import ChargeKind, ChargeLine, Invoice, Package, UsageRecord, UserPackage
+from engage.limits import (
+    DESCRIPTION_MAX_CHARS,
+    MAX_AMOUNT,
+    MAX_QUANTITY,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    PACKAGE_NAME_MAX_CHARS,
+)
 
-MAX_MONEY = Decimal("9999999999.99")
+from ..models import ChargeKind, ChargeLine, Invoice, Package, UsageRecord, UserPackage
 
 
 def _money(**kwargs):
-    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=MAX_MONEY, **kwargs)
+    return serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, min_value=0, max_value=MAX_AMOUNT, **kwargs
+    )
 
 
 class PackageSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=PACKAGE_NAME_MAX_CHARS)
     price = _money()
 
     class Meta:
@@ -34,13 +41,13 @@ class UserPackageSerializer(serializers.ModelSerializer):
 class UserPackageCreateSerializer(serializers.Serializer):
     package = serializers.PrimaryKeyRelatedField(queryset=Package.objects.all())
     price = _money(required=False)
-    quantity = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
     start_date = serializers.DateField(required=False)
 
 
 class UsageRecordSerializer(serializers.ModelSerializer):
     amount = _money()
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True, default="")
 
     class Meta:
         model = UsageRecord

@@ -7,6 +7,7 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.account_model import account_exists
 from engage.permissions import AdminWritesStaffReads
 
 from .. import selectors, services
@@ -23,8 +24,7 @@ from .serializers import (
 
 
 def _existing_account_id(account_id: int) -> int:
-    Account = UserPackage._meta.get_field("account").related_model
-    if not Account.objects.filter(pk=account_id).exists():
+    if not account_exists(account_id):
         raise Http404("No such account.")
     return account_id
 

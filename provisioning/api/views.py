@@ -3,9 +3,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engage.account_model import account_exists
 from engage.permissions import IsStaffRole
 
-from ..selectors import account_exists, provisioning_summary
+from ..selectors import provisioning_summary
 from .serializers import ProvisioningStateSerializer
 
 

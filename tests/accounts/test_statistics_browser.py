@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.statistics import record_snapshot
 from accounts.status_changes import account_change_status, apply_due_status_changes
-from billing.services import billing_pass
+from billing.passes import billing_pass
 from provisioning.passes import provisioning_pass
 from tests.browser import login, shot
 

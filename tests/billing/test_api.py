@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Package, UsageRecord, UserPackage
-from billing.services import billing_pass
+from billing.passes import billing_pass
 
 from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from billing.models import ChargeLine, Invoice, UserPackage
-from billing.services import bill_account, billing_pass
+from billing.passes import billing_pass
+from billing.services import bill_account
 from engage.errors import ConflictError, DomainError
 
 from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account

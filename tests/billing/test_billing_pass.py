@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing import services
+from billing import lines as billing_lines
+from billing import passes
 from billing.models import BillingFailure, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
-from billing.services import billing_pass
+from billing.passes import billing_pass
 from engage.models import PassRun
 
 from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
@@ -210,7 +211,7 @@ def test_the_pass_is_recorded():
 
 
 def test_small_chunks_bill_every_account(monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(passes, "CHUNK_SIZE", 2)
     accounts = [account_with_package_and_usage("Active") for _ in range(5)]
     summary = billing_pass(as_of=date(2031, 1, 10))
     assert summary.accounts == 5
@@ -251,14 +252,14 @@ def test_one_failing_account_is_recorded_and_skipped():
 
 def test_a_python_error_in_one_account_does_not_stop_the_pass(monkeypatch):
     accounts = [account_with_package_and_usage("Active") for _ in range(3)]
-    real = services.package_lines
+    real = billing_lines.package_lines
 
     def broken_for_the_second(user_package, bill_day, as_of):
         if user_package.account_id == accounts[1].pk:
             raise RuntimeError("rating engine unavailable")
         return real(user_package, bill_day, as_of)
 
-    monkeypatch.setattr(services, "package_lines", broken_for_the_second)
+    monkeypatch.setattr(billing_lines, "package_lines", broken_for_the_second)
     summary = billing_pass(as_of=date(2031, 1, 10))
     assert summary.accounts == 2 and summary.failed == 1
     assert set(Invoice.objects.values_list("account_id", flat=True)) == {accounts[0].pk, accounts[2].pk}

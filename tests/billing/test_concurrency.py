@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.db.models import Count, Sum
 
-from billing import services
+from billing import passes, services
 from billing.models import ChargeLine, Invoice, UsageRecord, UserPackage
-from billing.services import billing_pass
+from billing.passes import billing_pass
 from tests.concurrency import all_succeed
 
 from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
@@ -21,7 +21,7 @@ ACCOUNTS = 60
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_passes_at_once_bill_every_period_exactly_once(monkeypatch, caplog):
     # Small chunks, so that the two runs interleave over many chunks and meet on locked rows.
-    monkeypatch.setattr(services, "CHUNK_SIZE", 7)
+    monkeypatch.setattr(passes, "CHUNK_SIZE", 7)
     fibre = PackageFactory(name="Fibre 100", price=Decimal("49.99"))
     static = PackageFactory(name="Static IP", price=Decimal("5.00"))
     for i in range(ACCOUNTS):
@@ -60,7 +60,7 @@ def test_two_passes_at_once_bill_every_period_exactly_once(monkeypatch, caplog):
 # serialized_rollback: the flush after a transactional test would lose the default status types.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bill_account_during_a_pass_bills_once(monkeypatch):
-    monkeypatch.setattr(services, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(passes, "CHUNK_SIZE", 3)
     fibre = PackageFactory(name="Fibre 100", price=Decimal("49.99"))
     accounts = []
     for i in range(20):

@@ -7,8 +7,8 @@ import pytest
 from django.template.loader import render_to_string
 
 from billing.models import ChargeLine
+from billing.passes import billing_pass
 from billing.selectors import account_billing_summary
-from billing.services import billing_pass
 
 from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
 

@@ -121,7 +121,7 @@ def test_old_pass_records_are_pruned_but_the_last_success_of_each_pass_stays():
     from django.utils import timezone
 
     from engage.models import PassRun
-    from engage.passes import prune_pass_runs
+    from engage.pass_runs import prune_pass_runs
 
     old = timezone.now() - timedelta(days=40)
     last_billing = PassRun.objects.create(name="billing", as_of=old.date(), succeeded=True)

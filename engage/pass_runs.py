@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.db.models import Max
 from django.utils import timezone
 
+from .limits import DETAIL_MAX_CHARS
 from .models import PassRun
 
 
@@ -17,7 +18,7 @@ def recorded_pass(name: str, as_of: date):
         yield run
     except BaseException as exc:
         run.succeeded = False
-        run.detail = (run.detail + f"\n{type(exc).__name__}: {exc}").strip()[:5000]
+        run.detail = (run.detail + f"\n{type(exc).__name__}: {exc}").strip()[:DETAIL_MAX_CHARS]
         run.finished_at = timezone.now()
         run.save()
         raise

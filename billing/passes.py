@@ -1,0 +1,183 @@
+"""The billing pass (SPEC §6): every account with something due, in pk-ordered chunks claimed with
+SKIP LOCKED, each chunk billed by the code Bill Account and status changes share (billing/lines.py)."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from engage.account_model import get_account_model, get_status_type_model
+from engage.limits import DETAIL_MAX_CHARS, ERROR_MAX_CHARS
+from engage.models import PassRun
+from engage.pass_runs import recorded_pass
+from statuses.rules import package_billing_statuses, usage_billing_statuses
+
+from .lines import bill_locked_accounts
+from .models import BillingFailure, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+
+
+@dataclass
+class BillingSummary:
+    as_of: date
+    accounts: int = 0
+    lines: int = 0
+    invoices: int = 0
+    total: Decimal = Decimal("0.00")
+    failed: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, invoices: list[Invoice], lines: list[ChargeLine]) -> None:
+        self.accounts += len(invoices)
+        self.invoices += len(invoices)
+        self.lines += len(lines)
+        self.total += sum((invoice.total for invoice in invoices), Decimal(0))
+
+    def as_dict(self) -> dict:
+        """JSON-safe (a Celery result, an API answer)."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "accounts": self.accounts,
+            "lines": self.lines,
+            "invoices": self.invoices,
+            "total": str(self.total),
+            "failed": self.failed,
+        }
+
+    def __str__(self):
+        text = (
+            f"Billed {self.accounts} accounts as of {self.as_of}: {self.lines} lines, "
+            f"{self.invoices} invoices, total {self.total}."
+        )
+        if self.failed:
+            text += f" {self.failed} accounts failed: " + "; ".join(f"{a}: {e}" for a, e in self.failures[:20])
+        return text
+
+
+def _billing_type_ids() -> tuple[list[int], list[int]]:
+    """Status types whose back-end status bills packages, and usage (the truth table, one small query)."""
+    package_statuses, usage_statuses = set(package_billing_statuses()), set(usage_billing_statuses())
+    package_types, usage_types = [], []
+    for pk, backend_status in get_status_type_model().objects.values_list("pk", "backend_status"):
+        if backend_status in package_statuses:
+            package_types.append(pk)
+        if backend_status in usage_statuses:
+            usage_types.append(pk)
+    return package_types, usage_types
+
+
+def _claim_chunk(*, after: int, as_of: date, package_types, usage_types, exclude, only=None):
+    """Lock the next accounts (pk order) that have something due, skipping rows another run holds.
+
+    The WHERE is on the account row itself (status type), so PostgreSQL re-checks it on the locked,
+    latest row version."""
+    due_packages = UserPackage.objects.filter(
+        account_id=OuterRef("pk"), status=UserPackageStatus.ACTIVE, next_bill_date__lte=as_of
+    )
+    due_usage = UsageRecord.objects.filter(account_id=OuterRef("pk"), billed=False, occurred_on__lte=as_of)
+    qs = get_account_model().objects.filter(
+        (Q(status_type_id__in=package_types) & Exists(due_packages))
+        | (Q(status_type_id__in=usage_types) & Exists(due_usage))
+    )
+    if only is not None:
+        qs = qs.filter(pk__in=only)
+    else:
+        qs = qs.filter(pk__gt=after)
+    if exclude:
+        qs = qs.exclude(pk__in=sorted(exclude))
+    return list(
+        qs.select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", "bill_day", "status_type_id")[:CHUNK_SIZE]
+    )
+
+
+def _bill_rows(rows, *, as_of, package_types, usage_types):
+    package_types, usage_types = set(package_types), set(usage_types)
+    return bill_locked_accounts(
+        {pk: bill_day for pk, bill_day, _ in rows},
+        package_accounts={pk for pk, _, type_id in rows if type_id in package_types},
+        usage_accounts={pk for pk, _, type_id in rows if type_id in usage_types},
+        as_of=as_of,
+    )
+
+
+def _bill_chunk_one_by_one(account_ids, *, as_of, package_types, usage_types, summary: BillingSummary) -> set[int]:
+    """The slow path after a chunk failed: each account in its own savepoint; a failing one is
+    recorded and skipped. Returns the ids that failed."""
+    failed = set()
+    with transaction.atomic():
+        rows = _claim_chunk(
+            after=0, as_of=as_of, package_types=package_types, usage_types=usage_types, exclude=(), only=account_ids
+        )
+        failures = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    invoices, lines = _bill_rows(
+                        [row], as_of=as_of, package_types=package_types, usage_types=usage_types
+                    )
+            except Exception as exc:  # one bad account must not stop the pass
+                logger.exception("Billing account %s as of %s failed", row[0], as_of)
+                error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+                failures.append(BillingFailure(account_id=row[0], as_of=as_of, error=error))
+                summary.failures.append((row[0], error))
+                failed.add(row[0])
+            else:
+                summary.add(invoices, lines)
+        BillingFailure.objects.bulk_create(failures)
+    summary.failed += len(failed)
+    return failed
+
+
+def billing_pass(*, as_of: date) -> BillingSummary:
+    """SPEC §6: bill every active user package whose next bill date ≤ as_of, period by period, for
+    accounts whose back-end status bills packages, and unbilled usage of accounts whose back-end status
+    bills usage; one invoice per account per run.
+
+    Accounts are claimed in pk-ordered chunks with SKIP LOCKED, so two runs at once share the work and
+    never bill the same account twice; each chunk is one transaction. A failing chunk is redone account
+    by account, and an account that fails on its own is recorded (BillingFailure) and skipped."""
+    summary = BillingSummary(as_of=as_of)
+    with recorded_pass(PassRun.Name.BILLING, as_of) as run:
+        package_types, usage_types = _billing_type_ids()
+        failed: set[int] = set()
+        # Two sweeps: the second picks up accounts that another transaction held during the first.
+        for _sweep in range(2):
+            after = 0
+            while True:
+                rows = []
+                try:
+                    with transaction.atomic():
+                        rows = _claim_chunk(
+                            after=after, as_of=as_of, package_types=package_types, usage_types=usage_types,
+                            exclude=failed,
+                        )
+                        if not rows:
+                            break
+                        invoices, lines = _bill_rows(
+                            rows, as_of=as_of, package_types=package_types, usage_types=usage_types
+                        )
+                except Exception:
+                    if not rows:
+                        raise
+                    logger.warning("Billing chunk after account %s failed; billing it account by account", after)
+                    failed |= _bill_chunk_one_by_one(
+                        [row[0] for row in rows], as_of=as_of, package_types=package_types,
+                        usage_types=usage_types, summary=summary,
+                    )
+                else:
+                    summary.add(invoices, lines)
+                after = rows[-1][0]
+        run.processed = summary.accounts
+        run.failed = summary.failed
+        run.detail = str(summary)[:DETAIL_MAX_CHARS]
+    return summary
+
+
