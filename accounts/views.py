@@ -7,7 +7,7 @@ from django.views import View
 from billing.selectors import account_billing_summary
 from billing.services import bill_account
 from engage.clock import today
-from engage.errors import DomainError
+from engage.errors import DomainError, add_to_form
 from engage.views import StaffRequiredMixin
 from provisioning.selectors import provisioning_summary
 from statuses.models import AccountStatusType
@@ -104,10 +104,6 @@ def _account(pk):
     return get_object_or_404(Account.objects.select_related("status_type"), pk=pk)
 
 
-def _add_domain_error(form, err):
-    form.add_error(err.field if err.field in form.fields else None, err.message)
-
-
 def _change_status(request, form, account, rerender, **args):
     """Every page way in: the engine decides; a refusal goes back on the form (400, or 409 when the
     account changed meanwhile), success back to the Overview with a confirmation."""
@@ -116,7 +112,7 @@ def _change_status(request, form, account, rerender, **args):
             account_id=account.pk, actor=request.user, expected_version=form.cleaned_data["version"], **args
         )
     except DomainError as err:
-        _add_domain_error(form, err)
+        add_to_form(form, err)
         return rerender(err.status_code)
     to_type = args["to_type"]
     if outcome.state == "pending":
@@ -215,7 +211,7 @@ class StatusOptionsView(StaffRequiredMixin, View):
             try:
                 outcome = preview_status_change(account_id=account.pk, **args)
             except DomainError as err:
-                _add_domain_error(form, err)
+                add_to_form(form, err)
                 return self._render(request, account, to_type, form, status=err.status_code)
             return self._render(request, account, to_type, form, outcome)
         return _change_status(

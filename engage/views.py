@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from .errors import DomainError
+from .errors import DomainError, add_to_form
 from .roles import is_administrator, is_staff_role
 
 
@@ -84,8 +84,8 @@ class ObjectEditView(AdministratorRequiredMixin, View):
     """Add and Edit with Save (back to the list) and Save/New (an empty form again, with a confirmation).
 
     Configure model, form_class (built as `form_class(data, obj=obj)`), the service functions
-    `create(cleaned)` / `update(obj, cleaned)` which raise DomainError, and the URL names. A DomainError
-    with `errors` ({field: [message]}) marks each field; otherwise it goes on its field or the form.
+    `create(cleaned)` / `update(obj, cleaned)` which raise DomainError, and the URL names. Each message of
+    a DomainError goes on its field, or on the form (engage.errors.add_to_form).
     """
 
     model = None
@@ -136,10 +136,7 @@ class ObjectEditView(AdministratorRequiredMixin, View):
             try:
                 saved = self.create(form.cleaned_data) if obj is None else self.update(obj, form.cleaned_data)
             except DomainError as err:
-                errors = getattr(err, "errors", None) or {err.field: [err.message]}
-                for field, field_messages in errors.items():
-                    for message in field_messages:
-                        form.add_error(field if field in form.fields else None, message)
+                add_to_form(form, err)
             else:
                 done = f"{self.verbose_name.capitalize()} “{saved}” {'added' if obj is None else 'saved'}."
                 if "save_new" in request.POST:

@@ -4,7 +4,7 @@ the rules and their messages are the same everywhere. Each write locks first, re
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from engage.errors import DomainError
+from engage.errors import DomainError, FieldErrors
 
 from .models import AccountStatusType, StatusReason
 from .rules import BackendStatus
@@ -14,15 +14,6 @@ from .validators import clean_name, validate_image_url
 
 TYPE_FIELDS = ("name", "backend_status", "image_url", "show_in_statistics", "is_default")
 REASON_FIELDS = ("name", "backend_statuses", "is_active")
-
-
-class FieldErrors(DomainError):
-    """One or more fields are invalid; `errors` maps each field to its messages (the first is `message`)."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        field, messages = next(iter(errors.items()))
-        super().__init__(messages[0], field=field)
-        self.errors = errors
 
 
 def _raise_if(errors: dict[str, list[str]]):

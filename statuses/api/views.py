@@ -29,27 +29,17 @@ class _ServiceViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     create_service = update_service = delete_service = None
 
-    def _call(self, service, *args, **kwargs):
-        try:
-            return service(*args, **kwargs), None
-        except services.FieldErrors as exc:
-            return None, Response(exc.errors, status=400)
-
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        obj, error = self._call(type(self).create_service, **serializer.validated_data)
-        if error:
-            return error
+        obj = type(self).create_service(**serializer.validated_data)
         return Response(self.get_serializer(obj).data, status=201)
 
     def partial_update(self, request, *args, **kwargs):
         obj = self.get_object()
         serializer = self.get_serializer(obj, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        obj, error = self._call(type(self).update_service, obj, **serializer.validated_data)
-        if error:
-            return error
+        obj = type(self).update_service(obj, **serializer.validated_data)
         return Response(self.get_serializer(obj).data)
 
     def perform_destroy(self, instance):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from engage.errors import FieldErrors
 from statuses import services
 from statuses.models import AccountStatusType
 from tests.concurrency import run_at_once
@@ -13,7 +14,7 @@ def test_same_name_twice_at_once_saves_one():
     results = run_at_once(*[lambda n=n: services.status_type_create(name=n, backend_status="active")
                       for n in ("Trial", "TRIAL")])
     assert sum(isinstance(r, AccountStatusType) for r in results) == 1
-    (error,) = [r for r in results if isinstance(r, services.FieldErrors)]
+    (error,) = [r for r in results if isinstance(r, FieldErrors)]
     assert list(error.errors) == ["name"]
     assert "already exists" in error.errors["name"][0]
     assert AccountStatusType.objects.filter(name__iexact="trial").count() == 1

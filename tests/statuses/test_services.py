@@ -2,6 +2,7 @@
 
 import pytest
 
+from engage.errors import FieldErrors
 from statuses import services
 from statuses.models import AccountStatusType, StatusReason
 from statuses.selectors import reasons_for, status_type_account_count
@@ -19,7 +20,7 @@ def _type(name):
 def _refused(call, **kwargs):
     """Run a service that must refuse; return its {field: [messages]} and check nothing changed."""
     before = snapshot()
-    with pytest.raises(services.FieldErrors) as info:
+    with pytest.raises(FieldErrors) as info:
         call(**kwargs)
     assert snapshot() == before
     return info.value.errors
