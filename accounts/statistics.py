@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from pygal.style import Style
 
 from engage.pass_runs import recorded_pass
+from statuses.colours import chart_hex
 from statuses.models import AccountStatusType
 from statuses.rules import STATISTICS_ORDER, BackendStatus
 
@@ -18,13 +19,6 @@ from .selectors import account_statistics
 
 CHART_DAYS = 90
 PERIOD_DAYS = 30
-# One colour per back-end status, in STATISTICS_ORDER (Bootstrap's success, danger, primary, warning).
-SERIES_COLOURS = {
-    BackendStatus.ACTIVE: "#198754",
-    BackendStatus.CANCELLED: "#dc3545",
-    BackendStatus.PROSPECT: "#0d6efd",
-    BackendStatus.SUSPENDED: "#fd7e14",
-}
 
 
 def record_snapshot(*, day: date) -> int:
@@ -132,7 +126,7 @@ def snapshot_chart(*, start: date, end: date) -> str:
         major_label_font_size=12,
         legend_font_size=13,
         title_font_size=14,
-        colors=tuple(SERIES_COLOURS[s] for s in statuses),
+        colors=tuple(chart_hex(s) for s in statuses),
         guide_stroke_color="#ced4da",
         major_guide_stroke_color="#ced4da",
         guide_stroke_dasharray="2,3",
