@@ -93,15 +93,3 @@ class StatusTypeCount(models.Model):
         "statuses.AccountStatusType", on_delete=models.CASCADE, primary_key=True, related_name="counter"
     )
     count = models.BigIntegerField(default=0)
-
-
-class StatisticsSnapshot(models.Model):
-    """Accounts per status type on one day, recorded by beat for the statistics chart."""
-
-    day = models.DateField()
-    status_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.CASCADE, related_name="+")
-    backend_status = models.CharField(max_length=16)
-    count = models.BigIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "status_type"], name="snapshot_day_type_unique")]

@@ -6,7 +6,6 @@ from engage.clock import parse_as_of
 
 from .notifications import send_status_change_email_task  # noqa: F401 - registered with the worker here
 from .passes import run_billing
-from .statistics import record_snapshot
 from .status_changes import apply_due_status_changes
 
 
@@ -18,9 +17,4 @@ def apply_due_status_changes_task(as_of: str | None = None):
 @shared_task(acks_late=True)
 def billing_pass_task(as_of: str | None = None):
     return run_billing(as_of=parse_as_of(as_of))
-
-
-@shared_task(acks_late=True)
-def statistics_snapshot_task(as_of: str | None = None):
-    return record_snapshot(day=parse_as_of(as_of))
 

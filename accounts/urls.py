@@ -16,5 +16,4 @@ urlpatterns = [
         name="component-remove",
     ),
     path("accounts/<int:pk>/tools/", views.ToolsView.as_view(), name="tools"),
-    path("statistics/", views.StatisticsView.as_view(), name="statistics"),
 ]

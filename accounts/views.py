@@ -15,10 +15,9 @@ from statuses.rules import needs_reason
 from statuses.selectors import reasons_for
 
 from .filters import accounts_filtered
-from .forms import ComponentStatusForm, StatisticsPeriodForm, StatusOptionForm, StatusPickForm
+from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
 from .selectors import pending_changes, status_history
-from .statistics import default_period, statistics_overview
 from .status_changes import (
     OPTION_DEFINITIONS,
     account_change_status,
@@ -75,29 +74,6 @@ def overview_context(account):
         "provisioning": provisioning_summary(account.pk),
         "nav": "accounts",
     }
-
-
-class StatisticsView(StaffRequiredMixin, View):
-    """Counts per status type and back-end status, the daily snapshots as a chart, status changes per
-    reason over a period (?start=&end=, default the last 30 days), and scheduler health."""
-
-    def get(self, request):
-        day = today()
-        bound = any(request.GET.get(key) is not None for key in ("start", "end"))
-        form = StatisticsPeriodForm(request.GET if bound else None, today=day)
-        period = None
-        if not bound:
-            period = default_period(day)
-            form = StatisticsPeriodForm(initial=dict(zip(("start", "end"), period, strict=True)), today=day)
-        elif form.is_valid():
-            period = form.cleaned_data["start"], form.cleaned_data["end"]
-        context = statistics_overview(on=day, period=period)
-        return render(
-            request,
-            "accounts/statistics.html",
-            {**context, "form": form, "nav": "statistics"},
-            status=200 if period else 400,
-        )
 
 
 def _account(pk):

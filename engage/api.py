@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("provisioning.api.urls")),
+    path("", include("reporting.api.urls")),
 ]

@@ -33,7 +33,7 @@ app.conf.beat_schedule = {
         "options": {"expires": 6 * 3600},
     },
     "statistics-snapshot": {
-        "task": "accounts.tasks.statistics_snapshot_task",
+        "task": "reporting.tasks.statistics_snapshot_task",
         "schedule": crontab(hour=0, minute=5),
         "options": {"expires": 6 * 3600},
     },

@@ -29,6 +29,7 @@ SUPPORT_PERMISSIONS = {
     "accounts": ["view", "add", "change"],
     "billing": ["view", "add", "change"],
     "provisioning": ["view"],
+    "reporting": ["view"],
 }
 
 
@@ -36,7 +37,7 @@ def grant_role_permissions(sender=None, **kwargs):
     """After every migrate: Administrators get every permission of Engage's apps, Support its share."""
     from django.contrib.auth.models import Group, Permission
 
-    apps = ["statuses", "accounts", "billing", "provisioning", "engage"]
+    apps = ["statuses", "accounts", "billing", "provisioning", "reporting", "engage"]
     # The groups come from a migration; after a test flush they may be absent until restored.
     admins = Group.objects.filter(name=ADMINISTRATORS).first()
     support = Group.objects.filter(name=SUPPORT).first()

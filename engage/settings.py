@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "provisioning",
+    "reporting",
 ]
 
 MIDDLEWARE = [
@@ -93,7 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "engage.context_processors.layout",
-                "accounts.context_processors.sidebar",
+                "reporting.context_processors.sidebar",
             ],
         },
     },

@@ -12,6 +12,7 @@ urlpatterns = [
     path("setup/", views.SetupIndexView.as_view(), name="setup"),
     path("setup/", include("statuses.urls")),
     path("", include("accounts.urls")),
+    path("", include("reporting.urls")),
     path("api/v1/", include("engage.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

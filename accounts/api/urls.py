@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import statistics, status_changes
+from . import status_changes
 
 urlpatterns = [
     path(
@@ -16,5 +16,4 @@ urlpatterns = [
         name="account-status-change-preview",
     ),
     path("status-changes/<int:pk>/", status_changes.StatusChangeDetailView.as_view(), name="status-change-detail"),
-    path("statistics/", statistics.StatisticsView.as_view(), name="statistics"),
 ]

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from accounts.statistics import record_snapshot, snapshot_chart
 from accounts.status_changes import account_change_status
+from reporting.statistics import record_snapshot, snapshot_chart
 from statuses.colours import STATUS_COLOURS, THEME_HEX
 from statuses.rules import BackendStatus
 

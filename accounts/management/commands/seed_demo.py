@@ -10,7 +10,6 @@ from django.db import transaction
 from accounts.counters import recount_status_types
 from accounts.models import Account
 from accounts.services import assign_numbers
-from accounts.statistics import record_snapshot
 from accounts.status_changes import account_change_status
 from billing.demo import seed_billing
 from engage.clock import today
@@ -45,7 +44,6 @@ class Command(BaseCommand):
             self._seed(accounts)
             # The switch for all demo accounts in one pass, rather than a queued job per account.
             self.stdout.write(f"Provisioning: {provisioning_pass()}")
-            record_snapshot(day=today())  # the statistics chart starts with today
         self.stdout.write(self.style.SUCCESS("Sign in at http://127.0.0.1:8000/ as"))
         for username, password, group in USERS:
             self.stdout.write(f"  {username} / {password}  ({group})")

@@ -11,16 +11,16 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.context_processors import sidebar
-from accounts.models import StatisticsSnapshot
-from accounts.selectors import account_statistics
-from accounts.statistics import reason_counts, record_snapshot, snapshot_chart
 from accounts.status_changes import account_change_status
 from engage.models import PassRun
+from reporting.context_processors import sidebar
+from reporting.models import StatisticsSnapshot
+from reporting.selectors import account_statistics
+from reporting.statistics import reason_counts, record_snapshot, snapshot_chart
 from statuses.models import AccountStatusType
 from tests.statuses.factories import StatusTypeFactory
 
-from .factories import make_account, reason, status_type
+from ..accounts.factories import make_account, reason, status_type
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,7 @@ def test_sidebar_cost_does_not_grow_with_the_accounts(support_user, support_clie
 
 def _page_queries(client) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(reverse("accounts:statistics"))
+        response = client.get(reverse("reporting:statistics"))
     assert response.status_code == 200
     return len(ctx.captured_queries)
 
@@ -161,7 +161,7 @@ def test_snapshot_copies_the_counters_and_a_rerun_overwrites_the_day():
 
 
 def test_snapshot_task_records_today(settings):
-    from accounts.tasks import statistics_snapshot_task
+    from reporting.tasks import statistics_snapshot_task
 
     make_account()
     statistics_snapshot_task.delay("2031-04-02")
@@ -192,7 +192,7 @@ def test_statistics_page_shows_counts_chart_and_an_empty_state(support_client):
     StatusTypeFactory(name="Grace", backend_status="active", show_in_statistics=False)
     make_account(type_name="Grace", name="Hidden One")
     make_account()
-    response = support_client.get(reverse("accounts:statistics"))
+    response = support_client.get(reverse("reporting:statistics"))
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="chart-empty"' in html  # no snapshot yet
@@ -201,7 +201,7 @@ def test_statistics_page_shows_counts_chart_and_an_empty_state(support_client):
     assert "Hidden" in html and "Grace" in html
 
     record_snapshot(day=date.today())
-    html = support_client.get(reverse("accounts:statistics")).content.decode()
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
     assert 'data-testid="chart"' in html and "<svg" in html and "<script" not in html.split("<main")[1]
 
 
@@ -235,7 +235,7 @@ def test_reason_counts_group_applied_changes_by_reason_and_target():
 def test_page_and_api_show_reasons_for_a_chosen_period(support_client, api_support):
     d = _changes_for_reasons()
     query = {"start": d.isoformat(), "end": (d + timedelta(days=29)).isoformat()}
-    html = support_client.get(reverse("accounts:statistics"), query).content.decode()
+    html = support_client.get(reverse("reporting:statistics"), query).content.decode()
     table = re.search(r'data-testid="reason-counts">(.*?)</table>', html, re.S).group(1)
     assert "Non-payment" in table and "Fraud" in table and "No reason" in table
     assert re.search(r"<tfoot>.*Total.*>4</th>", table, re.S)
@@ -253,7 +253,7 @@ def test_the_default_period_is_the_last_30_days(support_client, api_support):
     make_account()
     change(make_account(), "Cancelled", why="Fraud", on=today - timedelta(days=29))
     change(make_account(), "Cancelled", why="Non-payment", on=today - timedelta(days=30))
-    response = support_client.get(reverse("accounts:statistics"))
+    response = support_client.get(reverse("reporting:statistics"))
     html = response.content.decode()
     assert f'value="{(today - timedelta(days=29)).isoformat()}"' in html
     table = re.search(r'data-testid="reason-counts">(.*?)</table>', html, re.S).group(1)
@@ -277,7 +277,7 @@ def test_bad_period_is_a_clear_400_on_the_page_and_in_the_api(
     support_client, api_support, query, message, api_field, api_message
 ):
     make_account()
-    response = support_client.get(reverse("accounts:statistics"), query)
+    response = support_client.get(reverse("reporting:statistics"), query)
     assert response.status_code == 400
     html = response.content.decode()
     errors = re.search(r'data-testid="period-errors">(.*?)</div></div>', html, re.S).group(1)
@@ -292,14 +292,14 @@ def test_bad_period_is_a_clear_400_on_the_page_and_in_the_api(
 
 
 def test_statistics_needs_a_role(client, django_user_model):
-    assert client.get(reverse("accounts:statistics")).status_code == 302
+    assert client.get(reverse("reporting:statistics")).status_code == 302
     assert client.get("/api/v1/statistics/").status_code in (401, 403)
     client.force_login(django_user_model.objects.create_user("nobody", "n@example.com", "pw-123456789"))
-    assert client.get(reverse("accounts:statistics")).status_code == 403
+    assert client.get(reverse("reporting:statistics")).status_code == 403
     assert client.get("/api/v1/statistics/").status_code == 403
 
 
 def test_type_names_are_escaped_on_the_page(admin_client):
     StatusTypeFactory(name="<b>Bold</b>", backend_status="active")
-    html = admin_client.get(reverse("accounts:statistics")).content.decode()
+    html = admin_client.get(reverse("reporting:statistics")).content.decode()
     assert "&lt;b&gt;Bold&lt;/b&gt;" in html and "<b>Bold</b>" not in html

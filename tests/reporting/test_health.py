@@ -8,14 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.health import PASS_SCHEDULES, scheduler_health
 from accounts.models import Account
 from accounts.status_changes import account_change_status
 from billing.models import BillingFailure
 from engage.models import PassRun
 from provisioning.models import ProvisioningJob
+from reporting.health import PASS_SCHEDULES, scheduler_health
 
-from .factories import make_account, reason, status_type
+from ..accounts.factories import make_account, reason, status_type
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_healthy_system_has_no_warning(support_client):
     make_account()
     all_passes_recent()
     assert warnings() == []
-    response = support_client.get(reverse("accounts:statistics"))
+    response = support_client.get(reverse("reporting:statistics"))
     html = response.content.decode()
     assert 'data-testid="health-ok"' in html and 'data-testid="scheduler-warning"' not in html
     assert html.count('<span class="badge text-bg-success">OK</span>') == len(PASS_SCHEDULES)
@@ -104,7 +104,7 @@ def test_a_failing_pass_says_its_last_run_failed(support_client):
     run("billing", ago=timedelta(hours=30), now=now)
     run("billing", ago=timedelta(hours=2), succeeded=False, failed=3, now=now)
     assert warnings(now) == ["Billing pass: no successful run for 1 day, 6 hours (last run failed)"]
-    html = support_client.get(reverse("accounts:statistics")).content.decode()
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
     row = re.search(r'data-testid="pass-billing">(.*?)</tr>', html, re.S).group(1)
     assert "failed (3 errors)" in row and "Late" in row
 
@@ -118,7 +118,7 @@ def test_overdue_pending_change_is_reported_and_listed(support_client):
                           effective_date=today - timedelta(days=3), reason=reason("Non-payment"),
                           on=today - timedelta(days=7))
     assert warnings() == ["1 pending status change is overdue"]
-    html = support_client.get(reverse("accounts:statistics")).content.decode()
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
     listed = re.search(r'data-testid="overdue-changes">(.*?)</table>', html, re.S).group(1)
     assert "Overdue Customer" in listed and (today - timedelta(days=3)).isoformat() in listed
     sidebar = re.search(r'data-testid="scheduler-warning">(.*?)</div>', html, re.S).group(1)
@@ -148,7 +148,7 @@ def test_accounts_that_failed_the_last_billing_run_are_reported(support_client):
     BillingFailure.objects.create(account=b, as_of=timezone.localdate(now), error="resolved", resolved=True)
     # Only the latest run's unresolved failures count, per account.
     assert "1 account failed in the last billing run" in warnings(now)
-    html = support_client.get(reverse("accounts:statistics")).content.decode()
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
     listed = re.search(r'data-testid="billing-failures">(.*?)</table>', html, re.S).group(1)
     assert "Bad Billing" in listed and "Fixed Since" not in listed
     assert "&lt;b&gt;no price&lt;/b&gt;" in listed
@@ -161,14 +161,14 @@ def test_failed_provisioning_jobs_are_reported(support_client):
                                    last_error="switch timeout")
     ProvisioningJob.objects.create(account=account, target="enabled", state="done")
     assert warnings() == ["1 provisioning job failed (retrying)"]
-    html = support_client.get(reverse("accounts:statistics")).content.decode()
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
     listed = re.search(r'data-testid="failed-jobs">(.*?)</table>', html, re.S).group(1)
     assert "switch timeout" in listed and "&lt;script&gt;x&lt;/script&gt; Switch" in listed
     assert "<script>x" not in html
 
 
 def test_backlog_counts_are_capped(monkeypatch):
-    import accounts.health as health
+    import reporting.health as health
 
     monkeypatch.setattr(health, "CAP", 2)
     account = make_account()

@@ -8,13 +8,14 @@ import pygal
 from django.db.models import Count, Sum
 from pygal.style import Style
 
+from accounts.models import StatusChange, StatusChangeState
 from engage.pass_runs import recorded_pass
 from statuses.colours import chart_hex
 from statuses.models import AccountStatusType
 from statuses.rules import STATISTICS_ORDER, BackendStatus
 
 from .health import health_details, scheduler_health
-from .models import StatisticsSnapshot, StatusChange, StatusChangeState
+from .models import StatisticsSnapshot
 from .selectors import account_statistics
 
 CHART_DAYS = 90

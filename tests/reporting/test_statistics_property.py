@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from accounts.counters import recount_status_types
 from accounts.models import Account
-from accounts.selectors import account_statistics
 from accounts.services import account_create
 from accounts.status_changes import account_change_status, apply_due_status_changes
 from engage.errors import DomainError
+from reporting.selectors import account_statistics
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import STATISTICS_ORDER, BackendStatus
 

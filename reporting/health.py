@@ -17,11 +17,10 @@ from django.db.models import Subquery, Value
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from accounts.models import Account, StatusChange, StatusChangeState
 from billing.models import BillingFailure
 from engage.models import PassRun
 from provisioning.models import JobState, ProvisioningJob
-
-from .models import Account, StatusChange, StatusChangeState
 
 
 @dataclass(frozen=True)

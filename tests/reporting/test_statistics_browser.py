@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.statistics import record_snapshot
 from accounts.status_changes import account_change_status, apply_due_status_changes
 from billing.passes import billing_pass
 from provisioning.passes import provisioning_pass
+from reporting.statistics import record_snapshot
 from tests.browser import login, shot
 
-from .factories import make_account, reason, status_type
+from ..accounts.factories import make_account, reason, status_type
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ReportingConfig(AppConfig):
+    """Statistics, the daily snapshots and their chart, scheduler health and the sidebar: the top floor,
+    which reads every app below it and is imported by none."""
+
+    name = "reporting"

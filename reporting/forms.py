@@ -1,0 +1,31 @@
+from django import forms
+
+from .statistics import default_period, period_error
+
+
+class StatisticsPeriodForm(forms.Form):
+    """The statistics page's period for status changes per reason; both dates default (last 30 days)."""
+
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+    end = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    )
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        default_start, default_end = default_period(self.today)
+        end = data.get("end") or default_end
+        start = data.get("start") or (default_period(end)[0] if data.get("end") else default_start)
+        error = period_error(start, end)
+        if error:
+            self.add_error("end", error)
+        data["start"], data["end"] = start, end
+        return data

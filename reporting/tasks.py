@@ -1,0 +1,12 @@
+"""Thin Celery tasks: dates in, services do the work."""
+
+from celery import shared_task
+
+from engage.clock import parse_as_of
+
+from .statistics import record_snapshot
+
+
+@shared_task(acks_late=True)
+def statistics_snapshot_task(as_of: str | None = None):
+    return record_snapshot(day=parse_as_of(as_of))
