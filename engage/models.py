@@ -1,14 +1,12 @@
 from django.db import models
 
+from .schedule import PassName
+
 
 class PassRun(models.Model):
     """One run of a scheduled pass: what scheduler health reads (last success, failures)."""
 
-    class Name(models.TextChoices):
-        APPLY_STATUS_CHANGES = "apply_status_changes", "Apply due status changes"
-        BILLING = "billing", "Billing pass"
-        PROVISIONING = "provisioning", "Provisioning pass"
-        STATISTICS_SNAPSHOT = "statistics_snapshot", "Statistics snapshot"
+    Name = PassName
 
     name = models.CharField(max_length=32, choices=Name.choices)
     as_of = models.DateField()

@@ -20,22 +20,10 @@ from django.utils.timesince import timesince
 from accounts.models import Account, StatusChange, StatusChangeState
 from billing.models import BillingFailure
 from engage.models import PassRun
+from engage.schedule import watched_passes
 from provisioning.models import JobState, ProvisioningJob
 
-
-@dataclass(frozen=True)
-class PassSchedule:
-    name: str
-    schedule: str
-    limit: timedelta  # the schedule's interval plus slack
-
-
-PASS_SCHEDULES = [
-    PassSchedule(PassRun.Name.APPLY_STATUS_CHANGES, "every minute", timedelta(minutes=5)),
-    PassSchedule(PassRun.Name.PROVISIONING, "every 5 minutes", timedelta(minutes=15)),
-    PassSchedule(PassRun.Name.BILLING, "daily at 01:00", timedelta(hours=26)),
-    PassSchedule(PassRun.Name.STATISTICS_SNAPSHOT, "daily at 00:05", timedelta(hours=26)),
-]
+PASS_SCHEDULES = watched_passes()  # engage/schedule.py: what beat runs
 CAP = 1000  # backlogs are counted up to this; the page says "1,000+" beyond
 DETAIL_ROWS = 20
 NBSP = "\xa0"  # timesince's; the warnings are plain text
@@ -60,6 +48,10 @@ class PassHealth:
     @property
     def last_run_failed(self) -> bool:
         return bool(self.last_run) and not self.last_run["succeeded"]
+
+    @property
+    def limit_text(self) -> str:
+        return timesince(timezone.now() - self.limit, timezone.now()).replace(NBSP, " ")
 
     @property
     def last_success_ago(self) -> str:

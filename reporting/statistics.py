@@ -9,7 +9,9 @@ from django.db.models import Count, Sum
 from pygal.style import Style
 
 from accounts.models import StatusChange, StatusChangeState
+from engage.models import PassRun
 from engage.pass_runs import recorded_pass
+from engage.schedule import scheduled
 from statuses.colours import chart_hex
 from statuses.models import AccountStatusType
 from statuses.rules import STATISTICS_ORDER, BackendStatus
@@ -217,5 +219,6 @@ def statistics_overview(*, on: date, period: tuple[date, date] | None) -> dict:
         "chart_days": CHART_DAYS,
         "reasons": reason_counts(start=period[0], end=period[1]) if period else None,
         "health": health,
+        "snapshot_schedule": scheduled(PassRun.Name.STATISTICS_SNAPSHOT).schedule,
         "health_details": health_details(health),
     }
