@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from engage.limits import NOTE_MAX_CHARS
-from statuses.rules import ChangeOption
+from statuses.rules import ChangeOption, StatusChangeState
 
 
 class Account(models.Model):
@@ -33,12 +33,6 @@ class Account(models.Model):
 
     def __str__(self):
         return f"{self.number} {self.name}"
-
-
-class StatusChangeState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPLIED = "applied", "Applied"
-    FAILED = "failed", "Failed"
 
 
 class StatusChange(models.Model):
@@ -72,13 +66,15 @@ class StatusChange(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "effective_date"],
-                condition=models.Q(state="pending"),
+                condition=models.Q(state=StatusChangeState.PENDING),
                 name="status_change_one_pending_per_day",
             ),
         ]
         indexes = [
             models.Index(
-                fields=["effective_date", "id"], condition=models.Q(state="pending"), name="status_change_due_idx"
+                fields=["effective_date", "id"],
+                condition=models.Q(state=StatusChangeState.PENDING),
+                name="status_change_due_idx",
             ),
         ]
 

@@ -8,7 +8,9 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from .models import StatusChange, StatusChangeState
+from statuses.rules import StatusChangeState
+
+from .models import StatusChange
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,8 @@
 """Reads of accounts: the Overview's pending changes and status history."""
 
-from .models import StatusChange, StatusChangeState
+from statuses.rules import StatusChangeState
+
+from .models import StatusChange
 
 
 def pending_changes(account_id: int):

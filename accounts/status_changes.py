@@ -8,6 +8,7 @@ account's status type.
 import logging
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -18,13 +19,14 @@ from billing.status_transactions import PackagePlan, plan_status_transactions, w
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
 from engage.limits import NOTE_MAX_CHARS
+from engage.models import PassRun
 from engage.pass_runs import recorded_pass
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType, StatusReason
-from statuses.rules import BackendStatus, ChangeOption, can_reenter, is_billing_inert, needs_reason
+from statuses.rules import BackendStatus, ChangeOption, StatusChangeState, can_reenter, is_billing_inert, needs_reason
 
 from .counters import adjust_status_type_counts
-from .models import Account, StatusChange, StatusChangeState
+from .models import Account, StatusChange
 from .notifications import queue_status_change_email
 
 logger = logging.getLogger(__name__)
@@ -261,7 +263,16 @@ def _fail(change: StatusChange, why: str) -> None:
     change.save(update_fields=["state", "failure_reason", "executed_at"])
 
 
-def apply_due_change(change_id: int, *, on: date) -> str:
+class DueOutcome(StrEnum):
+    """What applying one due change came to; the pass counts each (a JSON-safe dict of str keys)."""
+
+    APPLIED = "applied"
+    FAILED = "failed"  # a rule refused it; marked failed, never retried
+    SKIPPED = "skipped"  # another worker has it, it was removed or done, or an earlier change goes first
+    ERRORS = "errors"  # it crashed; it stays pending for the next run
+
+
+def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
     """Apply one due pending change exactly once; an invalid one is marked failed, never retried."""
     with transaction.atomic():
         change = (
@@ -271,22 +282,22 @@ def apply_due_change(change_id: int, *, on: date) -> str:
             .first()
         )
         if change is None:
-            return "skipped"  # taken by another worker, removed, or already done
+            return DueOutcome.SKIPPED  # taken by another worker, removed, or already done
         account = lock_account(change.account_id)
         earlier = StatusChange.objects.filter(
             account_id=account.pk, state=StatusChangeState.PENDING, effective_date__lt=change.effective_date
         ).exists()
         if earlier:
-            return "skipped"  # the account's earlier change goes first
+            return DueOutcome.SKIPPED  # the account's earlier change goes first
         try:
             with transaction.atomic():
                 check_transition(account, change.to_type, change.reason)
         except DomainError as err:
             _fail(change, err.message)
-            return "failed"
+            return DueOutcome.FAILED
         _apply(account, change, actor=None)
         Account.objects.filter(pk=account.pk).update(version=F("version") + 1)
-        return "applied"
+        return DueOutcome.APPLIED
 
 
 def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
@@ -295,9 +306,9 @@ def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
     Claims with skip_locked, so two workers share the work; the state moves in the same
     transaction as the change, so a worker killed midway leaves the change pending for the next run.
     """
-    counts = {"applied": 0, "failed": 0, "skipped": 0, "errors": 0}
+    counts = dict.fromkeys(DueOutcome, 0)
     seen: set[int] = set()
-    with recorded_pass("apply_status_changes", as_of) as run:
+    with recorded_pass(PassRun.Name.APPLY_STATUS_CHANGES, as_of) as run:
         while True:
             due = list(
                 StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=as_of)
@@ -313,8 +324,8 @@ def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
                     counts[apply_due_change(change_id, on=as_of)] += 1
                 except Exception as exc:  # one bad account must not stop the pass
                     logger.exception("Status change %s could not be applied", change_id)
-                    counts["errors"] += 1
+                    counts[DueOutcome.ERRORS] += 1
                     run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
-        run.processed = counts["applied"] + counts["failed"]
-        run.failed = counts["errors"]
+        run.processed = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
+        run.failed = counts[DueOutcome.ERRORS]
     return counts

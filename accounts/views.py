@@ -11,7 +11,7 @@ from engage.errors import DomainError, add_to_form
 from engage.views import StaffRequiredMixin
 from provisioning.selectors import provisioning_summary
 from statuses.models import AccountStatusType
-from statuses.rules import needs_reason
+from statuses.rules import ChangeOption, StatusChangeState, needs_reason
 from statuses.selectors import reasons_for
 
 from .filters import accounts_filtered
@@ -91,7 +91,7 @@ def _change_status(request, form, account, rerender, **args):
         add_to_form(form, err)
         return rerender(err.status_code)
     to_type = args["to_type"]
-    if outcome.state == "pending":
+    if outcome.state == StatusChangeState.PENDING:
         messages.success(
             request,
             f"Status change to “{to_type.name}” scheduled for {outcome.effective_date:%Y-%m-%d}; "
@@ -180,7 +180,7 @@ class StatusOptionsView(StaffRequiredMixin, View):
             to_type=to_type,
             option=data["option"],
             reason=data["reason"],
-            effective_date=data["effective_date"] if data["option"] == "specific_date" else None,
+            effective_date=data["effective_date"] if data["option"] == ChangeOption.SPECIFIC_DATE else None,
             note=data["note"],
         )
         if "preview" in request.POST:
@@ -220,7 +220,7 @@ class ComponentAddView(StaffRequiredMixin, View):
             account,
             lambda status: self._render(request, account, form, status=status),
             to_type=data["status_type"],
-            option="specific_date",
+            option=ChangeOption.SPECIFIC_DATE,
             effective_date=data["effective_date"],
             reason=data["reason"],
         )

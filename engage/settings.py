@@ -171,7 +171,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "StatusChangeStateEnum": "accounts.models.StatusChangeState",
+        "StatusChangeStateEnum": "statuses.rules.StatusChangeState",
         "ChangeOptionEnum": "statuses.rules.ChangeOption",
         "BackendStatusEnum": "statuses.rules.BackendStatus",
         "SwitchStateEnum": "statuses.rules.SwitchState",

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from engage.account_model import get_account_model
 from engage.limits import DETAIL_MAX_CHARS
+from engage.models import PassRun
 from engage.pass_runs import recorded_pass
 from statuses.rules import SwitchState, switch_state_statuses
 
@@ -144,7 +145,7 @@ def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
     now = now or timezone.now()
     as_of = as_of or timezone.localdate(now)
     summary = PassSummary()
-    with recorded_pass("provisioning", as_of) as run:
+    with recorded_pass(PassRun.Name.PROVISIONING, as_of) as run:
         summary.drift_jobs = create_drift_jobs(chunk_size=chunk_size)
         run_due_jobs(now=now, summary=summary, chunk_size=chunk_size)
         run.processed = summary.done

@@ -17,7 +17,7 @@ from engage.account_model import get_account_model
 from engage.limits import ERROR_MAX_CHARS
 from statuses.rules import SwitchState
 
-from .backends import AccountRef, BackendError, get_backend
+from .backends import STATE_AFTER, AccountRef, BackendError, Verb, get_backend
 from .models import OPEN_STATES, JobState, ProvisioningJob, SwitchEntry
 
 logger = logging.getLogger(__name__)
@@ -29,19 +29,13 @@ BACKOFF_MAX = timedelta(hours=6)
 MAX_ROUNDS = 3
 
 # The backend verbs that take the switch from one state (key[0]) to another (key[1]).
-STEPS: dict[tuple[str, str], tuple[str, ...]] = {
-    (SwitchState.ABSENT, SwitchState.ENABLED): ("create",),
-    (SwitchState.ABSENT, SwitchState.SUSPENDED): ("create", "suspend"),
-    (SwitchState.ENABLED, SwitchState.SUSPENDED): ("suspend",),
-    (SwitchState.SUSPENDED, SwitchState.ENABLED): ("resume",),
-    (SwitchState.ENABLED, SwitchState.ABSENT): ("remove",),
-    (SwitchState.SUSPENDED, SwitchState.ABSENT): ("remove",),
-}
-STATE_AFTER = {
-    "create": SwitchState.ENABLED,
-    "suspend": SwitchState.SUSPENDED,
-    "resume": SwitchState.ENABLED,
-    "remove": SwitchState.ABSENT,
+STEPS: dict[tuple[str, str], tuple[Verb, ...]] = {
+    (SwitchState.ABSENT, SwitchState.ENABLED): (Verb.CREATE,),
+    (SwitchState.ABSENT, SwitchState.SUSPENDED): (Verb.CREATE, Verb.SUSPEND),
+    (SwitchState.ENABLED, SwitchState.SUSPENDED): (Verb.SUSPEND,),
+    (SwitchState.SUSPENDED, SwitchState.ENABLED): (Verb.RESUME,),
+    (SwitchState.ENABLED, SwitchState.ABSENT): (Verb.REMOVE,),
+    (SwitchState.SUSPENDED, SwitchState.ABSENT): (Verb.REMOVE,),
 }
 
 
@@ -65,7 +59,7 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def steps(actual: str, target: str) -> tuple[str, ...]:
+def steps(actual: str, target: str) -> tuple[Verb, ...]:
     return () if actual == target else STEPS[(actual, target)]
 
 

@@ -17,11 +17,12 @@ from django.db.models import Subquery, Value
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from accounts.models import Account, StatusChange, StatusChangeState
+from accounts.models import Account, StatusChange
 from billing.models import BillingFailure
 from engage.models import PassRun
 from engage.schedule import watched_passes
 from provisioning.models import JobState, ProvisioningJob
+from statuses.rules import StatusChangeState
 
 PASS_SCHEDULES = watched_passes()  # engage/schedule.py: what beat runs
 CAP = 1000  # backlogs are counted up to this; the page says "1,000+" beyond

@@ -8,13 +8,13 @@ import pygal
 from django.db.models import Count, Sum
 from pygal.style import Style
 
-from accounts.models import StatusChange, StatusChangeState
+from accounts.models import StatusChange
 from engage.models import PassRun
 from engage.pass_runs import recorded_pass
 from engage.schedule import scheduled
 from statuses.colours import chart_hex
 from statuses.models import AccountStatusType
-from statuses.rules import STATISTICS_ORDER, BackendStatus
+from statuses.rules import STATISTICS_ORDER, BackendStatus, StatusChangeState
 
 from .health import health_details, scheduler_health
 from .models import StatisticsSnapshot
@@ -27,7 +27,7 @@ PERIOD_DAYS = 30
 def record_snapshot(*, day: date) -> int:
     """Copy the counters of every status type (0 for a type without accounts) into the day's snapshot.
     Idempotent: a second run the same day overwrites that day's rows (one read, one upsert)."""
-    with recorded_pass("statistics_snapshot", day) as run:
+    with recorded_pass(PassRun.Name.STATISTICS_SNAPSHOT, day) as run:
         rows = [
             StatisticsSnapshot(day=day, status_type_id=pk, backend_status=backend, count=count or 0)
             for pk, backend, count in AccountStatusType.objects.values_list("pk", "backend_status", "counter__count")

@@ -35,6 +35,14 @@ class ChangeOption(models.TextChoices):
     SPECIFIC_DATE = "specific_date", "Specific date"
 
 
+class StatusChangeState(models.TextChoices):
+    """A status change is pending until its date, then applied, or failed when a rule refused it."""
+
+    PENDING = "pending", "Pending"
+    APPLIED = "applied", "Applied"
+    FAILED = "failed", "Failed"
+
+
 @dataclass(frozen=True)
 class BackendRule:
     bills_packages: bool

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from engage.errors import DomainError, FieldErrors
 
 from .models import AccountStatusType, StatusReason
-from .rules import BackendStatus
+from .rules import BackendStatus, StatusChangeState
 from .selectors import status_type_account_count
 from .signals import backend_status_changed
 from .validators import clean_name, validate_image_url
@@ -198,36 +198,43 @@ def status_type_delete_refusal(status_type: AccountStatusType) -> str | None:
     in_use = _accounts_using(status_type)
     if in_use:
         reasons.append(f"{in_use:,} account{'s use' if in_use != 1 else ' uses'} it")
-    pending = status_type.targeted_changes.filter(state="pending").count()
+    pending = status_type.targeted_changes.filter(state=StatusChangeState.PENDING).count()
     if pending:
         reasons.append(f"{pending:,} pending status change{'s target' if pending != 1 else ' targets'} it")
     if (
-        status_type.targeted_changes.exclude(state="pending").exists()
-        or status_type.left_changes.exclude(state="pending").exists()
+        status_type.targeted_changes.exclude(state=StatusChangeState.PENDING).exists()
+        or status_type.left_changes.exclude(state=StatusChangeState.PENDING).exists()
     ):
         reasons.append("it appears in accounts' status history")
     return "; ".join(reasons) + "." if reasons else None
 
 
-def status_types_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Delete the checked types that may go; name each one kept and why. Each type goes whole (with its
-    counter) or not at all; the others still go."""
+def _delete_each(model, ids: list[int], refusal, taken_up: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Lock the checked rows in pk order; delete each one its refusal lets go, each whole (in a savepoint)
+    or not at all, and name each one kept and why. `taken_up` says why a row the database refused at the
+    last moment was kept (ProtectedError is an IntegrityError: something took it up meanwhile)."""
     deleted, refused = [], []
     with transaction.atomic():
-        for status_type in AccountStatusType.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
-            why = status_type_delete_refusal(status_type)
+        for obj in model.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
+            why = refusal(obj)
             if why:
-                refused.append((status_type.name, why))
+                refused.append((obj.name, why))
                 continue
             try:
                 with transaction.atomic():
-                    status_type.delete()
+                    obj.delete()
             except IntegrityError:
-                # ProtectedError is an IntegrityError: an account or change took it up meanwhile.
-                refused.append((status_type.name, "it came into use while it was being deleted."))
+                refused.append((obj.name, taken_up))
             else:
-                deleted.append(status_type.name)
+                deleted.append(obj.name)
     return deleted, refused
+
+
+def status_types_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Delete the checked types that may go (with their counters); name each one kept and why."""
+    return _delete_each(
+        AccountStatusType, ids, status_type_delete_refusal, "it came into use while it was being deleted."
+    )
 
 
 # ---- Status Reasons ----------------------------------------------------------------------------
@@ -312,18 +319,6 @@ def status_reason_delete_refusal(reason: StatusReason) -> str | None:
 
 def status_reasons_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:
     """Delete the checked reasons no status change names; name each one kept and why."""
-    deleted, refused = [], []
-    with transaction.atomic():
-        for reason in StatusReason.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
-            why = status_reason_delete_refusal(reason)
-            if why:
-                refused.append((reason.name, why))
-                continue
-            try:
-                with transaction.atomic():
-                    reason.delete()
-            except IntegrityError:
-                refused.append((reason.name, "a status change named it while it was being deleted."))
-            else:
-                deleted.append(reason.name)
-    return deleted, refused
+    return _delete_each(
+        StatusReason, ids, status_reason_delete_refusal, "a status change named it while it was being deleted."
+    )

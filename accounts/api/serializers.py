@@ -3,9 +3,9 @@ from rest_framework import serializers
 
 from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
-from statuses.rules import ChangeOption
+from statuses.rules import ChangeOption, StatusChangeState
 
-from ..models import Account, StatusChange, StatusChangeState
+from ..models import Account, StatusChange
 
 
 class AccountSerializer(serializers.ModelSerializer):

@@ -10,9 +10,12 @@ import pkgutil
 
 from django.conf import settings
 
-from .base import AccountRef, BackendError, ProvisioningBackend
+from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb
 
-__all__ = ["AccountRef", "BackendError", "ProvisioningBackend", "available_backends", "get_backend", "load_backend"]
+__all__ = [
+    "STATE_AFTER", "AccountRef", "BackendError", "ProvisioningBackend", "Verb",
+    "available_backends", "get_backend", "load_backend",
+]
 
 _NOT_BACKENDS = {"base"}
 

@@ -7,6 +7,27 @@ idempotent for the same idempotency key: a job that failed halfway is run again 
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from enum import StrEnum
+
+from statuses.rules import SwitchState
+
+
+class Verb(StrEnum):
+    """The four verbs that change the switch (read_state only reads)."""
+
+    CREATE = "create"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REMOVE = "remove"
+
+
+# What each verb leaves on the switch: the runner records it, the webhook checks the receiver's answer.
+STATE_AFTER: dict[Verb, SwitchState] = {
+    Verb.CREATE: SwitchState.ENABLED,
+    Verb.SUSPEND: SwitchState.SUSPENDED,
+    Verb.RESUME: SwitchState.ENABLED,
+    Verb.REMOVE: SwitchState.ABSENT,
+}
 
 
 class BackendError(Exception):

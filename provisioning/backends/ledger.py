@@ -4,7 +4,7 @@ install provisions with nothing else running and the Overview shows exactly what
 from statuses.rules import SwitchState
 
 from ..models import SwitchEntry
-from .base import AccountRef, BackendError, ProvisioningBackend
+from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb
 
 
 class Backend(ProvisioningBackend):
@@ -15,18 +15,19 @@ class Backend(ProvisioningBackend):
         return state or SwitchState.ABSENT
 
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:
-        SwitchEntry.objects.update_or_create(account_id=account.id, defaults={"state": SwitchState.ENABLED})
+        SwitchEntry.objects.update_or_create(account_id=account.id, defaults={"state": STATE_AFTER[Verb.CREATE]})
 
     def suspend(self, account: AccountRef, *, idempotency_key: str) -> None:
-        self._set(account, SwitchState.SUSPENDED, "suspend")
+        self._set(account, Verb.SUSPEND)
 
     def resume(self, account: AccountRef, *, idempotency_key: str) -> None:
-        self._set(account, SwitchState.ENABLED, "resume")
+        self._set(account, Verb.RESUME)
 
     def remove(self, account: AccountRef, *, idempotency_key: str) -> None:
         SwitchEntry.objects.filter(account_id=account.id).delete()
 
-    def _set(self, account: AccountRef, state: str, verb: str) -> None:
+    def _set(self, account: AccountRef, verb: Verb) -> None:
+        state = STATE_AFTER[verb]
         entry = SwitchEntry.objects.filter(account_id=account.id).first()
         if entry is None:
             raise BackendError(f"Cannot {verb} account {account.number}: it is not on the switch.")

@@ -21,18 +21,11 @@ from datetime import UTC, datetime
 
 from statuses.rules import SwitchState
 
-from .base import AccountRef, BackendError, ProvisioningBackend
+from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb
 
 SIGNATURE_HEADER = "X-Engage-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_ANSWER_BYTES = 64 * 1024
-# What each action leaves on the switch; checked against the receiver's "state" when it sends one.
-RESULTING_STATE = {
-    "create": SwitchState.ENABLED,
-    "suspend": SwitchState.SUSPENDED,
-    "resume": SwitchState.ENABLED,
-    "remove": SwitchState.ABSENT,
-}
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -81,23 +74,24 @@ class Backend(ProvisioningBackend):
         return state
 
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:
-        self._act("create", account, idempotency_key)
+        self._act(Verb.CREATE, account, idempotency_key)
 
     def suspend(self, account: AccountRef, *, idempotency_key: str) -> None:
-        self._act("suspend", account, idempotency_key)
+        self._act(Verb.SUSPEND, account, idempotency_key)
 
     def resume(self, account: AccountRef, *, idempotency_key: str) -> None:
-        self._act("resume", account, idempotency_key)
+        self._act(Verb.RESUME, account, idempotency_key)
 
     def remove(self, account: AccountRef, *, idempotency_key: str) -> None:
-        self._act("remove", account, idempotency_key)
+        self._act(Verb.REMOVE, account, idempotency_key)
 
-    def _act(self, action: str, account: AccountRef, idempotency_key: str) -> None:
+    def _act(self, action: Verb, account: AccountRef, idempotency_key: str) -> None:
+        """A verb; the receiver's "state", when it sends one, must be what the verb leaves (STATE_AFTER)."""
         answer = self._post(action, account, idempotency_key)
         state = answer.get("state")
-        if state is not None and state != RESULTING_STATE[action]:
+        if state is not None and state != STATE_AFTER[action]:
             raise BackendError(
-                f"Webhook answered state {state!r} to {action}; expected {RESULTING_STATE[action].value!r}."
+                f"Webhook answered state {state!r} to {action}; expected {STATE_AFTER[action].value!r}."
             )
 
     def _post(self, action: str, account: AccountRef, idempotency_key: str) -> dict:
