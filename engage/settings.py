@@ -57,7 +57,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
-    "django_tables2",
     "django_htmx",
     "health_check",
     "engage",

@@ -1,9 +1,13 @@
 from datetime import date
 from decimal import Decimal
 
+from accounts.models import Account
 from accounts.services import account_create
+from accounts.status_changes import account_change_status
 from billing.models import Package, UserPackage
 from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import ChangeOption, can_start_in, needs_reason
+from statuses.selectors import reasons_for
 
 
 def status_type(name: str) -> AccountStatusType:
@@ -15,7 +19,26 @@ def reason(name: str) -> StatusReason:
 
 
 def make_account(*, bill_day=15, type_name="Active", name="Test Customer", email="customer@example.com"):
-    return account_create(name=name, email=email, bill_day=bill_day, status_type=status_type(type_name))
+    """The one way tests make an account: through the real services, as the product does. A new account
+    starts in the default type, or in a type it may start in (active or prospect); any other type is then
+    reached through the engine, with no transaction (so the counters, history and jobs are all real)."""
+    target = status_type(type_name)
+    initial = target if can_start_in(target.backend_status) else None
+    account = account_create(name=name, email=email, bill_day=bill_day, status_type=initial)
+    if account.status_type_id != target.pk:
+        change_status(account, type_name)
+    return Account.objects.select_related("status_type").get(pk=account.pk)
+
+
+def change_status(account, type_name: str, *, on: date | None = None):
+    """Change the account's status now through the engine, with no transaction and the first reason that
+    applies when the target needs one; returns the engine's outcome."""
+    target = status_type(type_name)
+    reasons = reasons_for(target.backend_status) if needs_reason(target.backend_status) else []
+    return account_change_status(
+        account_id=account.pk, to_type=target, option=ChangeOption.NO_TRANSACTION,
+        reason=reasons[0] if reasons else None, on=on,
+    )
 
 
 def give_package(account, *, price="49.99", quantity=1, start=date(2031, 1, 15), next_bill=None, name=None):

@@ -1,4 +1,4 @@
-"""Billing test data. Accounts are made by the accounts service, as the product makes them."""
+"""Billing test data. Accounts come from tests/accounts/factories.py (through the real services)."""
 
 from datetime import date
 from decimal import Decimal
@@ -7,24 +7,6 @@ import factory
 from factory.django import DjangoModelFactory
 
 from billing.models import Package, UsageRecord, UserPackage
-
-
-def make_account(*, bill_day: int = 1, status: str | None = None, name: str = "Test Customer"):
-    """An account; `status` names a default type (Active, Cancelled, Suspended, Prospect)."""
-    from accounts.models import Account
-    from accounts.services import account_create
-
-    account = account_create(name=name, email="customer@example.com", bill_day=bill_day, status_type=None)
-    if status is not None:
-        set_status(account.pk, status)
-    return Account.objects.get(pk=account.pk)
-
-
-def set_status(account_id: int, status: str) -> None:
-    from accounts.models import Account
-    from statuses.models import AccountStatusType
-
-    Account.objects.filter(pk=account_id).update(status_type=AccountStatusType.objects.get(name=status))
 
 
 class PackageFactory(DjangoModelFactory):

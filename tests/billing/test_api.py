@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 from billing.models import Package, UsageRecord, UserPackage
 from billing.passes import billing_pass
 
-from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
+from ..accounts.factories import make_account
+from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +175,7 @@ def test_charges_list_lines_with_decimal_string_amounts(api_support, account, fi
 
 
 def test_bill_account_over_the_api_on_a_cancelled_account(api_support, fibre):
-    account = make_account(bill_day=1, status="Cancelled")
+    account = make_account(bill_day=1, type_name="Cancelled")
     today = timezone.localdate()
     start = today.replace(day=1)
     UserPackageFactory(account=account, package=fibre, start_date=start)

@@ -10,13 +10,14 @@ from billing.passes import billing_pass
 from billing.services import bill_account
 from engage.errors import ConflictError, DomainError
 
-from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
+from ..accounts.factories import make_account
+from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_bill_account_bills_a_cancelled_accounts_packages_and_usage_by_hand():
-    account = make_account(bill_day=15, status="Cancelled")
+    account = make_account(bill_day=15, type_name="Cancelled")
     UserPackageFactory(account=account, package=PackageFactory(name="Fibre 100", price=Decimal("49.99")),
                        start_date=date(2031, 1, 15))
     UsageRecordFactory(account=account, amount=Decimal("7.25"), occurred_on=date(2031, 2, 20))
@@ -38,7 +39,7 @@ def test_bill_account_bills_a_cancelled_accounts_packages_and_usage_by_hand():
 
 
 def test_bill_account_twice_bills_once():
-    account = make_account(bill_day=1, status="Suspended")
+    account = make_account(bill_day=1, type_name="Suspended")
     UserPackageFactory(account=account, package=PackageFactory(name="VoIP line", price=Decimal("19.95")),
                        start_date=date(2031, 1, 1))
     assert bill_account(account_id=account.pk, as_of=date(2031, 1, 5)).total == Decimal("19.95")

@@ -14,7 +14,8 @@ from billing.models import BillingFailure, ChargeLine, Invoice, UsageRecord, Use
 from billing.passes import billing_pass
 from engage.models import PassRun
 
-from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
+from ..accounts.factories import make_account
+from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def lines_of(account):
 
 
 def account_with_package_and_usage(status, *, price="30.00"):
-    account = make_account(bill_day=1, status=status, name=f"{status} customer")
+    account = make_account(bill_day=1, type_name=status, name=f"{status} customer")
     package = PackageFactory(name="Fibre 30", price=Decimal(price))
     UserPackageFactory(account=account, package=package, start_date=date(2031, 1, 1))
     UsageRecordFactory(account=account, amount=Decimal("3.50"), occurred_on=date(2031, 1, 5))
@@ -275,7 +276,7 @@ def _make_accounts(n, *, first=0):
         account = make_account(bill_day=1 + i % 28, name=f"Customer {i}")
         UserPackageFactory(account=account, package=package, start_date=date(2031, 1, 1 + i % 28))
         UsageRecordFactory(account=account, occurred_on=date(2031, 1, 1))
-    make_account(bill_day=1, status="Cancelled", name="Cancelled")
+    make_account(bill_day=1, type_name="Cancelled", name="Cancelled")
 
 
 def test_query_count_does_not_grow_with_the_accounts(django_assert_max_num_queries):

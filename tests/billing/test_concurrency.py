@@ -11,7 +11,8 @@ from billing.models import ChargeLine, Invoice, UsageRecord, UserPackage
 from billing.passes import billing_pass
 from tests.concurrency import all_succeed
 
-from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
+from ..accounts.factories import make_account
+from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory
 
 ACCOUNTS = 60
 

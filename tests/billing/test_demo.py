@@ -5,7 +5,7 @@ import pytest
 from billing.demo import seed_billing
 from billing.models import ChargeLine, Invoice, Package, UserPackage
 
-from .factories import make_account
+from ..accounts.factories import make_account
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from billing.models import ChargeLine
 from billing.passes import billing_pass
 from billing.selectors import account_billing_summary
 
-from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory, make_account
+from ..accounts.factories import make_account
+from .factories import PackageFactory, UsageRecordFactory, UserPackageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def test_summary_holds_packages_recent_lines_invoices_and_balance(django_assert_
 
 
 def test_summary_of_an_account_without_billing():
-    account = make_account()
+    account = make_account(bill_day=1)
     summary = account_billing_summary(account.pk)
     assert summary == {"packages": [], "lines": [], "invoices": [], "balance": Decimal("0.00")}
 
@@ -57,7 +58,7 @@ def test_overview_include_shows_packages_charges_invoices_and_balance():
 
 
 def test_overview_include_when_empty():
-    account = make_account()
+    account = make_account(bill_day=1)
     html = render_to_string("billing/_overview.html", {"billing": account_billing_summary(account.pk),
                                                         "account": account})
     assert "No packages." in html and "No charges yet." in html and "No invoices yet." in html

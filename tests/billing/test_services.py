@@ -9,7 +9,8 @@ from billing.models import Package, UsageRecord, UserPackage
 from billing.services import package_create, usage_record_create, user_package_create
 from engage.errors import DomainError
 
-from .factories import PackageFactory, make_account
+from ..accounts.factories import make_account
+from .factories import PackageFactory
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2031, 5, 10)
@@ -69,7 +70,7 @@ def test_user_package_defaults_to_the_catalogue_price_and_today():
     ],
 )
 def test_user_package_refuses_bad_input(kwargs, field):
-    account = make_account()
+    account = make_account(bill_day=1)
     with pytest.raises(DomainError) as err:
         user_package_create(account_id=account.pk, package=PackageFactory(), today=TODAY, **kwargs)
     assert err.value.field == field
@@ -83,7 +84,7 @@ def test_user_package_of_an_unknown_account_is_refused():
 
 
 def test_usage_record_create():
-    account = make_account()
+    account = make_account(bill_day=1)
     record = usage_record_create(
         account_id=account.pk, amount="12.30", occurred_on=TODAY, description=" Roaming ", today=TODAY
     )
@@ -103,7 +104,7 @@ def test_usage_record_create():
     ],
 )
 def test_usage_record_refuses_bad_input(amount, occurred_on, field):
-    account = make_account()
+    account = make_account(bill_day=1)
     with pytest.raises(DomainError) as err:
         usage_record_create(account_id=account.pk, amount=amount, occurred_on=occurred_on, description="", today=TODAY)
     assert err.value.field == field

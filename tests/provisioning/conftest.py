@@ -3,6 +3,7 @@ real HTTP server on 127.0.0.1 that checks every request's signature, as a webhoo
 
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 from collections import Counter, deque
@@ -21,36 +22,30 @@ def status_type(name):
 
 @pytest.fixture
 def make_account():
-    """An account created through the real service, so its creation job (target enabled, or absent for a
-    prospect) is written; for another status it is then moved there directly, with no job (drift)."""
-    counter = iter(range(1, 10_000))
+    """The accounts factory (tests/accounts/factories.py, through the real services: the creation job and
+    any status change's job are written as the product writes them), with a fresh name per account."""
+    from ..accounts.factories import make_account as make_one
+
+    counter = itertools.count(1)
 
     def make(status="Active", **kwargs):
-        from accounts.models import Account
-        from accounts.services import account_create
-
         n = next(counter)
-        initial = status_type("Prospect") if status == "Prospect" else None
-        account = account_create(
-            name=kwargs.get("name", f"Customer {n}"), email=f"c{n}@example.com", bill_day=1, status_type=initial
-        )
-        if status not in ("Active", "Prospect"):
-            Account.objects.filter(pk=account.pk).update(status_type=status_type(status))
-        return account
+        kwargs.setdefault("name", f"Customer {n}")
+        kwargs.setdefault("email", f"c{n}@example.com")
+        kwargs.setdefault("bill_day", 1)
+        return make_one(type_name=status, **kwargs)
 
     return make
 
 
 def set_status(account, name):
-    """Simulate a status change the way the engine records it: new type, then a job in the same transaction."""
-    from django.db import transaction
+    """A status change through the engine; returns the provisioning job it wrote."""
+    from provisioning.models import ProvisioningJob
 
-    from accounts.models import Account
-    from provisioning.services import request_provisioning
+    from ..accounts.factories import change_status
 
-    with transaction.atomic():
-        Account.objects.filter(pk=account.pk).update(status_type=status_type(name))
-        return request_provisioning([account.pk])[0]
+    change_status(account, name)
+    return ProvisioningJob.objects.filter(account_id=account.pk).latest("id")
 
 
 class FakeSwitch:
