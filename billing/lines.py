@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
-from .models import ChargeKind, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
+from .models import BillingFailure, ChargeKind, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
 WRITE_BATCH = 1000
@@ -129,6 +129,8 @@ def bill_locked_accounts(
         lines_by_account[user_package.account_id] += package_lines(user_package, bill_day, as_of)
     for record in usage:
         lines_by_account[record.account_id].append(usage_line(record))
+    # Billing these accounts works now: earlier failures of theirs no longer need an operator.
+    BillingFailure.objects.filter(account_id__in=sorted(bill_days), resolved=False).update(resolved=True)
     if not lines_by_account:
         return [], []
 

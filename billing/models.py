@@ -133,7 +133,8 @@ class ChargeLine(models.Model):
 
 
 class BillingFailure(models.Model):
-    """An account a billing run could not bill; the run went on without it."""
+    """An account a billing run could not bill; the run went on without it. Resolved once billing the
+    account works again (a later run, or Bill Account), which takes it off scheduler health."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
     as_of = models.DateField()

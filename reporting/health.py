@@ -47,10 +47,6 @@ class PassHealth:
         return self.warning is None
 
     @property
-    def last_run_failed(self) -> bool:
-        return bool(self.last_run) and not self.last_run["succeeded"]
-
-    @property
     def limit_text(self) -> str:
         return timesince(timezone.now() - self.limit, timezone.now()).replace(NBSP, " ")
 
@@ -69,10 +65,6 @@ class SchedulerHealth:
     billing_failures_since: datetime | None
     failed_jobs: int
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.warnings
 
     @property
     def overdue_changes_label(self) -> str:

@@ -200,3 +200,25 @@ def test_every_warning_together_in_the_sidebar(support_client):
         "1 account failed in the last billing run",
         "1 provisioning job failed (retrying)",
     ]
+
+
+def test_a_billing_failure_is_resolved_once_billing_the_account_works_again(support_client):
+    from datetime import date
+
+    from billing.services import bill_account
+
+    now = timezone.now()
+    account = make_account(name="Fixed By Hand", bill_day=1)
+    all_passes_recent(now)
+    run("billing", ago=timedelta(minutes=30), succeeded=False, failed=1, now=now)
+    failure = BillingFailure.objects.create(account=account, as_of=timezone.localdate(now), error="no price")
+    assert "1 account failed in the last billing run" in warnings(now)
+
+    bill_account(account_id=account.pk, as_of=date(2031, 1, 1))  # Bill Account by hand now works
+
+    failure.refresh_from_db()
+    assert failure.resolved
+    assert not any("failed in the last billing run" in w for w in warnings(now))
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
+    listed = re.search(r'data-testid="billing-failures">(.*?)</table>', html, re.S)
+    assert listed is None or "Fixed By Hand" not in listed.group(1)
