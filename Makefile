@@ -33,7 +33,7 @@ demo: migrate
 
 ## Serve the app with demo data on http://127.0.0.1:8000/ : web server, Celery worker and beat together.
 run: demo
-	$(BIN)/honcho -f Procfile start || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C, as intended
+	$(BIN)/honcho -f Procfile start
 
 ## Run the test suite (services it finds are used; tests needing absent ones are skipped with a reason).
 test: install
