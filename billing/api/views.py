@@ -1,13 +1,13 @@
 """Billing API: thin views over billing.services and billing.selectors."""
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.account_model import account_exists
+from engage.clock import today
 from engage.permissions import AdminWritesStaffReads
 
 from .. import selectors, services
@@ -54,7 +54,7 @@ class _AccountScoped:
         account_id = self.account_id()
         serializer = request_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        obj = service(account_id=account_id, today=timezone.localdate(), **serializer.validated_data)
+        obj = service(account_id=account_id, today=today(), **serializer.validated_data)
         return Response(response_serializer(obj).data, status=201)
 
 
@@ -103,10 +103,10 @@ class BillAccount(_AccountScoped, APIView):
     @extend_schema(request=None, responses={200: BillResultSerializer, 201: BillResultSerializer})
     def post(self, request, account_id: int):
         account_id = self.account_id()
-        today = timezone.localdate()
-        invoice = services.bill_account(account_id=account_id, as_of=today)
+        as_of = today()
+        invoice = services.bill_account(account_id=account_id, as_of=as_of)
         if invoice is None:
-            return Response({"billed": False, "detail": f"Nothing was due as of {today}.", "invoice": None})
+            return Response({"billed": False, "detail": f"Nothing was due as of {as_of}.", "invoice": None})
         lines = selectors.invoice_lines(invoice)
         data = InvoiceSerializer(invoice, context={"lines": lines}).data
         detail = f"Billed {len(lines)} line{'s' if len(lines) != 1 else ''}, total {invoice.total}."
