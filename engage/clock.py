@@ -10,10 +10,6 @@ def today() -> date:
     return timezone.localdate()
 
 
-def parse_as_of(value: str | date | None) -> date:
-    """An as-of date: today when absent; otherwise exactly YYYY-MM-DD (ValueError otherwise)."""
-    if value is None or value == "":
-        return today()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
+def parse_as_of(value: str | None) -> date:
+    """An as-of date as tasks and commands receive it: today when absent, else YYYY-MM-DD (ValueError)."""
+    return date.fromisoformat(value) if value else today()

@@ -29,6 +29,10 @@ class ScheduledPass:
     name: str | None = None  # the PassRun it records; scheduler health watches those
     limit: timedelta | None = None  # late when no success for this long: the interval plus slack
 
+    @property
+    def label(self) -> str:
+        return PassName(self.name).label if self.name else self.entry
+
 
 SCHEDULE: tuple[ScheduledPass, ...] = (
     ScheduledPass(

@@ -1,6 +1,6 @@
 from django import forms
 
-from .statistics import default_period, period_error
+from .statistics import resolve_period
 
 
 class StatisticsPeriodForm(forms.Form):
@@ -21,10 +21,7 @@ class StatisticsPeriodForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        default_start, default_end = default_period(self.today)
-        end = data.get("end") or default_end
-        start = data.get("start") or (default_period(end)[0] if data.get("end") else default_start)
-        error = period_error(start, end)
+        start, end, error = resolve_period(data.get("start"), data.get("end"), today=self.today)
         if error:
             self.add_error("end", error)
         data["start"], data["end"] = start, end

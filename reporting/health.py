@@ -5,9 +5,10 @@ runs come from one UNION of LIMIT 1 lookups on PassRun's (name, -started_at) ind
 are counted with a cap (`SELECT COUNT(*) FROM (… LIMIT 1001)`), never over the accounts table.
 
 When is a pass "late"? When its last successful run finished longer ago than its schedule plus slack
-(PASS_LIMITS). A pass that has never succeeded is measured from the first account's creation: a
-fresh install without accounts shows no warning, but once accounts have existed longer than a
-pass's limit and it still never succeeded, beat (or the worker) is not running and we say so.
+(the `limit` of its entry in engage/schedule.py). A pass that has never succeeded is measured from
+the first account's creation: a fresh install without accounts shows no warning, but once accounts
+have existed longer than a pass's limit and it still never succeeded, beat (or the worker) is not
+running and we say so.
 """
 
 from dataclasses import dataclass, field
@@ -20,27 +21,36 @@ from django.utils.timesince import timesince
 from accounts.models import Account, StatusChange
 from billing.models import BillingFailure
 from engage.models import PassRun
-from engage.schedule import watched_passes
+from engage.schedule import ScheduledPass, watched_passes
 from provisioning.models import JobState, ProvisioningJob
 from statuses.rules import StatusChangeState
 
 PASS_SCHEDULES = watched_passes()  # engage/schedule.py: what beat runs
 CAP = 1000  # backlogs are counted up to this; the page says "1,000+" beyond
 DETAIL_ROWS = 20
-NBSP = "\xa0"  # timesince's; the warnings are plain text
+NBSP = "\xa0"  # timesince's
 _RUN_FIELDS = ("name", "started_at", "finished_at", "succeeded", "processed", "failed", "detail")
 
 
 @dataclass(frozen=True)
 class PassHealth:
-    name: str
-    label: str
-    schedule: str
-    limit: timedelta
+    scheduled: ScheduledPass  # its entry in engage/schedule.py: name, label, schedule, limit
     last_success: dict | None  # a PassRun as a dict of _RUN_FIELDS
     last_run: dict | None  # the latest finished run, successful or not
     warning: str | None
     checked_at: datetime
+
+    @property
+    def name(self) -> str:
+        return self.scheduled.name
+
+    @property
+    def label(self) -> str:
+        return self.scheduled.label
+
+    @property
+    def schedule(self) -> str:
+        return self.scheduled.schedule
 
     @property
     def ok(self) -> bool:
@@ -48,7 +58,7 @@ class PassHealth:
 
     @property
     def limit_text(self) -> str:
-        return timesince(timezone.now() - self.limit, timezone.now()).replace(NBSP, " ")
+        return duration(self.checked_at - self.scheduled.limit, self.checked_at)
 
     @property
     def last_success_ago(self) -> str:
@@ -87,12 +97,17 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{capped(n)} {one if n == 1 else many}"
 
 
+def duration(since: datetime, until: datetime) -> str:
+    """"1 day, 3 hours": timesince's words with plain spaces (the warnings are plain text)."""
+    return timesince(since, until).replace(NBSP, " ")
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return ""
     if now - moment < timedelta(minutes=1):
         return "just now"
-    return f"{timesince(moment, now).replace(NBSP, ' ')} ago"
+    return f"{duration(moment, now)} ago"
 
 
 def _latest_runs() -> tuple[dict[str, dict], dict[str, dict]]:
@@ -114,13 +129,14 @@ def _latest_runs() -> tuple[dict[str, dict], dict[str, dict]]:
     return successes, finished
 
 
-def _pass_warning(sched, label, last_success, last_run, now, install_start) -> str | None:
+def _pass_warning(sched: ScheduledPass, last_success, last_run, now, install_start) -> str | None:
     reference = last_success["finished_at"] if last_success else install_start
     if reference is None or now - reference <= sched.limit:
         return None
+    label = sched.label
     failed = " (last run failed)" if last_run and not last_run["succeeded"] else ""
     if last_success:
-        return f"{label}: no successful run for {timesince(reference, now).replace(NBSP, ' ')}{failed}"
+        return f"{label}: no successful run for {duration(reference, now)}{failed}"
     if last_run:
         return f"{label}: has never succeeded{failed}"
     return f"{label}: has never run"
@@ -148,13 +164,11 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
     install_start = None
     if len(successes) < len(PASS_SCHEDULES):
         install_start = Account.objects.order_by("pk").values_list("created_at", flat=True).first()
-    labels = dict(PassRun.Name.choices)
     passes = []
     for sched in PASS_SCHEDULES:
-        label = labels[sched.name]
         success, last = successes.get(sched.name), finished.get(sched.name)
-        warning = _pass_warning(sched, label, success, last, now, install_start)
-        passes.append(PassHealth(sched.name, label, sched.schedule, sched.limit, success, last, warning, now))
+        warning = _pass_warning(sched, success, last, now, install_start)
+        passes.append(PassHealth(sched, success, last, warning, now))
 
     billing_last = finished.get(PassRun.Name.BILLING)
     since = billing_last["started_at"] if billing_last else None

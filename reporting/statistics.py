@@ -81,11 +81,14 @@ def default_period(today: date) -> tuple[date, date]:
     return today - timedelta(days=PERIOD_DAYS - 1), today
 
 
-def period_error(start: date, end: date) -> str | None:
-    """The one rule of a statistics period, shared by the page's form and the API."""
+def resolve_period(start: date | None, end: date | None, *, today: date) -> tuple[date, date, str | None]:
+    """A statistics period from the bounds given, for the page's form and the API alike: the end defaults
+    to today and the start to the 30 days ending at the end. Returns (start, end, error or None)."""
+    end = end or today
+    start = start or default_period(end)[0]
     if end < start:
-        return f"The period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})."
-    return None
+        return start, end, f"The period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})."
+    return start, end, None
 
 
 def snapshot_series(*, start: date, end: date) -> dict[str, dict[date, int]]:

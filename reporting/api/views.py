@@ -11,7 +11,7 @@ from engage.clock import today
 from statuses.rules import BackendStatus
 
 from ..selectors import account_statistics
-from ..statistics import default_period, period_error, reason_counts
+from ..statistics import reason_counts, resolve_period
 
 
 class StatisticsRowSerializer(serializers.Serializer):
@@ -39,9 +39,7 @@ class StatisticsQuerySerializer(serializers.Serializer):
     end = serializers.DateField(required=False)
 
     def validate(self, attrs):
-        end = attrs.get("end") or default_period(today())[1]
-        start = attrs.get("start") or default_period(end)[0]
-        error = period_error(start, end)
+        start, end, error = resolve_period(attrs.get("start"), attrs.get("end"), today=today())
         if error:
             raise serializers.ValidationError({"end": [error]})
         return {"start": start, "end": end}
