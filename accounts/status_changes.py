@@ -306,7 +306,7 @@ def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
     Claims with skip_locked, so two workers share the work; the state moves in the same
     transaction as the change, so a worker killed midway leaves the change pending for the next run.
     """
-    counts = dict.fromkeys(DueOutcome, 0)
+    counts = dict.fromkeys([o.value for o in DueOutcome], 0)  # plain str keys: JSON and printouts
     seen: set[int] = set()
     with recorded_pass(PassRun.Name.APPLY_STATUS_CHANGES, as_of) as run:
         while True:

@@ -337,3 +337,13 @@ def test_the_contact_gets_an_email_when_a_change_is_applied_prospects_too(
         change(account, "Active", NONE, on=date(2031, 3, 1))
     assert [m.to for m in mailoutbox] == [["lead@example.com"]]
     assert "is now Active" in mailoutbox[0].subject
+
+
+def test_the_pass_commands_print_plain_counts(capsys):
+    from django.core.management import call_command
+
+    call_command("apply_status_changes", "--date", "2031-03-01")
+    out = capsys.readouterr().out
+    assert "Applied due status changes as of 2031-03-01: {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in out
+    call_command("run_billing_pass", "--date", "2031-03-01")
+    assert "'status_changes': {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in capsys.readouterr().out
