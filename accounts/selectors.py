@@ -2,15 +2,14 @@
 
 from statuses.rules import StatusChangeState
 
-from .models import StatusChange
+from .models import Account, StatusChange
+from .timeline import Position, Step, pending_changes_of, walk
 
 
-def pending_changes(account_id: int):
-    return (
-        StatusChange.objects.filter(account_id=account_id, state=StatusChangeState.PENDING)
-        .select_related("to_type", "reason", "created_by")
-        .order_by("effective_date", "id")
-    )
+def pending_timeline(account: Account) -> list[Step]:
+    """The Components list: each pending change in date order with the status just before it, and what
+    would refuse it on its date (None when it is valid)."""
+    return list(walk(Position.now(account), pending_changes_of(account.pk)))
 
 
 def status_history(account_id: int, limit: int = 50):

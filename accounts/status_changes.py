@@ -6,28 +6,38 @@ account's status type.
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from billing.lines import bill_locked_accounts
+from billing.models import ChargeLine
 from billing.proration import next_bill_day
-from billing.status_transactions import PackagePlan, plan_status_transactions, write_status_transactions
+from billing.status_transactions import (
+    PackagePlan,
+    active_packages,
+    bill_in_memory,
+    move_in_memory,
+    plan_status_transactions,
+    write_status_transactions,
+)
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
 from engage.limits import NOTE_MAX_CHARS
 from engage.models import PassRun
-from engage.pass_runs import recorded_pass
+from engage.pass_runs import advance, recorded_pass
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType, StatusReason
-from statuses.rules import BackendStatus, ChangeOption, StatusChangeState, can_reenter, is_billing_inert, needs_reason
+from statuses.rules import BackendStatus, ChangeOption, StatusChangeState, bills_packages, bills_usage, is_billing_inert
 
 from .counters import adjust_status_type_counts
 from .models import Account, StatusChange
 from .notifications import queue_status_change_email
+from .timeline import Position, check_later_changes, check_transition, pending_changes_of, position_before, walk
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +72,14 @@ def options_for(from_backend: str, to_backend: str) -> list[tuple[str, str]]:
 
 @dataclass
 class Outcome:
-    """What a change does or did: the state, its date, the lines, the packages' new next bill dates."""
+    """What a change does or did: the state, its date, the lines, the packages' new next bill dates, and
+    the periods the billing pass bills before its date (SPEC §5: a preview counts them, and says so)."""
 
     state: str
     effective_date: date
     plans: list[PackagePlan]
     change: StatusChange | None = None
+    billed_before: list[ChargeLine] = field(default_factory=list)
 
     @property
     def transactions(self):
@@ -88,68 +100,74 @@ def resolve_effective_date(account: Account, option: str, effective_date: date |
     raise DomainError(f"Unknown option “{option}”.", field="option")
 
 
-def check_transition(account: Account, to_type: AccountStatusType, reason: StatusReason | None) -> None:
-    """The rules that hold whenever a change is requested or applied (raises DomainError)."""
-    current = account.status_type
-    if to_type.pk == current.pk:
-        raise DomainError(f"The account already has the status “{current.name}”.", field="status_type")
-    # Prospect can be only an initial status: moving between two prospect types is fine, re-entering is not.
-    if not can_reenter(to_type.backend_status) and (
-        current.backend_status != to_type.backend_status or account.left_prospect_on
-    ):
-        raise DomainError(
-            f"“{to_type.name}” is a prospect status: an account that has left prospect can never return to it.",
-            field="status_type",
-        )
-    if reason is not None:
-        if not reason.is_active:
-            raise DomainError(f"The reason “{reason.name}” is retired.", field="reason")
-        if not reason.applies_to(to_type.backend_status):
-            raise DomainError(
-                f"The reason “{reason.name}” does not apply to {to_type.get_backend_status_display().lower()}.",
-                field="reason",
-            )
-    elif needs_reason(to_type.backend_status):
-        raise DomainError(
-            f"A reason is required to change to a {to_type.get_backend_status_display().lower()} status.",
-            field="reason",
-        )
-
-
-def _check_request(account, to_type, option, effective_date, reason, note, on) -> date:
+def _check_request(account, pending, to_type, option, effective_date, reason, note, on) -> tuple[date, Position]:
+    """Every rule of a requested change (raises DomainError); its effective date and the position on the
+    account's timeline just before it (today's status, or the pending change before its date)."""
     if option not in Option.values:
         raise DomainError(f"Unknown option “{option}”.", field="option")
     if len(note or "") > NOTE_MAX_CHARS:
         raise DomainError(f"The note must be at most {NOTE_MAX_CHARS} characters.", field="note")
-    check_transition(account, to_type, reason)
-    if option not in dict(options_for(account.status_type.backend_status, to_type.backend_status)):
+    effective = resolve_effective_date(account, option, effective_date, on)
+    now = Position.now(account)
+    if effective > on:
+        if any(c.effective_date == effective for c in pending):
+            raise DomainError(
+                f"There is already a pending change for this account on {effective:%Y-%m-%d}.", field="effective_date"
+            )
+        before = position_before(now, pending, effective)
+        later = [c for c in pending if c.effective_date > effective]
+    else:
+        before, later = now, pending
+    check_transition(before, to_type, reason)
+    if option not in dict(options_for(before.backend_status, to_type.backend_status)):
         raise DomainError("Between these two statuses only the timing can be chosen.", field="option")
-    return resolve_effective_date(account, option, effective_date, on)
+    check_later_changes(before.after(to_type), later, because="remove that one first, or choose another date")
+    return effective, before
 
 
-def _plan(account: Account, to_type: AccountStatusType, option: str, effective: date, *, lock: bool):
+def _plan(packages, bill_day: int, from_backend: str, to_type, option: str, effective: date) -> list[PackagePlan]:
     return plan_status_transactions(
-        account_id=account.pk,
-        bill_day=account.bill_day,
-        from_backend=account.status_type.backend_status,
+        packages=packages,
+        bill_day=bill_day,
+        from_backend=from_backend,
         to_backend=to_type.backend_status,
         option=option,
         effective_date=effective,
-        lock=lock,
     )
+
+
+def _forecast(account, pending, to_type, option, effective: date, on: date):
+    """What the change will do on its date, computed in memory: first what happens before it (the billing
+    pass's periods and the earlier pending changes, in date order), then the change itself. For a change
+    dated today only the billing a catch-up run still owes comes first. Saves nothing."""
+    packages = active_packages(account.pk)
+    billed: list[ChargeLine] = []
+    at = Position.now(account)
+    earlier = [c for c in pending if c.effective_date < effective] if effective > on else []
+    for change, before, error in walk(at, earlier):
+        if bills_packages(before.backend_status):
+            billed += bill_in_memory(packages, account.bill_day, change.effective_date - timedelta(days=1))
+        at = before
+        if error is None:
+            move_in_memory(_plan(packages, account.bill_day, before.backend_status, change.to_type, change.option,
+                                 change.effective_date))
+            at = before.after(change.to_type)
+    if bills_packages(at.backend_status):
+        billed += bill_in_memory(packages, account.bill_day, effective - timedelta(days=1))
+    return _plan(packages, account.bill_day, at.backend_status, to_type, option, effective), billed
 
 
 def preview_status_change(
     *, account_id: int, to_type, option, effective_date=None, reason=None, note="", on: date | None = None
 ) -> Outcome:
-    """Exactly what account_change_status would do now; saves nothing."""
+    """Exactly what account_change_status would do (on its date, for a future one); saves nothing."""
     on = on or today()
     account = Account.objects.select_related("status_type").get(pk=account_id)
-    effective = _check_request(account, to_type, option, effective_date, reason, note, on)
-    if effective > on:
-        # Computed as of that date (a later change before it could still alter the packages).
-        return Outcome(StatusChangeState.PENDING, effective, _plan(account, to_type, option, effective, lock=False))
-    return Outcome(StatusChangeState.APPLIED, effective, _plan(account, to_type, option, effective, lock=False))
+    pending = pending_changes_of(account.pk)
+    effective, _before = _check_request(account, pending, to_type, option, effective_date, reason, note, on)
+    plans, billed = _forecast(account, pending, to_type, option, effective, on)
+    state = StatusChangeState.PENDING if effective > on else StatusChangeState.APPLIED
+    return Outcome(state, effective, plans, billed_before=billed)
 
 
 def lock_account(account_id: int) -> Account:
@@ -185,7 +203,8 @@ def account_change_status(
     account = lock_account(account_id)
     if expected_version is not None and account.version != expected_version:
         raise ConflictError("This account changed while you were editing; nothing was saved. Reload and try again.")
-    effective = _check_request(account, to_type, option, effective_date, reason, note, on)
+    pending = pending_changes_of(account.pk)
+    effective, _before = _check_request(account, pending, to_type, option, effective_date, reason, note, on)
     change = StatusChange(
         account=account,
         from_type=account.status_type,
@@ -207,20 +226,36 @@ def account_change_status(
                 f"There is already a pending change for this account on {effective:%Y-%m-%d}.",
                 field="effective_date",
             ) from None
-        return Outcome(
-            StatusChangeState.PENDING, effective, _plan(account, to_type, option, effective, lock=False), change
-        )
+        plans, billed = _forecast(account, pending, to_type, option, effective, on)
+        return Outcome(StatusChangeState.PENDING, effective, plans, change, billed)
     change.state = StatusChangeState.APPLIED
     change.save()
-    plans = _apply(account, change, actor=change.created_by)
-    return Outcome(StatusChangeState.APPLIED, effective, plans, change)
+    plans, billed = _apply(account, change, actor=change.created_by)
+    return Outcome(StatusChangeState.APPLIED, effective, plans, change, billed)
 
 
-def _apply(account: Account, change: StatusChange, *, actor) -> list[PackagePlan]:
-    """Make the change true: transactions, status, dates, counters, provisioning, e-mail. The account
-    row is locked by the caller."""
+def _bill_before(account: Account, day: date) -> list[ChargeLine]:
+    """Time in order (SPEC §6): before a change dated `day` takes effect, bill what the daily runs would
+    have billed through the day before, with the status in effect then. Nothing when they did."""
+    backend = account.status_type.backend_status
+    package_accounts = {account.pk} if bills_packages(backend) else set()
+    usage_accounts = {account.pk} if bills_usage(backend) else set()
+    if not (package_accounts or usage_accounts):
+        return []
+    _invoices, lines = bill_locked_accounts(
+        {account.pk: account.bill_day}, package_accounts=package_accounts, usage_accounts=usage_accounts,
+        as_of=day - timedelta(days=1),
+    )
+    return lines
+
+
+def _apply(account: Account, change: StatusChange, *, actor) -> tuple[list[PackagePlan], list[ChargeLine]]:
+    """Make the change true: what was due before its date, then its transactions, status, dates,
+    counters, provisioning, e-mail. The account row is locked by the caller."""
     from_type, to_type = account.status_type, change.to_type
-    plans = _plan(account, to_type, change.option, change.effective_date, lock=True)
+    billed = _bill_before(account, change.effective_date)
+    packages = active_packages(account.pk, lock=True)
+    plans = _plan(packages, account.bill_day, from_type.backend_status, to_type, change.option, change.effective_date)
     write_status_transactions(
         account_id=account.pk, status_change_id=change.pk, plans=plans, issued_on=change.effective_date
     )
@@ -240,20 +275,34 @@ def _apply(account: Account, change: StatusChange, *, actor) -> list[PackagePlan
     change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
     request_provisioning([account.pk])
     transaction.on_commit(lambda: queue_status_change_email(change.pk))
-    return plans
+    return plans, billed
 
 
 @transaction.atomic
-def status_change_remove(*, change_id: int) -> None:
-    """Remove a pending change; refused (409) once it has been executed."""
+def status_change_remove(*, change_id: int, actor=None) -> None:
+    """Remove a pending change; refused (409) once it has been executed, or when a later pending change
+    depends on it (named). The removal stays in the history."""
     try:
-        change = StatusChange.objects.select_for_update().get(pk=change_id)
+        # The change first, then the account: the order the scheduler takes them in.
+        change = StatusChange.objects.select_for_update().select_related("to_type").get(pk=change_id)
     except StatusChange.DoesNotExist:
         raise DomainError(f"No status change with id {change_id}.") from None
     if change.state != StatusChangeState.PENDING:
         raise ConflictError(f"This change was already {change.get_state_display().lower()}; it cannot be removed.")
-    Account.objects.filter(pk=change.account_id).update(version=F("version") + 1)
-    change.delete()
+    account = lock_account(change.account_id)
+    others = [c for c in pending_changes_of(account.pk) if c.pk != change.pk]
+    before = position_before(Position.now(account), others, change.effective_date)
+    try:
+        check_later_changes(
+            before, [c for c in others if c.effective_date > change.effective_date], because="remove that one first"
+        )
+    except DomainError as err:
+        raise ConflictError(err.message) from None
+    Account.objects.filter(pk=account.pk).update(version=F("version") + 1)
+    change.state = StatusChangeState.REMOVED
+    change.executed_at = timezone.now()
+    change.executed_by = actor if getattr(actor, "is_authenticated", False) else None
+    change.save(update_fields=["state", "executed_at", "executed_by"])
 
 
 def _fail(change: StatusChange, why: str) -> None:
@@ -290,8 +339,7 @@ def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
         if earlier:
             return DueOutcome.SKIPPED  # the account's earlier change goes first
         try:
-            with transaction.atomic():
-                check_transition(account, change.to_type, change.reason)
+            check_transition(Position.now(account), change.to_type, change.reason)
         except DomainError as err:
             _fail(change, err.message)
             return DueOutcome.FAILED
@@ -326,6 +374,7 @@ def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
                     logger.exception("Status change %s could not be applied", change_id)
                     counts[DueOutcome.ERRORS] += 1
                     run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
+            advance(run, counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED])
         run.processed = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
         run.failed = counts[DueOutcome.ERRORS]
     return counts

@@ -17,7 +17,7 @@ from statuses.selectors import reasons_for
 from .filters import accounts_filtered
 from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
-from .selectors import pending_changes, status_history
+from .selectors import pending_timeline, status_history
 from .status_changes import (
     OPTION_DEFINITIONS,
     account_change_status,
@@ -68,7 +68,7 @@ class AccountOverviewView(StaffRequiredMixin, View):
 def overview_context(account):
     return {
         "account": account,
-        "pending": list(pending_changes(account.pk)),
+        "pending": pending_timeline(account),
         "history": list(status_history(account.pk)),
         "billing": account_billing_summary(account.pk),
         "provisioning": provisioning_summary(account.pk),
@@ -232,7 +232,7 @@ class ComponentRemoveView(StaffRequiredMixin, View):
         if not StatusChange.objects.filter(pk=change_pk, account=account).exists():
             raise Http404("No such component on this account.")
         try:
-            status_change_remove(change_id=change_pk)
+            status_change_remove(change_id=change_pk, actor=request.user)
         except DomainError as err:
             messages.error(request, err.message)
         else:

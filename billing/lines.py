@@ -49,25 +49,33 @@ def period_line(user_package: UserPackage, d: date, bill_day: int, **fields) -> 
     )
 
 
-def write_invoices(lines_by_account: Mapping[int, list[ChargeLine]], *, issued_on: date):
-    """One invoice per account for its new lines; writes invoices and lines with two bulk inserts."""
-    account_ids = sorted(a for a, lines in lines_by_account.items() if lines)
-    if not account_ids:
+def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]):
+    """One invoice per (account, issue date) for its new lines; writes invoices and lines with two bulk
+    inserts."""
+    keys = sorted(key for key, lines in lines_by_invoice.items() if lines)
+    if not keys:
         return [], []
     invoices = Invoice.objects.bulk_create(
         [
-            Invoice(account_id=a, issued_on=issued_on, total=sum((x.amount for x in lines_by_account[a]), Decimal(0)))
-            for a in account_ids
+            Invoice(account_id=a, issued_on=day, total=sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0)))
+            for a, day in keys
         ],
         batch_size=WRITE_BATCH,
     )
     written = []
-    for invoice in invoices:
-        for line in lines_by_account[invoice.account_id]:
+    for invoice, key in zip(invoices, keys, strict=True):
+        for line in lines_by_invoice[key]:
             line.invoice = invoice
             written.append(line)
     ChargeLine.objects.bulk_create(written, batch_size=WRITE_BATCH)
     return invoices, written
+
+
+def due_day(line: ChargeLine) -> date:
+    """The day a daily run bills this line: a package's period from its next bill date on that date, a
+    usage record on the day it occurred. A catch-up run dates each invoice so, and so writes the very
+    invoices the daily runs would have (SPEC §6, time is replayed in order)."""
+    return line.period_start
 
 
 def package_lines(user_package: UserPackage, bill_day: int, as_of: date) -> list[ChargeLine]:
@@ -97,13 +105,27 @@ def usage_line(record: UsageRecord) -> ChargeLine:
 
 
 def bill_locked_accounts(
-    bill_days: dict[int, int], *, package_accounts, usage_accounts, as_of: date
+    bill_days: dict[int, int],
+    *,
+    package_accounts,
+    usage_accounts,
+    as_of: date,
+    until: Mapping[int, date] | None = None,
+    issued_on: date | None = None,
 ) -> tuple[list[Invoice], list[ChargeLine]]:
     """Bill what is due as of `as_of` for accounts whose rows the caller holds locked.
 
     Packages of `package_accounts` with next bill date ≤ as_of, unbilled usage of `usage_accounts`
-    dated ≤ as_of; each account's new lines go into one invoice. A constant number of queries
-    whatever the number of accounts; next bill dates advance in the caller's transaction."""
+    dated ≤ as_of; an account in `until` is billed only through that date (the day before a pending
+    change not applied yet: what comes after it depends on the status it brings). Each account's new
+    lines go into one invoice per day they fell due (the invoices the daily runs write), or into one
+    invoice dated `issued_on` when given (Bill Account). A constant number of queries whatever the
+    number of accounts; next bill dates advance in the caller's transaction."""
+    until = until or {}
+
+    def through(account_id: int) -> date:
+        return min(as_of, until.get(account_id, as_of))
+
     packages = []
     if package_accounts:
         packages = list(
@@ -122,21 +144,28 @@ def bill_locked_accounts(
                 account_id__in=sorted(usage_accounts), billed=False, occurred_on__lte=as_of
             ).order_by("account_id", "occurred_on", "pk")
         )
+        usage = [record for record in usage if record.occurred_on <= through(record.account_id)]
 
-    lines_by_account: dict[int, list[ChargeLine]] = defaultdict(list)
+    lines_by_invoice: dict[tuple[int, date], list[ChargeLine]] = defaultdict(list)
+    billed_packages = []
     for user_package in packages:
-        bill_day = bill_days[user_package.account_id]
-        lines_by_account[user_package.account_id] += package_lines(user_package, bill_day, as_of)
+        account_id = user_package.account_id
+        lines = package_lines(user_package, bill_days[account_id], through(account_id))
+        if lines:
+            billed_packages.append(user_package)
+        for line in lines:
+            lines_by_invoice[account_id, issued_on or due_day(line)].append(line)
     for record in usage:
-        lines_by_account[record.account_id].append(usage_line(record))
+        line = usage_line(record)
+        lines_by_invoice[record.account_id, issued_on or due_day(line)].append(line)
     # Billing these accounts works now: earlier failures of theirs no longer need an operator.
     BillingFailure.objects.filter(account_id__in=sorted(bill_days), resolved=False).update(resolved=True)
-    if not lines_by_account:
+    if not lines_by_invoice:
         return [], []
 
-    invoices, all_lines = write_invoices(lines_by_account, issued_on=as_of)
-    if packages:
-        UserPackage.objects.bulk_update(packages, ["next_bill_date"], batch_size=WRITE_BATCH)
+    invoices, all_lines = write_invoices(lines_by_invoice)
+    if billed_packages:
+        UserPackage.objects.bulk_update(billed_packages, ["next_bill_date"], batch_size=WRITE_BATCH)
     # By id: a usage record added meanwhile is not marked billed without its line.
     usage_ids = [record.pk for record in usage]
     for i in range(0, len(usage_ids), WRITE_BATCH * 5):

@@ -2,6 +2,7 @@
 SKIP LOCKED, each chunk billed by the code Bill Account and status changes share (billing/lines.py)."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -12,7 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from engage.account_model import get_account_model, get_status_type_model
 from engage.limits import DETAIL_MAX_CHARS, ERROR_MAX_CHARS
 from engage.models import PassRun
-from engage.pass_runs import recorded_pass
+from engage.pass_runs import advance, recorded_pass
 from statuses.rules import package_billing_statuses, usage_billing_statuses
 
 from .lines import bill_locked_accounts
@@ -34,7 +35,7 @@ class BillingSummary:
     failures: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, invoices: list[Invoice], lines: list[ChargeLine]) -> None:
-        self.accounts += len(invoices)
+        self.accounts += len({invoice.account_id for invoice in invoices})
         self.invoices += len(invoices)
         self.lines += len(lines)
         self.total += sum((invoice.total for invoice in invoices), Decimal(0))
@@ -98,17 +99,25 @@ def _claim_chunk(*, after: int, as_of: date, package_types, usage_types, exclude
     )
 
 
-def _bill_rows(rows, *, as_of, package_types, usage_types):
+# Given the locked accounts' ids and the as-of date, the last day each may be billed through (the day
+# before a change of its status that is due but not applied yet); accounts/ supplies it.
+Horizon = Callable[[list[int], date], dict[int, date]]
+
+
+def _bill_rows(rows, *, as_of, package_types, usage_types, horizon: Horizon | None):
     package_types, usage_types = set(package_types), set(usage_types)
     return bill_locked_accounts(
         {pk: bill_day for pk, bill_day, _ in rows},
         package_accounts={pk for pk, _, type_id in rows if type_id in package_types},
         usage_accounts={pk for pk, _, type_id in rows if type_id in usage_types},
         as_of=as_of,
+        until=horizon([pk for pk, _, _ in rows], as_of) if horizon else None,
     )
 
 
-def _bill_chunk_one_by_one(account_ids, *, as_of, package_types, usage_types, summary: BillingSummary) -> set[int]:
+def _bill_chunk_one_by_one(
+    account_ids, *, as_of, package_types, usage_types, horizon, summary: BillingSummary
+) -> set[int]:
     """The slow path after a chunk failed: each account in its own savepoint; a failing one is
     recorded and skipped. Returns the ids that failed."""
     failed = set()
@@ -121,7 +130,7 @@ def _bill_chunk_one_by_one(account_ids, *, as_of, package_types, usage_types, su
             try:
                 with transaction.atomic():
                     invoices, lines = _bill_rows(
-                        [row], as_of=as_of, package_types=package_types, usage_types=usage_types
+                        [row], as_of=as_of, package_types=package_types, usage_types=usage_types, horizon=horizon
                     )
             except Exception as exc:  # one bad account must not stop the pass
                 logger.exception("Billing account %s as of %s failed", row[0], as_of)
@@ -136,10 +145,11 @@ def _bill_chunk_one_by_one(account_ids, *, as_of, package_types, usage_types, su
     return failed
 
 
-def billing_pass(*, as_of: date) -> BillingSummary:
+def billing_pass(*, as_of: date, horizon: Horizon | None = None) -> BillingSummary:
     """SPEC §6: bill every active user package whose next bill date ≤ as_of, period by period, for
     accounts whose back-end status bills packages, and unbilled usage of accounts whose back-end status
-    bills usage; one invoice per account per run.
+    bills usage; one invoice per account and day the lines fell due (one per run when run daily).
+    `horizon` holds back an account whose status changes before as_of (see bill_locked_accounts).
 
     Accounts are claimed in pk-ordered chunks with SKIP LOCKED, so two runs at once share the work and
     never bill the same account twice; each chunk is one transaction. A failing chunk is redone account
@@ -162,7 +172,8 @@ def billing_pass(*, as_of: date) -> BillingSummary:
                         if not rows:
                             break
                         invoices, lines = _bill_rows(
-                            rows, as_of=as_of, package_types=package_types, usage_types=usage_types
+                            rows, as_of=as_of, package_types=package_types, usage_types=usage_types,
+                            horizon=horizon,
                         )
                 except Exception:
                     if not rows:
@@ -170,11 +181,12 @@ def billing_pass(*, as_of: date) -> BillingSummary:
                     logger.warning("Billing chunk after account %s failed; billing it account by account", after)
                     failed |= _bill_chunk_one_by_one(
                         [row[0] for row in rows], as_of=as_of, package_types=package_types,
-                        usage_types=usage_types, summary=summary,
+                        usage_types=usage_types, horizon=horizon, summary=summary,
                     )
                 else:
                     summary.add(invoices, lines)
                 after = rows[-1][0]
+                advance(run, summary.accounts)
         run.processed = summary.accounts
         run.failed = summary.failed
         run.detail = str(summary)[:DETAIL_MAX_CHARS]

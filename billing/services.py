@@ -125,7 +125,7 @@ def bill_account(*, account_id: int, as_of: date) -> Invoice | None:
     try:
         with transaction.atomic():
             invoices, _lines = bill_locked_accounts(
-                {pk: bill_day}, package_accounts={pk}, usage_accounts={pk}, as_of=as_of
+                {pk: bill_day}, package_accounts={pk}, usage_accounts={pk}, as_of=as_of, issued_on=as_of
             )
     except IntegrityError:
         raise ConflictError(

@@ -1,7 +1,9 @@
 """The transactions of a status change (SPEC §5, options table): planned for a preview, or written.
 
 The status-change engine in accounts/ calls these with the account row already locked; billing
-knows nothing of accounts beyond the ORM.
+knows nothing of accounts beyond the ORM. Plans work on user packages in memory, so the engine can
+also forecast a future change: the billing pass's periods before its date and the earlier pending
+changes are played on the same objects first (`bill_in_memory`).
 """
 
 from dataclasses import dataclass, field
@@ -9,7 +11,7 @@ from datetime import date
 
 from statuses.rules import ChangeOption, bills_packages, is_billing_inert
 
-from .lines import package_line, period_line, write_invoices
+from .lines import package_line, package_lines, period_line, write_invoices
 from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
@@ -27,15 +29,39 @@ class PackagePlan:
         return self.next_bill_date is not None and self.next_bill_date != self.user_package.next_bill_date
 
 
+def active_packages(account_id: int, *, lock: bool = False) -> list[UserPackage]:
+    """The account's active user packages (locked for a change that is being written)."""
+    packages = (
+        UserPackage.objects.filter(account_id=account_id, status=UserPackageStatus.ACTIVE)
+        .select_related("package")
+        .order_by("pk")
+    )
+    if lock:
+        packages = packages.select_for_update(of=("self",))
+    return list(packages)
+
+
+def bill_in_memory(packages: list[UserPackage], bill_day: int, through: date) -> list[ChargeLine]:
+    """What the billing pass will bill of these packages through `through`, period by period; advances
+    their next bill dates in memory only (a forecast: nothing is saved)."""
+    return [line for up in packages for line in package_lines(up, bill_day, through)]
+
+
+def move_in_memory(plans: list[PackagePlan]) -> None:
+    """Let a planned change's next bill dates stand in memory, for what is planned after it."""
+    for plan in plans:
+        if plan.moves:
+            plan.user_package.next_bill_date = plan.next_bill_date
+
+
 def plan_status_transactions(
     *,
-    account_id: int,
+    packages: list[UserPackage],
     bill_day: int,
     from_backend: str,
     to_backend: str,
     option: str,
     effective_date: date,
-    lock: bool = False,
 ) -> list[PackagePlan]:
     """What the change does to each active user package: lines and new next bill dates.
 
@@ -45,13 +71,6 @@ def plan_status_transactions(
     full charges [s, e) in full; either way, and with no transaction, n becomes e; period end moves n
     up to the bill day. Between two statuses that bill alike nothing happens.
     """
-    packages = (
-        UserPackage.objects.filter(account_id=account_id, status=UserPackageStatus.ACTIVE)
-        .select_related("package")
-        .order_by("pk")
-    )
-    if lock:
-        packages = packages.select_for_update(of=("self",))
     plans = [PackagePlan(up) for up in packages]
     if is_billing_inert(from_backend, to_backend):
         return plans
@@ -88,7 +107,7 @@ def write_status_transactions(
     lines = [line for plan in plans for line in plan.lines]
     for line in lines:
         line.status_change_id = status_change_id
-    _invoices, written = write_invoices({account_id: lines}, issued_on=issued_on)
+    _invoices, written = write_invoices({(account_id, issued_on): lines})
     moved = [plan for plan in plans if plan.moves]
     for plan in moved:
         plan.user_package.next_bill_date = plan.next_bill_date

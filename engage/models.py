@@ -4,7 +4,8 @@ from .schedule import PassName
 
 
 class PassRun(models.Model):
-    """One run of a scheduled pass: what scheduler health reads (last success, failures)."""
+    """One run of a scheduled pass: what scheduler health reads (last success, failures, and a run that
+    stopped without finishing: `finished_at` empty and no heartbeat for a while)."""
 
     Name = PassName
 
@@ -12,6 +13,8 @@ class PassRun(models.Model):
     as_of = models.DateField()
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Saved with `processed` after each chunk: how far a run got, and whether it is still alive.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     succeeded = models.BooleanField(null=True)
     processed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)

@@ -1,6 +1,9 @@
-"""Record each run of a scheduled pass, so scheduler health can show when it last succeeded."""
+"""Record each run of a scheduled pass, so scheduler health can show when it last succeeded, and how far
+a run that was killed got (SPEC §6: a killed pass shows as *interrupted*)."""
 
+from collections.abc import Callable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, timedelta
 
 from django.db.models import Max
@@ -9,11 +12,40 @@ from django.utils import timezone
 from .limits import DETAIL_MAX_CHARS
 from .models import PassRun
 
+# A pass that has not reported progress for this long while unfinished was killed (a chunk takes
+# seconds; a run is never silent this long while alive).
+HEARTBEAT_STALE = timedelta(minutes=10)
+
+# Who wants to hear of progress (a management command prints it); None in workers.
+_progress: ContextVar[Callable[[PassRun], None] | None] = ContextVar("pass_progress", default=None)
+
+
+@contextmanager
+def reporting_progress(callback: Callable[[PassRun], None]):
+    """Call `callback(run)` each time a pass run inside this block reports progress."""
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+def advance(run: PassRun, processed: int) -> None:
+    """After a chunk: save how far the run got (one UPDATE, outside the chunk's transaction) and tell
+    whoever listens."""
+    run.processed = processed
+    run.heartbeat_at = timezone.now()
+    PassRun.objects.filter(pk=run.pk).update(processed=run.processed, heartbeat_at=run.heartbeat_at)
+    callback = _progress.get()
+    if callback is not None:
+        callback(run)
+
 
 @contextmanager
 def recorded_pass(name: str, as_of: date):
-    """Yields a PassRun; the pass sets processed/failed/detail; success or the error is saved at the end."""
-    run = PassRun.objects.create(name=name, as_of=as_of)
+    """Yields a PassRun; the pass sets processed/failed/detail (and calls `advance` per chunk); success or
+    the error is saved at the end. A run killed midway keeps `finished_at` empty: health reads that."""
+    run = PassRun.objects.create(name=name, as_of=as_of, heartbeat_at=timezone.now())
     try:
         yield run
     except BaseException as exc:

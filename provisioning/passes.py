@@ -19,7 +19,7 @@ from django.utils import timezone
 from engage.account_model import get_account_model
 from engage.limits import DETAIL_MAX_CHARS
 from engage.models import PassRun
-from engage.pass_runs import recorded_pass
+from engage.pass_runs import advance, recorded_pass
 from statuses.rules import SwitchState, switch_state_statuses
 
 from .models import OPEN_STATES, ProvisioningJob
@@ -114,7 +114,7 @@ def due_account_ids(now: datetime):
     )
 
 
-def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK_SIZE) -> None:
+def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK_SIZE, run=None) -> None:
     due = due_account_ids(now)
     last_id = 0
     while True:
@@ -137,6 +137,8 @@ def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK
                 summary.errors.append(f"account {account_id}: {result.error}")
             elif result.outcome == Outcome.BUSY:
                 summary.skipped += 1
+        if run is not None:
+            advance(run, summary.done)
 
 
 def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
@@ -147,7 +149,7 @@ def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
     summary = PassSummary()
     with recorded_pass(PassRun.Name.PROVISIONING, as_of) as run:
         summary.drift_jobs = create_drift_jobs(chunk_size=chunk_size)
-        run_due_jobs(now=now, summary=summary, chunk_size=chunk_size)
+        run_due_jobs(now=now, summary=summary, chunk_size=chunk_size, run=run)
         run.processed = summary.done
         run.failed = summary.failed
         errors = summary.errors[:DETAIL_MAX_ERRORS]

@@ -11,7 +11,7 @@ have existed longer than a pass's limit and it still never succeeded, beat (or t
 running and we say so.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from django.db.models import Subquery, Value
@@ -21,6 +21,7 @@ from django.utils.timesince import timesince
 from accounts.models import Account, StatusChange
 from billing.models import BillingFailure
 from engage.models import PassRun
+from engage.pass_runs import HEARTBEAT_STALE
 from engage.schedule import ScheduledPass, watched_passes
 from provisioning.models import JobState, ProvisioningJob
 from statuses.rules import StatusChangeState
@@ -29,7 +30,7 @@ PASS_SCHEDULES = watched_passes()  # engage/schedule.py: what beat runs
 CAP = 1000  # backlogs are counted up to this; the page says "1,000+" beyond
 DETAIL_ROWS = 20
 NBSP = "\xa0"  # timesince's
-_RUN_FIELDS = ("name", "started_at", "finished_at", "succeeded", "processed", "failed", "detail")
+_RUN_FIELDS = ("name", "started_at", "finished_at", "heartbeat_at", "succeeded", "processed", "failed", "detail")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class PassHealth:
     last_run: dict | None  # the latest finished run, successful or not
     warning: str | None
     checked_at: datetime
+    interrupted: dict | None = None  # the latest run, when it stopped without finishing (killed)
 
     @property
     def name(self) -> str:
@@ -59,6 +61,17 @@ class PassHealth:
     @property
     def limit_text(self) -> str:
         return duration(self.checked_at - self.scheduled.limit, self.checked_at)
+
+    @property
+    def interrupted_text(self) -> str:
+        """"started 2 hours ago, stopped after 1,500 done (last heard of 2 hours ago)"."""
+        run = self.interrupted
+        if not run:
+            return ""
+        return (
+            f"started {ago(run['started_at'], self.checked_at)}, stopped after {run['processed']:,} done "
+            f"(last heard of {ago(run['heartbeat_at'] or run['started_at'], self.checked_at)})"
+        )
 
     @property
     def last_success_ago(self) -> str:
@@ -110,12 +123,14 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return f"{duration(moment, now)} ago"
 
 
-def _latest_runs() -> tuple[dict[str, dict], dict[str, dict]]:
-    """({name: latest successful run}, {name: latest finished run}) in one query."""
+def _latest_runs() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    """({name: latest successful run}, {name: latest finished run}, {name: latest run}) in one query."""
     parts = []
     for sched in PASS_SCHEDULES:
         base = PassRun.objects.filter(name=sched.name).order_by("-started_at")
-        for kind, latest in (("success", base.filter(succeeded=True)), ("finished", base.exclude(finished_at=None))):
+        for kind, latest in (
+            ("success", base.filter(succeeded=True)), ("finished", base.exclude(finished_at=None)), ("latest", base)
+        ):
             # The LIMIT 1 sits in a scalar subquery: SQLite refuses LIMIT in the parts of a UNION itself.
             parts.append(
                 PassRun.objects.filter(pk=Subquery(latest.values("pk")[:1]))
@@ -123,10 +138,20 @@ def _latest_runs() -> tuple[dict[str, dict], dict[str, dict]]:
                 .values(*_RUN_FIELDS, "kind")
                 .order_by()
             )
-    successes, finished = {}, {}
+    found = {"success": {}, "finished": {}, "latest": {}}
     for row in parts[0].union(*parts[1:], all=True):
-        (successes if row.pop("kind") == "success" else finished)[row["name"]] = row
-    return successes, finished
+        found[row.pop("kind")][row["name"]] = row
+    return found["success"], found["finished"], found["latest"]
+
+
+def _interrupted(latest: dict | None, now: datetime) -> dict | None:
+    """The latest run, when it never finished and has been silent too long: its worker was killed (or
+    the machine went down) midway. The next run finishes its work; until then health says so."""
+    if latest is None or latest["finished_at"] is not None:
+        return None
+    if now - (latest["heartbeat_at"] or latest["started_at"]) <= HEARTBEAT_STALE:
+        return None  # still running
+    return latest
 
 
 def _pass_warning(sched: ScheduledPass, last_success, last_run, now, install_start) -> str | None:
@@ -160,7 +185,7 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
     """Every pass's last success and warning, and the backlogs; a bounded number of queries."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    successes, finished = _latest_runs()
+    successes, finished, latest = _latest_runs()
     install_start = None
     if len(successes) < len(PASS_SCHEDULES):
         install_start = Account.objects.order_by("pk").values_list("created_at", flat=True).first()
@@ -168,7 +193,12 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
     for sched in PASS_SCHEDULES:
         success, last = successes.get(sched.name), finished.get(sched.name)
         warning = _pass_warning(sched, success, last, now, install_start)
-        passes.append(PassHealth(sched, success, last, warning, now))
+        interrupted = _interrupted(latest.get(sched.name), now)
+        health = PassHealth(sched, success, last, warning, now, interrupted)
+        if interrupted:
+            prefix = f"{warning}; the last run was" if warning else f"{sched.label}: the last run was"
+            health = replace(health, warning=f"{prefix} interrupted ({health.interrupted_text})")
+        passes.append(health)
 
     billing_last = finished.get(PassRun.Name.BILLING)
     since = billing_last["started_at"] if billing_last else None

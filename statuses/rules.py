@@ -36,11 +36,13 @@ class ChangeOption(models.TextChoices):
 
 
 class StatusChangeState(models.TextChoices):
-    """A status change is pending until its date, then applied, or failed when a rule refused it."""
+    """A status change is pending until its date, then applied, or failed when a rule refused it; or
+    removed by a person before its date."""
 
     PENDING = "pending", "Pending"
     APPLIED = "applied", "Applied"
     FAILED = "failed", "Failed"
+    REMOVED = "removed", "Removed"  # by a person before its date; kept in the history
 
 
 @dataclass(frozen=True)

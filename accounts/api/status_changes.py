@@ -76,4 +76,4 @@ class StatusChangeDetailView(generics.RetrieveDestroyAPIView):
     queryset = StatusChange.objects.select_related("from_type", "to_type", "reason").prefetch_related("charge_lines")
 
     def perform_destroy(self, instance):
-        status_change_remove(change_id=instance.pk)
+        status_change_remove(change_id=instance.pk, actor=self.request.user)

@@ -83,4 +83,5 @@ def test_component_is_listed_until_removed(live_server, browser_page, support_us
     page.click("[data-testid=components] >> text=Remove")
     page.wait_for_url(f"**/accounts/{account.pk}/")
     assert "No pending changes." in page.locator("[data-testid=components]").inner_text()
-    assert not StatusChange.objects.filter(account=account).exists()
+    assert StatusChange.objects.get(account=account).state == "removed"
+    assert "Removed" in page.locator("[data-testid=history]").inner_text()

@@ -62,12 +62,29 @@ def test_prorated_cancel_or_suspend_credits_the_unused_billed_part(to, why):
 
 
 def test_prorated_cancel_of_an_unbilled_period_gives_no_credit():
+    # Cancelled on its bill day before the billing pass ran: the period was never billed, so no credit.
     account = make_account(bill_day=15)
-    up = give_package(account, next_bill=date(2031, 2, 15))
-    change(account, "Cancelled", PRORATED, on=date(2031, 3, 1), reason_name="Fraud")
+    up = give_package(account, next_bill=date(2031, 3, 15))
+    change(account, "Cancelled", PRORATED, on=date(2031, 3, 15), reason_name="Fraud")
     assert lines(account) == []
     up.refresh_from_db()
-    assert up.next_bill_date == date(2031, 2, 15)
+    assert up.next_bill_date == date(2031, 3, 15)
+
+
+def test_a_change_after_missed_billing_bills_the_days_before_it_first():
+    # SPEC §6, time in order: the pass did not run on 02-15; the period is billed with the status in
+    # effect then (active), then the cancel credits what is unused: the customer pays 02-15 to 03-01.
+    account = make_account(bill_day=15)
+    up = give_package(account, next_bill=date(2031, 2, 15))
+    outcome = change(account, "Cancelled", PRORATED, on=date(2031, 3, 1), reason_name="Fraud")
+    assert lines(account) == [
+        ("recurring", Decimal("49.99"), date(2031, 2, 15), date(2031, 3, 15)),
+        ("prorated_credit", Decimal("-25.00"), date(2031, 3, 1), date(2031, 3, 15)),
+    ]
+    assert [line.amount for line in outcome.billed_before] == [Decimal("49.99")]
+    assert ChargeLine.objects.get(kind="recurring").invoice.issued_on == date(2031, 2, 15)
+    up.refresh_from_db()
+    assert up.next_bill_date == date(2031, 3, 1)
 
 
 def test_full_cancel_charges_an_unbilled_period_in_full_and_nothing_when_billed():
@@ -206,7 +223,7 @@ def test_two_types_with_the_same_backend_status_make_no_transactions():
 
     status_type_create(name="Active VIP", backend_status="active")
     account = make_account(bill_day=15)
-    give_package(account, next_bill=date(2031, 2, 15))
+    give_package(account, next_bill=date(2031, 3, 15))
     change(account, "Active VIP", "immediately_with_no_transaction", on=date(2031, 3, 1))
     assert lines(account) == []
     assert Account.objects.get(pk=account.pk).status_type.name == "Active VIP"
@@ -310,20 +327,27 @@ def test_due_changes_are_applied_in_date_order_exactly_once_and_missed_days_caug
 
 
 def test_a_due_change_no_longer_valid_is_marked_failed_and_never_retried():
+    from statuses.models import StatusReason
+
     account = make_account(bill_day=15)
     schedule(account, "Suspended", date(2031, 3, 5), reason_name="Non-payment")
-    change(account, "Suspended", NONE, on=date(2031, 3, 2), reason_name="Non-payment")
+    StatusReason.objects.filter(name="Non-payment").update(is_active=False)  # retired after it was scheduled
     assert apply_due_status_changes(as_of=date(2031, 3, 5))["failed"] == 1
     failed = StatusChange.objects.get(account=account, state="failed")
-    assert "already has the status" in failed.failure_reason
+    assert failed.failure_reason == "The reason “Non-payment” is retired."
     assert apply_due_status_changes(as_of=date(2031, 3, 6))["failed"] == 0
+    assert Account.objects.get(pk=account.pk).status_type.name == "Active"
 
 
-def test_a_pending_change_can_be_removed_until_executed():
+def test_a_pending_change_can_be_removed_until_executed_and_the_removal_stays_in_the_history(admin_user):
     account = make_account(bill_day=15)
     pending = schedule(account, "Suspended", date(2031, 3, 5), reason_name="Non-payment").change
-    status_change_remove(change_id=pending.pk)
-    assert not StatusChange.objects.filter(pk=pending.pk).exists()
+    status_change_remove(change_id=pending.pk, actor=admin_user)
+    pending.refresh_from_db()
+    assert (pending.state, pending.executed_by) == ("removed", admin_user)
+    assert apply_due_status_changes(as_of=date(2031, 3, 5))["applied"] == 0
+    with pytest.raises(ConflictError, match="already removed"):
+        status_change_remove(change_id=pending.pk)
     applied = change(account, "Suspended", NONE, on=date(2031, 3, 1), reason_name="Non-payment").change
     with pytest.raises(ConflictError, match="already applied"):
         status_change_remove(change_id=applied.pk)
@@ -342,8 +366,8 @@ def test_the_contact_gets_an_email_when_a_change_is_applied_prospects_too(
 def test_the_pass_commands_print_plain_counts(capsys):
     from django.core.management import call_command
 
-    call_command("apply_status_changes", "--date", "2031-03-01")
+    call_command("apply_status_changes", "--date", "2031-03-01", "--allow-future")
     out = capsys.readouterr().out
     assert "Applied due status changes as of 2031-03-01: {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in out
-    call_command("run_billing_pass", "--date", "2031-03-01")
+    call_command("run_billing_pass", "--date", "2031-03-01", "--allow-future")
     assert "'status_changes': {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in capsys.readouterr().out

@@ -32,7 +32,8 @@ def account_with_package_and_usage(status, *, price="30.00"):
     account = make_account(bill_day=1, type_name=status, name=f"{status} customer")
     package = PackageFactory(name="Fibre 30", price=Decimal(price))
     UserPackageFactory(account=account, package=package, start_date=date(2031, 1, 1))
-    UsageRecordFactory(account=account, amount=Decimal("3.50"), occurred_on=date(2031, 1, 5))
+    # Used on the bill day: a daily run bills it with the period, so one invoice holds both.
+    UsageRecordFactory(account=account, amount=Decimal("3.50"), occurred_on=date(2031, 1, 1))
     return account
 
 
@@ -44,7 +45,7 @@ def test_active_account_packages_and_usage_are_billed():
     summary = billing_pass(as_of=date(2031, 1, 10))
     assert lines_of(account) == [
         ("recurring", Decimal("30.00"), date(2031, 1, 1), date(2031, 2, 1)),
-        ("usage", Decimal("3.50"), date(2031, 1, 5), date(2031, 1, 5)),
+        ("usage", Decimal("3.50"), date(2031, 1, 1), date(2031, 1, 1)),
     ]
     assert UserPackage.objects.get(account=account).next_bill_date == date(2031, 2, 1)
     assert UsageRecord.objects.get(account=account).billed is True
@@ -73,7 +74,7 @@ def test_legacy_switch_bills_suspended_usage_but_not_packages(settings):
     suspended = account_with_package_and_usage("Suspended")
     cancelled = account_with_package_and_usage("Cancelled")
     billing_pass(as_of=date(2031, 1, 10))
-    assert lines_of(suspended) == [("usage", Decimal("3.50"), date(2031, 1, 5), date(2031, 1, 5))]
+    assert lines_of(suspended) == [("usage", Decimal("3.50"), date(2031, 1, 1), date(2031, 1, 1))]
     assert Invoice.objects.get(account=suspended).total == Decimal("3.50")
     assert UserPackage.objects.get(account=suspended).next_bill_date == date(2031, 1, 1)
     assert lines_of(cancelled) == []
@@ -112,9 +113,13 @@ def test_catch_up_bills_every_missed_period_one_by_one():
         ("recurring", Decimal("49.99"), date(2031, 4, 15), date(2031, 5, 15)),
     ]
     assert UserPackage.objects.get(account=account).next_bill_date == date(2031, 5, 15)
-    invoice = Invoice.objects.get(account=account)
-    assert invoice.total == Decimal("199.96")
-    assert invoice.issued_on == date(2031, 4, 20)
+    # The invoices the four missed daily runs would have written: one per period, dated its first day.
+    assert list(Invoice.objects.filter(account=account).order_by("issued_on").values_list("issued_on", "total")) == [
+        (date(2031, 1, 15), Decimal("49.99")),
+        (date(2031, 2, 15), Decimal("49.99")),
+        (date(2031, 3, 15), Decimal("49.99")),
+        (date(2031, 4, 15), Decimal("49.99")),
+    ]
 
 
 def test_package_started_mid_period_is_prorated_to_the_bill_day_then_full_periods():
@@ -179,25 +184,30 @@ def test_running_the_pass_twice_bills_once():
     assert lines_of(account) == before
     assert len(before) == 4  # January, February, March and the usage
     assert (first.lines, second.lines, second.invoices) == (4, 0, 0)
-    assert Invoice.objects.filter(account=account).count() == 1
+    assert Invoice.objects.filter(account=account).count() == 3  # January (with the usage), February, March
 
 
-def test_each_accounts_new_lines_of_a_run_are_one_invoice():
+def test_each_accounts_new_lines_are_one_invoice_per_day_they_fell_due():
     one = account_with_package_and_usage("Active")
     two = make_account(bill_day=15, name="Second")
     UserPackageFactory(account=two, package=PackageFactory(name="Fibre 100", price=Decimal("49.99")),
                        start_date=date(2031, 1, 1))
     UserPackageFactory(account=two, package=PackageFactory(name="Static IP", price=Decimal("5.00")),
                        quantity=3, start_date=date(2031, 1, 15))
+    UsageRecordFactory(account=two, amount=Decimal("1.25"), occurred_on=date(2031, 1, 15))
     billing_pass(as_of=date(2031, 1, 20))
-    invoices = {invoice.account_id: invoice for invoice in Invoice.objects.all()}
-    assert set(invoices) == {one.pk, two.pk}
-    assert invoices[one.pk].total == Decimal("33.50")
-    # 49.99 × 14/31 = 22.58 for [1 Jan, 15 Jan); then [15 Jan, 15 Feb) in full; Static IP 3 × 5.00.
-    assert sorted(invoices[two.pk].lines.values_list("amount", flat=True)) == [
-        Decimal("15.00"), Decimal("22.58"), Decimal("49.99")
+    invoices = {
+        (invoice.account_id, invoice.issued_on): invoice for invoice in Invoice.objects.all()
+    }
+    assert set(invoices) == {(one.pk, date(2031, 1, 1)), (two.pk, date(2031, 1, 1)), (two.pk, date(2031, 1, 15))}
+    assert invoices[one.pk, date(2031, 1, 1)].total == Decimal("33.50")
+    # 49.99 × 14/31 = 22.58 for [1 Jan, 15 Jan), billed on 1 Jan; on 15 Jan [15 Jan, 15 Feb) in full,
+    # Static IP 3 × 5.00 and the usage of that day.
+    assert list(invoices[two.pk, date(2031, 1, 1)].lines.values_list("amount", flat=True)) == [Decimal("22.58")]
+    assert sorted(invoices[two.pk, date(2031, 1, 15)].lines.values_list("amount", flat=True)) == [
+        Decimal("1.25"), Decimal("15.00"), Decimal("49.99")
     ]
-    assert invoices[two.pk].total == Decimal("87.57")
+    assert invoices[two.pk, date(2031, 1, 15)].total == Decimal("66.24")
     assert not ChargeLine.objects.filter(invoice__isnull=True).exists()
     for invoice in invoices.values():
         assert sum(invoice.lines.values_list("amount", flat=True)) == invoice.total
