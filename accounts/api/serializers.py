@@ -52,6 +52,11 @@ class StatusChangeOutcomeSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=StatusChangeState.choices)
     effective_date = serializers.DateField()
     transactions = TransactionSerializer(many=True)
+    billed_before = TransactionSerializer(
+        many=True,
+        help_text="What the billing pass bills before the change's date (the periods it counts in, so that the "
+        "preview and the applied change agree); for a change now, what a catch-up still owed.",
+    )
 
 
 class StatusChangeSerializer(serializers.ModelSerializer):

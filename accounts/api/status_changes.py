@@ -11,15 +11,20 @@ from ..status_changes import account_change_status, preview_status_change, statu
 from .serializers import StatusChangeOutcomeSerializer, StatusChangeRequestSerializer, StatusChangeSerializer
 
 
+def _lines(lines):
+    return [
+        {"kind": line.kind, "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end}
+        for line in lines
+    ]
+
+
 def _outcome(outcome):
     return {
         "id": outcome.change.pk if outcome.change else None,
         "state": outcome.state,
         "effective_date": outcome.effective_date,
-        "transactions": [
-            {"kind": line.kind, "amount": line.amount, "period_start": line.period_start, "period_end": line.period_end}
-            for line in outcome.transactions
-        ],
+        "transactions": _lines(outcome.transactions),
+        "billed_before": _lines(outcome.billed_before),
     }
 
 
