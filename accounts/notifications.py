@@ -1,18 +1,16 @@
 """The status e-mail to the account's contact when a change is applied; prospects get it too (SPEC §2).
-Its task lives here too, so the engine can queue it without importing accounts.tasks (which imports
-the engine)."""
 
-import logging
+An outbox message written in the change's transaction (engage/outbox.py): it is sent once, after commit,
+or by the relay when the broker was down then, never lost."""
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from engage.outbox import handler, outbox_add
 from statuses.rules import StatusChangeState
 
 from .models import StatusChange
-
-logger = logging.getLogger(__name__)
 
 
 def send_status_change_email(change_id: int) -> bool:
@@ -38,18 +36,20 @@ def send_status_change_email(change_id: int) -> bool:
     return True
 
 
-# The name it has always had on the broker, so messages queued before an upgrade still run.
-@shared_task(
-    name="accounts.tasks.send_status_change_email_task",
-    acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5,
-)
-def send_status_change_email_task(change_id: int):
+EMAIL = "accounts.status_email"
+
+
+@handler(EMAIL)
+def _send(change_id: int) -> None:
     send_status_change_email(change_id)
 
 
 def queue_status_change_email(change_id: int) -> None:
-    """Called on commit of an applied change."""
-    try:
-        send_status_change_email_task.delay(change_id)
-    except Exception:  # the broker is down: the change stands; the e-mail is what is lost
-        logger.warning("Could not queue the e-mail for status change %s.", change_id)
+    """In the transaction of the applied change."""
+    outbox_add(EMAIL, change_id=change_id)
+
+
+# Messages queued under this name before the outbox (one release back) are still sent.
+@shared_task(name="accounts.tasks.send_status_change_email_task", acks_late=True)
+def send_status_change_email_task(change_id: int):
+    send_status_change_email(change_id)

@@ -274,7 +274,7 @@ def _apply(account: Account, change: StatusChange, *, actor) -> tuple[list[Packa
     change.executed_by = actor
     change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
     request_provisioning([account.pk])
-    transaction.on_commit(lambda: queue_status_change_email(change.pk))
+    queue_status_change_email(change.pk)
     return plans, billed
 
 

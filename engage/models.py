@@ -23,3 +23,27 @@ class PassRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["name", "-started_at"], name="pass_run_name_idx")]
+
+
+class OutboxMessage(models.Model):
+    """Background work a request caused (a status e-mail, …), written in the request's transaction
+    (SPEC §6). Handed to Celery after commit; the relay on beat's schedule hands over whatever was not
+    (or was lost on the way); the consumer does it once (`done_at`, under a row lock)."""
+
+    kind = models.CharField(max_length=64)  # a handler registered with engage.outbox.handler
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handed_at = models.DateTimeField(null=True, blank=True)  # last given to the broker
+    handovers = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(done_at__isnull=True), name="outbox_open_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.payload} ({'done' if self.done_at else 'open'})"

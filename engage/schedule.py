@@ -51,6 +51,7 @@ SCHEDULE: tuple[ScheduledPass, ...] = (
         "statistics-snapshot", "reporting.tasks.statistics_snapshot_task", crontab(hour=0, minute=5),
         "daily at 00:05", 6 * 3600, PassName.STATISTICS_SNAPSHOT, timedelta(hours=26),
     ),
+    ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every minute", 55),
     ScheduledPass(
         "prune-pass-runs", "engage.tasks.prune_pass_runs_task", crontab(hour=3, minute=30), "daily at 03:30",
         6 * 3600,

@@ -193,7 +193,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a worker took and never acknowledged (the worker was killed) goes back to the queue after
+    # this many seconds: a lost pass is picked up in minutes. A pass still running then may get a second
+    # copy; the database makes two copies share the work, never do it twice (SKIP LOCKED, unique keys).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

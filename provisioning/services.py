@@ -1,17 +1,14 @@
 """Provisioning writes: the outbox. Callers are inside the transaction of the change that needs it."""
 
-import logging
-
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engage import broker
 from engage.account_model import get_account_model
 from statuses.rules import switch_state
 
 from .models import JobState, ProvisioningJob
 from .tasks import provisioning_pass_task, run_account_jobs_task
-
-logger = logging.getLogger(__name__)
 
 
 def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
@@ -64,15 +61,11 @@ def on_backend_status_changed(sender, *, status_type, old, new, **kwargs):
 
 
 def _dispatch(account_ids):
-    try:
-        for account_id in account_ids:
-            run_account_jobs_task.delay(account_id)
-    except Exception:  # broker down: the jobs are rows, the provisioning pass picks them up
-        logger.warning("Could not queue provisioning for accounts %s; the pass will run them.", account_ids)
+    # The jobs are rows: when the broker is down (send gives up at once), the provisioning pass runs them.
+    for account_id in account_ids:
+        if not broker.send(run_account_jobs_task, account_id):
+            return
 
 
 def _dispatch_pass():
-    try:
-        provisioning_pass_task.delay()
-    except Exception:  # broker down: the next scheduled pass runs the jobs
-        logger.warning("Could not queue a provisioning pass; the next scheduled one will run the jobs.")
+    broker.send(provisioning_pass_task)  # else the next scheduled pass runs the jobs

@@ -74,8 +74,23 @@ def _settings_for_tests(settings, tmp_path):
     from engage.celery import app
 
     app.conf.task_always_eager = True
+    from engage import broker
+
+    broker.reset()  # a broker failure remembered by an earlier test must not pause this one
     yield
     app.conf.task_always_eager = False
+    broker.reset()
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Every hand-over to the broker fails as when Redis refuses the connection."""
+    from celery.app.task import Task
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(Task, "apply_async", refused)
 
 
 @pytest.fixture

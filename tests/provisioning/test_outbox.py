@@ -7,7 +7,6 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Account
 from accounts.services import account_create
 from engage.errors import DomainError
-from provisioning import tasks
 from provisioning.models import JobState, ProvisioningJob, SwitchEntry
 from provisioning.passes import provisioning_pass
 from provisioning.services import request_provisioning
@@ -56,11 +55,7 @@ def test_on_commit_the_worker_runs_the_job(django_capture_on_commit_callbacks):
     assert SwitchEntry.objects.get(account=account).state == "enabled"
 
 
-def test_broker_down_keeps_the_job_for_the_pass(django_capture_on_commit_callbacks, monkeypatch):
-    def broker_down(*args, **kwargs):
-        raise ConnectionError("redis is down")
-
-    monkeypatch.setattr(tasks.run_account_jobs_task, "delay", broker_down)
+def test_broker_down_keeps_the_job_for_the_pass(django_capture_on_commit_callbacks, broker_down):
     with django_capture_on_commit_callbacks(execute=True):
         account = account_create(name="Ann", email="ann@example.com", bill_day=3)  # no exception
     assert ProvisioningJob.objects.get(account=account).state == JobState.PENDING
