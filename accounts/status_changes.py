@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.lines import bill_locked_accounts
@@ -348,26 +348,31 @@ def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
         return DueOutcome.APPLIED
 
 
-def apply_due_status_changes(*, as_of: date, chunk: int = 200) -> dict:
+DUE_CHUNK = 200  # changes claimed per query; progress is reported after each chunk
+
+
+def apply_due_status_changes(*, as_of: date, chunk: int | None = None) -> dict:
     """Every pending change dated on or before as_of, oldest first, each exactly once.
 
     Claims with skip_locked, so two workers share the work; the state moves in the same
     transaction as the change, so a worker killed midway leaves the change pending for the next run.
     """
+    chunk = chunk or DUE_CHUNK
     counts = dict.fromkeys([o.value for o in DueOutcome], 0)  # plain str keys: JSON and printouts
-    seen: set[int] = set()
+    after = Q()  # keyset: each change is visited once, whatever happens to it
     with recorded_pass(PassRun.Name.APPLY_STATUS_CHANGES, as_of) as run:
         while True:
             due = list(
                 StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=as_of)
-                .exclude(pk__in=seen)
+                .filter(after)
                 .order_by("effective_date", "id")
-                .values_list("pk", flat=True)[:chunk]
+                .values_list("pk", "effective_date")[:chunk]
             )
             if not due:
                 break
-            for change_id in due:
-                seen.add(change_id)
+            last_id, last_date = due[-1]
+            after = Q(effective_date__gt=last_date) | Q(effective_date=last_date, pk__gt=last_id)
+            for change_id, _day in due:
                 try:
                     counts[apply_due_change(change_id, on=as_of)] += 1
                 except Exception as exc:  # one bad account must not stop the pass

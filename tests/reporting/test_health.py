@@ -222,3 +222,41 @@ def test_a_billing_failure_is_resolved_once_billing_the_account_works_again(supp
     html = support_client.get(reverse("reporting:statistics")).content.decode()
     listed = re.search(r'data-testid="billing-failures">(.*?)</table>', html, re.S)
     assert listed is None or "Fixed By Hand" not in listed.group(1)
+
+
+def killed_run(name, *, started_ago, heard_ago, processed, now):
+    """A run whose worker was killed: never finished, last heartbeat `heard_ago`."""
+    r = PassRun.objects.create(name=name, as_of=timezone.localdate(now), processed=processed)
+    PassRun.objects.filter(pk=r.pk).update(started_at=now - started_ago, heartbeat_at=now - heard_ago)
+    return r
+
+
+def test_a_killed_pass_shows_as_interrupted_with_how_far_it_got(support_client):
+    make_account()
+    now = timezone.now()
+    all_passes_recent(now)
+    PassRun.objects.filter(name="billing").delete()
+    run("billing", ago=timedelta(hours=20), now=now)  # yesterday's, fine
+    killed_run("billing", started_ago=timedelta(minutes=40), heard_ago=timedelta(minutes=30), processed=124_500,
+               now=now)
+    assert warnings(now) == [
+        "Billing pass: the last run was interrupted (started 40 minutes ago, stopped after 124,500 done "
+        "(last heard of 30 minutes ago))"
+    ]
+    html = support_client.get(reverse("reporting:statistics")).content.decode()
+    row = re.search(r'data-testid="pass-billing">(.*?)</tr>', html, re.S).group(1)
+    assert "Interrupted: started 40" in row and "124,500 done" in row and "the next run finishes its work" in row
+    assert "text-bg-danger\">Interrupted" in row
+    # The next run finishes: it is the latest, and the warning goes.
+    run("billing", ago=timedelta(minutes=1), now=now)
+    assert warnings(now) == []
+
+
+def test_a_running_pass_is_not_interrupted():
+    make_account()
+    now = timezone.now()
+    all_passes_recent(now)
+    PassRun.objects.filter(name="billing").delete()
+    run("billing", ago=timedelta(hours=20), now=now)
+    killed_run("billing", started_ago=timedelta(minutes=40), heard_ago=timedelta(minutes=2), processed=9_000, now=now)
+    assert warnings(now) == []
