@@ -92,13 +92,14 @@ def test_a_failing_send_stays_open_with_its_error_and_is_retried(django_capture_
 
 
 @pytest.fixture
-def real_broker_at(settings):
+def real_broker_at(settings, monkeypatch):
     """Point the app at a Redis URL for real (not eager) hand-overs."""
     saved = app.conf.broker_url
 
     def point(url):
         app.conf.task_always_eager = False
         app.conf.broker_url = url
+        monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery reads it before its own setting
 
     yield point
     app.conf.broker_url = saved
@@ -163,7 +164,9 @@ def test_requests_answer_quickly_and_save_everything_while_the_broker_is_down(
     for i in range(4):
         started = time.perf_counter()
         with django_capture_on_commit_callbacks(execute=True):  # the after-commit hand-overs run, and fail
-            created = api_support.post("/api/v1/accounts/", {"name": f"C{i}", "email": f"c{i}@example.com", "bill_day": 3})
+            created = api_support.post(
+                "/api/v1/accounts/", {"name": f"C{i}", "email": f"c{i}@example.com", "bill_day": 3}
+            )
         with django_capture_on_commit_callbacks(execute=True):
             changed = api_support.post(
                 f"/api/v1/accounts/{created.json()['id']}/status-changes/",
