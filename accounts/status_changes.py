@@ -227,11 +227,23 @@ def account_change_status(
                 field="effective_date",
             ) from None
         plans, billed = _forecast(account, pending, to_type, option, effective, on)
+        _restamp_timeline(account)
         return Outcome(StatusChangeState.PENDING, effective, plans, change, billed)
     change.state = StatusChangeState.APPLIED
     change.save()
     plans, billed = _apply(account, change, actor=change.created_by)
     return Outcome(StatusChangeState.APPLIED, effective, plans, change, billed)
+
+
+def _restamp_timeline(account: Account) -> None:
+    """A pending change's from_type is the status just before its date on the timeline (what the API
+    shows, and what the Components list shows); rewritten whenever the timeline moves."""
+    moved = []
+    for change, before, _error in walk(Position.now(account), pending_changes_of(account.pk)):
+        if change.from_type_id != before.status_type.pk:
+            change.from_type = before.status_type
+            moved.append(change)
+    StatusChange.objects.bulk_update(moved, ["from_type"])
 
 
 def _bill_before(account: Account, day: date) -> list[ChargeLine]:
@@ -275,6 +287,7 @@ def _apply(account: Account, change: StatusChange, *, actor) -> tuple[list[Packa
     change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
     request_provisioning([account.pk])
     queue_status_change_email(change.pk)
+    _restamp_timeline(account)
     return plans, billed
 
 
@@ -303,6 +316,7 @@ def status_change_remove(*, change_id: int, actor=None) -> None:
     change.executed_at = timezone.now()
     change.executed_by = actor if getattr(actor, "is_authenticated", False) else None
     change.save(update_fields=["state", "executed_at", "executed_by"])
+    _restamp_timeline(account)
 
 
 def _fail(change: StatusChange, why: str) -> None:

@@ -107,6 +107,19 @@ def test_the_api_refuses_the_removal_with_409_naming_the_later_change(api_suppor
     assert "“Active” on 2031-03-09" in response.json()["detail"]
 
 
+def test_the_api_lists_each_pending_change_from_the_status_just_before_it(api_support):
+    account = make_account(bill_day=15)
+    schedule(account, "Cancelled", date(2031, 3, 20), reason_name="Non-payment")
+    schedule(account, "Suspended", date(2031, 3, 8), reason_name="Non-payment")  # inserted before it
+    rows = api_support.get(f"/api/v1/accounts/{account.pk}/status-changes/").json()
+    rows = rows["results"] if isinstance(rows, dict) else rows
+    names = {t.pk: t.name for t in (status_type("Active"), status_type("Suspended"), status_type("Cancelled"))}
+    assert [(r["effective_date"], names[r["from_type"]], names[r["to_type"]], r["state"]) for r in rows] == [
+        ("2031-03-20", "Suspended", "Cancelled", "pending"),
+        ("2031-03-08", "Active", "Suspended", "pending"),
+    ]
+
+
 def test_the_components_list_shows_the_timeline_in_date_order(admin_client):
     account = make_account(bill_day=15)
     schedule(account, "Suspended", date(2031, 3, 8), reason_name="Non-payment")
