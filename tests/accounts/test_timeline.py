@@ -178,7 +178,7 @@ def test_the_preview_page_says_what_is_billed_before_the_date(admin_client):
     )
     assert response.status_code == 200
     text = response.content.decode()
-    assert f"before {when:%Y-%m-%d} the billing pass bills" in text
+    assert f"before {when:%Y-%m-%d}, the billing pass bills" in text
     assert "49.99" in text
 
 
