@@ -31,6 +31,8 @@ WORKER_MAIN = (
     "app.worker_main(sys.argv[2:])\n"
 )
 
+WORKER_APP_NAME = "engage-fault-worker"
+
 # The marks of a test that runs real worker processes against PostgreSQL and Redis.
 WORKER_TEST = [
     pytest.mark.postgres,
@@ -56,6 +58,7 @@ class Worker:
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PGAPPNAME": WORKER_APP_NAME,  # libpq names the worker's sessions: the tests wait for those only
         }
         self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()/kill()
         self.process = subprocess.Popen(
@@ -185,10 +188,13 @@ def pytest_runtest_makereport(item, call):
 
 
 def other_backends() -> int:
-    """Sessions on the test database other than this one (a killed worker's lingers a moment)."""
+    """The fault workers' sessions on the test database (a killed worker's lingers a moment). Other
+    sessions (a live server thread of an earlier test, say) are not theirs and are not waited for."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name = %s",
+            [WORKER_APP_NAME],
         )
         return cursor.fetchone()[0]
 
