@@ -18,6 +18,7 @@ class PassRun(models.Model):
     succeeded = models.BooleanField(null=True)
     processed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    found = models.PositiveIntegerField(default=0)  # what the run found wrong and set right (the switch audit's drift)
     detail = models.TextField(blank=True)
 
     class Meta:

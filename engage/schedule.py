@@ -17,6 +17,7 @@ class PassName(models.TextChoices):
     BILLING = "billing", "Billing pass"
     PROVISIONING = "provisioning", "Provisioning pass"
     STATISTICS_SNAPSHOT = "statistics_snapshot", "Statistics snapshot"
+    SWITCH_AUDIT = "switch_audit", "Switch audit"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ScheduledPass:
     expires: int  # seconds: a run not started by then is dropped (the next one comes)
     name: str | None = None  # the PassRun it records; scheduler health watches those
     limit: timedelta | None = None  # late when no success for this long: the interval plus slack
+    found: str | None = None  # what a run's PassRun.found counts, "{n} …", warned about while > 0
 
     @property
     def label(self) -> str:
@@ -50,6 +52,11 @@ SCHEDULE: tuple[ScheduledPass, ...] = (
     ScheduledPass(
         "statistics-snapshot", "reporting.tasks.statistics_snapshot_task", crontab(hour=0, minute=5),
         "daily at 00:05", 6 * 3600, PassName.STATISTICS_SNAPSHOT, timedelta(hours=26),
+    ),
+    ScheduledPass(
+        "switch-audit", "provisioning.tasks.switch_audit_task", crontab(hour=2, minute=30), "daily at 02:30",
+        6 * 3600, PassName.SWITCH_AUDIT, timedelta(hours=26),
+        found="{n} accounts were not in their desired state on the switch; jobs were written to repair them",
     ),
     ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every minute", 55),
     ScheduledPass(

@@ -25,6 +25,7 @@ env = environ.Env(
     ENGAGE_WEBHOOK_URL=(str, ""),
     ENGAGE_WEBHOOK_SECRET=(str, ""),
     ENGAGE_WEBHOOK_TIMEOUT=(float, 5.0),
+    ENGAGE_PROVISIONING_CONCURRENCY=(int, 8),
 )
 
 DJANGO_ENV = env("DJANGO_ENV")
@@ -215,6 +216,9 @@ ENGAGE_PROVISIONING_BACKEND = env("ENGAGE_PROVISIONING_BACKEND")
 ENGAGE_WEBHOOK_URL = env("ENGAGE_WEBHOOK_URL")
 ENGAGE_WEBHOOK_SECRET = env("ENGAGE_WEBHOOK_SECRET")
 ENGAGE_WEBHOOK_TIMEOUT = env("ENGAGE_WEBHOOK_TIMEOUT")
+# Accounts whose jobs a provisioning pass runs at once (threads; each holds no transaction while it calls
+# the backend): a pass takes about (accounts ÷ this) × the webhook deadline at worst.
+ENGAGE_PROVISIONING_CONCURRENCY = env("ENGAGE_PROVISIONING_CONCURRENCY")
 
 LOGGING = {
     "version": 1,

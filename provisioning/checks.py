@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.checks import Error
 
 from .backends import available_backends
+from .backends.webhook import safe_url
 
 
 def check_provisioning_settings(app_configs=None, **kwargs):
@@ -30,7 +31,7 @@ def _check_webhook():
     if problem:
         errors.append(
             Error(
-                f"ENGAGE_WEBHOOK_URL {url!r} {problem}.",
+                f"ENGAGE_WEBHOOK_URL {_shown(url)!r} {problem}.",
                 hint="Set it to the receiver's address, e.g. https://provisioning.example.net/engage.",
                 id="provisioning.E002",
             )
@@ -43,6 +44,15 @@ def _check_webhook():
                 id="provisioning.E003",
             )
         )
+    if not problem and getattr(settings, "PRODUCTION", False) and urlsplit(url).scheme != "https":
+        errors.append(
+            Error(
+                f"ENGAGE_WEBHOOK_URL {safe_url(url)!r} is plain http:// in production: the signed requests and "
+                "the receiver's answers would cross the network readable by anyone on the path.",
+                hint="Use the receiver's https:// address (Engage checks its certificate).",
+                id="provisioning.E005",
+            )
+        )
     timeout = settings.ENGAGE_WEBHOOK_TIMEOUT
     if not isinstance(timeout, int | float) or timeout <= 0:
         errors.append(
@@ -52,6 +62,14 @@ def _check_webhook():
             )
         )
     return errors
+
+
+def _shown(url) -> str:
+    """The URL as a check may print it: never its credentials."""
+    try:
+        return safe_url(url)
+    except (ValueError, TypeError, AttributeError):
+        return "(not shown: it holds credentials)" if "@" in str(url) else str(url)
 
 
 def _url_problem(url) -> str:

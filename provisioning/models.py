@@ -26,6 +26,10 @@ class ProvisioningJob(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker talks to the backend for this job (no transaction is open then): another worker
+    # leaves the account alone until then, so at most one request per account is in flight. A worker
+    # killed mid-call leaves it to expire; the job is then run again with the same idempotency key.
+    leased_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

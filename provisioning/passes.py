@@ -8,10 +8,12 @@ claims an account's jobs with skip_locked, so no account gets two jobs or two ru
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -114,6 +116,33 @@ def due_account_ids(now: datetime):
     )
 
 
+def _run_one(account_id: int, now: datetime):
+    try:
+        return account_id, run_account_jobs(account_id, now=now)
+    except Exception as exc:  # one bad account never stops the pass
+        logger.exception("Provisioning pass: account %s failed", account_id)
+        return account_id, exc
+
+
+def _run_one_in_thread(account_id: int, now: datetime):
+    try:
+        return _run_one(account_id, now)
+    finally:
+        connection.close()  # the thread's own connection
+
+
+def run_accounts(account_ids: list[int], *, now: datetime):
+    """Run the accounts' jobs, up to ENGAGE_PROVISIONING_CONCURRENCY at once: no transaction is held
+    while a backend is called, so a slow receiver holds one thread, never the others or the database.
+    Sequential inside a caller's transaction (its rows are invisible to other connections), and on SQLite
+    (the demo default: one writer at a time; no lock is held during a call there either)."""
+    concurrency = int(getattr(settings, "ENGAGE_PROVISIONING_CONCURRENCY", 8))
+    if concurrency <= 1 or connection.in_atomic_block or connection.vendor == "sqlite" or len(account_ids) <= 1:
+        return [_run_one(a, now) for a in account_ids]
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="provisioning") as pool:
+        return list(pool.map(lambda a: _run_one_in_thread(a, now), account_ids))
+
+
 def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK_SIZE, run=None) -> None:
     due = due_account_ids(now)
     last_id = 0
@@ -122,15 +151,11 @@ def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK
         if not account_ids:
             return
         last_id = account_ids[-1]
-        for account_id in account_ids:
-            try:
-                result = run_account_jobs(account_id, now=now)
-            except Exception as exc:  # one bad account never stops the pass
-                logger.exception("Provisioning pass: account %s failed", account_id)
+        for account_id, result in run_accounts(account_ids, now=now):
+            if isinstance(result, Exception):
                 summary.failed += 1
-                summary.errors.append(f"account {account_id}: {type(exc).__name__}: {exc}")
-                continue
-            if result.outcome == Outcome.DONE:
+                summary.errors.append(f"account {account_id}: {type(result).__name__}: {result}")
+            elif result.outcome == Outcome.DONE:
                 summary.done += 1
             elif result.outcome == Outcome.FAILED:
                 summary.failed += 1

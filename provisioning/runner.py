@@ -1,16 +1,19 @@
 """Run an account's provisioning jobs through the configured backend.
 
-Jobs of one account run in order and one worker at a time: the worker that holds the account's oldest
-open job (row lock) runs them; anyone else skips (skip_locked) and leaves them to it. Only the newest
-open job's target is applied; the older ones are kept as history, marked superseded.
+Jobs of one account run in order and one worker at a time: the worker that locks the account's oldest
+open job (SKIP LOCKED) leases the newest and commits; it then talks to the backend with no transaction
+or lock held, and records the outcome. Anyone else finding the jobs locked or leased leaves them to it,
+so at most one request per account is in flight. Only the newest open job's target is applied; the
+older ones are kept as history, marked superseded.
 """
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from engage.account_model import get_account_model
@@ -18,6 +21,7 @@ from engage.limits import ERROR_MAX_CHARS
 from statuses.rules import SwitchState
 
 from .backends import STATE_AFTER, AccountRef, BackendError, Verb, get_backend
+from .backends.base import DEFAULT_LEASE
 from .models import OPEN_STATES, JobState, ProvisioningJob, SwitchEntry
 
 logger = logging.getLogger(__name__)
@@ -84,36 +88,59 @@ def record_actual(account_id: int, state: str) -> None:
         SwitchEntry.objects.update_or_create(account_id=account_id, defaults={"state": state})
 
 
-def _run_once(account_id: int, now: datetime) -> RunResult:
+def _step():
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+def _lease() -> timedelta:
+    try:
+        return get_backend().lease()
+    except Exception:  # a backend that cannot be loaded fails the job in _apply, with the reason
+        return DEFAULT_LEASE
+
+
+def _claim(account_id: int, now: datetime) -> tuple[RunResult | None, ProvisioningJob | None]:
+    """A short transaction: lock the account's open jobs (SKIP LOCKED), supersede all but the newest,
+    lease the newest and count the attempt; committed before anything is sent."""
     with transaction.atomic():
         open_jobs = ProvisioningJob.objects.filter(account_id=account_id, state__in=OPEN_STATES)
         oldest = open_jobs.order_by("id").values_list("id", flat=True).first()
         if oldest is None:
-            return RunResult(account_id, Outcome.IDLE)
+            return RunResult(account_id, Outcome.IDLE), None
         claimed = list(open_jobs.select_for_update(skip_locked=True).order_by("id"))
         if not claimed or claimed[0].id != oldest:
-            return RunResult(account_id, Outcome.BUSY)
+            return RunResult(account_id, Outcome.BUSY), None
+        if any(j.leased_until and j.leased_until > now for j in claimed):
+            return RunResult(account_id, Outcome.BUSY), None  # a request is in flight: one at a time
         *older, job = claimed
         if job.state == JobState.FAILED and job.next_attempt_at and job.next_attempt_at > now:
-            return RunResult(account_id, Outcome.IDLE, job.id)
+            return RunResult(account_id, Outcome.IDLE, job.id), None
         if older:
             ProvisioningJob.objects.filter(id__in=[o.id for o in older]).update(
-                state=JobState.SUPERSEDED, finished_at=now
+                state=JobState.SUPERSEDED, finished_at=now, leased_until=None
             )
-        error = _apply(job, now)
         job.attempts += 1
-        if error:
-            job.state = JobState.FAILED
-            job.last_error = error[:ERROR_MAX_CHARS]
-            job.next_attempt_at = now + backoff(job.attempts)
-        else:
-            job.state = JobState.DONE
-            job.finished_at = now
-            job.next_attempt_at = None
-        job.save(update_fields=["state", "attempts", "last_error", "next_attempt_at", "finished_at"])
+        job.leased_until = now + _lease()
+        job.save(update_fields=["attempts", "leased_until"])
+    return None, job
+
+
+def _run_once(account_id: int, now: datetime) -> RunResult:
+    """Claim (commit), call the backend with no transaction or row lock held, then record the outcome."""
+    busy, job = _claim(account_id, now)
+    if busy is not None:
+        return busy
+    error = _apply(job, now)
+    if error:
+        fields = dict(state=JobState.FAILED, last_error=error[:ERROR_MAX_CHARS],
+                      next_attempt_at=now + backoff(job.attempts), leased_until=None)
+    else:
+        fields = dict(state=JobState.DONE, finished_at=now, next_attempt_at=None, leased_until=None)
+    # Only while the lease is still ours: a job taken over after its lease expired is recorded by its taker.
+    ProvisioningJob.objects.filter(pk=job.pk, leased_until=job.leased_until).update(**fields)
     if error:
         logger.warning("Provisioning job %s for account %s failed: %s", job.id, account_id, error)
-        return RunResult(account_id, Outcome.FAILED, job.id, job.last_error)
+        return RunResult(account_id, Outcome.FAILED, job.id, fields["last_error"])
     return RunResult(account_id, Outcome.DONE, job.id)
 
 
@@ -121,17 +148,18 @@ def _apply(job: ProvisioningJob, now: datetime) -> str:
     """Run the backend steps for `job`; the error message, or "" on success. Never raises: a backend
     that crashes, times out or answers garbage is a failed job, not a failed worker or pass."""
     number = get_account_model().objects.filter(pk=job.account_id).values_list("number", flat=True).first()
-    account = AccountRef(id=job.account_id, number=number or str(job.account_id))
+    account = AccountRef(id=job.account_id, number=number or str(job.account_id), version=job.pk)
     key = str(job.idempotency_key)
     confirmed = None
     try:
         backend = get_backend()
-        # A savepoint per call: a backend's database error must not poison the job's own transaction,
-        # and what a step did is kept only when the step succeeded.
-        with transaction.atomic():
+        # No transaction is open here (the network call holds no lock; a database backend's step is its
+        # own short statement), unless a caller runs us inside one: then each call gets a savepoint, so a
+        # backend's database error cannot poison the caller's transaction.
+        with _step():
             confirmed = backend.read_state(account, idempotency_key=key)
         for verb in steps(confirmed, job.target):
-            with transaction.atomic():
+            with _step():
                 getattr(backend, verb)(account, idempotency_key=key)
             confirmed = STATE_AFTER[verb]
         return ""

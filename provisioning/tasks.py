@@ -4,6 +4,7 @@ from celery import shared_task
 
 from engage.clock import parse_as_of
 
+from .audit import switch_audit
 from .passes import provisioning_pass
 from .runner import run_account_jobs
 
@@ -16,3 +17,8 @@ def run_account_jobs_task(account_id: int):
 @shared_task(acks_late=True)
 def provisioning_pass_task(as_of: str | None = None):
     provisioning_pass(as_of=parse_as_of(as_of))
+
+
+@shared_task(acks_late=True)
+def switch_audit_task(as_of: str | None = None):
+    switch_audit(as_of=parse_as_of(as_of))

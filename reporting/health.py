@@ -30,7 +30,9 @@ PASS_SCHEDULES = watched_passes()  # engage/schedule.py: what beat runs
 CAP = 1000  # backlogs are counted up to this; the page says "1,000+" beyond
 DETAIL_ROWS = 20
 NBSP = "\xa0"  # timesince's
-_RUN_FIELDS = ("name", "started_at", "finished_at", "heartbeat_at", "succeeded", "processed", "failed", "detail")
+_RUN_FIELDS = (
+    "name", "started_at", "finished_at", "heartbeat_at", "succeeded", "processed", "failed", "found", "detail"
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class PassHealth:
     warning: str | None
     checked_at: datetime
     interrupted: dict | None = None  # the latest run, when it stopped without finishing (killed)
+    late: bool = False  # no success within its schedule plus slack
 
     @property
     def name(self) -> str:
@@ -194,10 +197,13 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
         success, last = successes.get(sched.name), finished.get(sched.name)
         warning = _pass_warning(sched, success, last, now, install_start)
         interrupted = _interrupted(latest.get(sched.name), now)
-        health = PassHealth(sched, success, last, warning, now, interrupted)
+        health = PassHealth(sched, success, last, warning, now, interrupted, late=warning is not None)
         if interrupted:
             prefix = f"{warning}; the last run was" if warning else f"{sched.label}: the last run was"
             health = replace(health, warning=f"{prefix} interrupted ({health.interrupted_text})")
+        if sched.found and last and last["found"]:
+            found = f"{sched.label}: " + sched.found.format(n=f"{last['found']:,}")
+            health = replace(health, warning=f"{health.warning}; {found}" if health.warning else found)
         passes.append(health)
 
     billing_last = finished.get(PassRun.Name.BILLING)

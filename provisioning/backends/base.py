@@ -5,8 +5,10 @@ The runner reads the actual state, then calls the verbs that bring it to the tar
 idempotent for the same idempotency key: a job that failed halfway is run again with the same key.
 """
 
+import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from statuses.rules import SwitchState
@@ -37,14 +39,30 @@ class BackendError(Exception):
 
 @dataclass(frozen=True)
 class AccountRef:
-    """What a backend is told about an account: its id and its account number."""
+    """What a backend is told about an account: its id, its account number, and the version of the job
+    that asks (it grows with every job of the account: a receiver ignores a request older than one it
+    has seen, so a late request can never undo a newer one)."""
 
     id: int
     number: str
+    version: int = 0
+
+
+DEFAULT_LEASE = timedelta(seconds=30)
+
+
+def audit_key() -> str:
+    """A read outside any job (the switch audit) has a key of its own."""
+    return f"audit-{uuid.uuid4()}"
 
 
 class ProvisioningBackend(ABC):
     name: str = ""
+
+    def lease(self) -> timedelta:
+        """How long a worker may take over one job's calls (a read and at most two verbs) before another
+        worker may take the job over: longer than the calls can last."""
+        return DEFAULT_LEASE
 
     @classmethod
     def from_settings(cls, settings) -> "ProvisioningBackend":
@@ -53,6 +71,17 @@ class ProvisioningBackend(ABC):
     @abstractmethod
     def read_state(self, account: AccountRef, *, idempotency_key: str) -> str:
         """The account's state on the switch: a SwitchState value (absent, enabled, suspended)."""
+
+    def read_states(self, accounts: list[AccountRef]) -> dict[int, "str | BackendError"]:
+        """What the switch holds for each account (the switch audit): a state, or the error that kept it
+        from being read. One read each by default; a backend may do better."""
+        found: dict[int, str | BackendError] = {}
+        for account in accounts:
+            try:
+                found[account.id] = self.read_state(account, idempotency_key=audit_key())
+            except BackendError as exc:
+                found[account.id] = exc
+        return found
 
     @abstractmethod
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:

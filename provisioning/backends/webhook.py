@@ -1,42 +1,74 @@
-"""Webhook backend: each step is a signed JSON POST to ENGAGE_WEBHOOK_URL.
+"""Webhook backend: each step is a signed JSON POST to ENGAGE_WEBHOOK_URL (the receiver contract is in
+docs/provisioning.md; `verify` below is the reference check a receiver makes).
 
 Request body (UTF-8 JSON): {"action": "read"|"create"|"suspend"|"resume"|"remove",
-"account": {"id": 12, "number": "100012"}, "job": "<job uuid>", "sent_at": "<ISO 8601>"}.
-Headers: X-Engage-Signature: sha256=<hex HMAC-SHA256 of the exact body, key ENGAGE_WEBHOOK_SECRET>;
-Idempotency-Key: <job uuid>:<action> (the same on every retry of that step of that job).
+"account": {"id": 12, "number": "100012"}, "job": "<job uuid>", "version": <int>, "sent_at": "<ISO 8601>"}.
+`version` grows with every job of an account: a receiver ignores a request older than one it has seen.
+Headers: X-Engage-Timestamp: <unix seconds>; Idempotency-Key: <job uuid>:<action> (the same on every
+retry of that step of that job); X-Engage-Signature: sha256=<hex HMAC-SHA256, key ENGAGE_WEBHOOK_SECRET,
+of "<timestamp>.<idempotency key>.<body>">. The signature covers all three, so neither a new key nor a
+new timestamp can be put on a captured body; a receiver refuses a timestamp outside REPLAY_WINDOW.
 The receiver answers 2xx with a JSON object (an action may answer an empty body); for "read" it must
 hold "state" (absent, enabled or suspended); for the other actions "state", when present, must be the
 state the action leads to.
-Anything else (non-2xx, a redirect, a timeout, a body that is not such JSON) fails the job, which is
-retried with back-off.
+Anything else (non-2xx, a redirect, no answer within the deadline, a body that is not such JSON) fails
+the job, which is retried with back-off. ENGAGE_WEBHOOK_TIMEOUT is a deadline for the whole call
+(connect, send, answer): a receiver that trickles its answer cannot stretch it.
 """
 
+import base64
 import hashlib
 import hmac
 import http.client
 import json
-import urllib.error
-import urllib.request
-from datetime import UTC, datetime
+import socket
+import ssl
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote, urlsplit
 
 from statuses.rules import SwitchState
 
-from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb
+from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb, audit_key
 
 SIGNATURE_HEADER = "X-Engage-Signature"
+TIMESTAMP_HEADER = "X-Engage-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_ANSWER_BYTES = 64 * 1024
+REPLAY_WINDOW = 300  # seconds: receivers refuse a request whose timestamp is further from their clock
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value for `body`: what a receiver recomputes and compares."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed_message(timestamp: str, idempotency_key: str, body: bytes) -> bytes:
+    return timestamp.encode() + b"." + idempotency_key.encode() + b"." + body
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would silently become a GET without body: treat a 3xx as an error instead.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+def sign(secret: str, message: bytes) -> str:
+    """The signature header's value for a message (see signed_message): what a receiver recomputes."""
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, headers, body: bytes, *, now: float | None = None, window: int = REPLAY_WINDOW) -> str:
+    """The receiver's check, for reference and for tests: "" when the request is authentic and fresh, else
+    why not. (A receiver also answers a key it has seen with its first answer, without acting again.)"""
+    timestamp = headers.get(TIMESTAMP_HEADER) or ""
+    key = headers.get(IDEMPOTENCY_HEADER) or ""
+    expected = sign(secret, signed_message(timestamp, key, body))
+    if not hmac.compare_digest(headers.get(SIGNATURE_HEADER) or "", expected):
+        return "bad signature"
+    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > window:
+        return "stale timestamp"
+    return ""
+
+
+def safe_url(url: str) -> str:
+    """The URL as errors and logs may show it: without user name and password."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _snippet(raw: bytes, limit: int = 200) -> str:
@@ -49,11 +81,14 @@ def _snippet(raw: bytes, limit: int = 200) -> str:
 class Backend(ProvisioningBackend):
     name = "webhook"
 
-    def __init__(self, *, url: str, secret: str, timeout: float):
+    def __init__(self, *, url: str, secret: str, timeout: float, concurrency: int = 8):
         self.url = url
         self.secret = secret
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self.concurrency = concurrency
+
+    def lease(self) -> timedelta:
+        return timedelta(seconds=3 * self.timeout + 10)  # a read and two verbs, each under its deadline
 
     @classmethod
     def from_settings(cls, settings) -> "Backend":
@@ -61,6 +96,7 @@ class Backend(ProvisioningBackend):
             url=settings.ENGAGE_WEBHOOK_URL,
             secret=settings.ENGAGE_WEBHOOK_SECRET,
             timeout=float(settings.ENGAGE_WEBHOOK_TIMEOUT),
+            concurrency=int(getattr(settings, "ENGAGE_PROVISIONING_CONCURRENCY", 8)),
         )
 
     def read_state(self, account: AccountRef, *, idempotency_key: str) -> str:
@@ -72,6 +108,19 @@ class Backend(ProvisioningBackend):
                 f"got {json.dumps(answer)[:200]})."
             )
         return state
+
+    def read_states(self, accounts: list[AccountRef]) -> dict[int, "str | BackendError"]:
+        """The batch's reads go out ENGAGE_PROVISIONING_CONCURRENCY at a time, each under its deadline."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def read(account):
+            try:
+                return account.id, self.read_state(account, idempotency_key=audit_key())
+            except BackendError as exc:
+                return account.id, exc
+
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            return dict(pool.map(read, accounts))
 
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:
         self._act(Verb.CREATE, account, idempotency_key)
@@ -102,44 +151,25 @@ class Backend(ProvisioningBackend):
                 "action": action,
                 "account": {"id": account.id, "number": account.number},
                 "job": idempotency_key,
+                "version": account.version,
                 "sent_at": datetime.now(UTC).isoformat(),
             },
             separators=(",", ":"),
         ).encode()
-        request = urllib.request.Request(
-            self.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": "Engage-provisioning/1",
-                SIGNATURE_HEADER: sign(self.secret, body),
-                IDEMPOTENCY_HEADER: f"{idempotency_key}:{action}",
-            },
-        )
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                raw = response.read(MAX_ANSWER_BYTES)
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            try:
-                detail = _snippet(exc.read(MAX_ANSWER_BYTES))
-            except Exception:  # the error body itself may be cut off; the status is what matters
-                detail = "an unreadable body"
-            finally:
-                exc.close()
-            raise BackendError(f"Webhook answered HTTP {exc.code} {exc.reason} to {action}, with {detail}.") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise BackendError(self._timeout_message(action)) from None
-            raise BackendError(f"Webhook at {self.url} could not be reached for {action}: {exc.reason}.") from None
-        except TimeoutError:
-            raise BackendError(self._timeout_message(action)) from None
-        except (http.client.HTTPException, OSError) as exc:
-            raise BackendError(
-                f"Webhook connection failed during {action}: {type(exc).__name__}: {exc or 'no answer'}."
-            ) from None
+        timestamp = str(int(time.time()))
+        key = f"{idempotency_key}:{action}"
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "Engage-provisioning/2",
+            TIMESTAMP_HEADER: timestamp,
+            IDEMPOTENCY_HEADER: key,
+            SIGNATURE_HEADER: sign(self.secret, signed_message(timestamp, key, body)),
+        }
+        status, reason, raw = self._send(action, body, headers)
+        if 300 <= status < 400 or status >= 400 or status < 200:
+            # A redirected POST would silently become a GET without body: a 3xx is an error too.
+            raise BackendError(f"Webhook answered HTTP {status} {reason} to {action}, with {_snippet(raw)}.")
         if not raw.strip() and action != "read":
             return {}  # an action may answer 204 / an empty 200: accepted
         try:
@@ -153,6 +183,57 @@ class Backend(ProvisioningBackend):
                 f"Webhook answered HTTP {status} to {action} with JSON that is not an object: {_snippet(raw)}."
             )
         return answer
+
+    def _send(self, action: str, body: bytes, headers: dict) -> tuple[int, str, bytes]:
+        """One POST under one deadline for connect, send and answer: a watchdog shuts the socket when the
+        time is up, however slowly the receiver trickles. Returns (status, reason, at most 64 KiB)."""
+        parts = urlsplit(self.url)
+        if parts.username is not None:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            headers = {**headers, "Authorization": "Basic " + base64.b64encode(credentials).decode()}
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        expired = threading.Event()
+
+        def cut():
+            expired.set()
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        watchdog = threading.Timer(self.timeout, cut)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            raw = response.read(MAX_ANSWER_BYTES)
+            result = response.status, response.reason, raw
+        except TimeoutError:
+            raise BackendError(self._timeout_message(action)) from None
+        except (http.client.HTTPException, OSError) as exc:
+            if expired.is_set():
+                raise BackendError(self._timeout_message(action)) from None
+            if isinstance(exc, ConnectionRefusedError | socket.gaierror):
+                raise BackendError(
+                    f"Webhook at {safe_url(self.url)} could not be reached for {action}: {exc}."
+                ) from None
+            raise BackendError(
+                f"Webhook connection failed during {action}: {type(exc).__name__}: {exc or 'no answer'}."
+            ) from None
+        finally:
+            watchdog.cancel()
+            conn.close()
+        if expired.is_set():  # the answer was cut short by the deadline
+            raise BackendError(self._timeout_message(action))
+        return result
 
     def _timeout_message(self, action: str) -> str:
         return f"Webhook did not answer {action} within {self.timeout:g} s (ENGAGE_WEBHOOK_TIMEOUT)."

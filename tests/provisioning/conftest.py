@@ -1,8 +1,8 @@
 """Helpers for the provisioning tests: accounts in a given back-end status, and a fake switch behind a
-real HTTP server on 127.0.0.1 that checks every request's signature, as a webhook receiver would."""
+real HTTP server on 127.0.0.1 that follows the documented receiver contract: it checks every request's
+signature and freshness, ignores a request older than the newest it has seen for the account, and answers
+a key it has seen with its first answer, without acting again."""
 
-import hashlib
-import hmac
 import itertools
 import json
 import threading
@@ -50,7 +50,8 @@ def set_status(account, name):
 
 class FakeSwitch:
     """The receiver's side: keeps a state per account, logs every request, and can be told to answer
-    the next requests badly ("500", "hang", "garbage", or any (status, body) pair)."""
+    the next requests badly ("500", "hang", "garbage", any (status, body) pair), or "late" (apply the
+    request only when delay_event is set, long after Engage gave up on it)."""
 
     def __init__(self, secret):
         self.secret = secret
@@ -61,21 +62,26 @@ class FakeSwitch:
         self.delay_event = threading.Event()  # set() to release hanging handlers
         self.lock = threading.Lock()
         self.url = ""
+        self.versions: dict[int, int] = {}  # account id -> newest version seen
+        self.answered: dict[str, tuple[int, bytes]] = {}  # idempotency key -> first answer (actions only)
+        self.hang_accounts: set[int] = set()  # every request for these hangs until delay_event is set
 
     def answer_next(self, *behaviours):
         self.script.extend(behaviours)
 
     def handle(self, headers, raw):
-        expected = "sha256=" + hmac.new(self.secret.encode(), raw, hashlib.sha256).hexdigest()
-        signature_ok = hmac.compare_digest(headers.get("X-Engage-Signature", ""), expected)
+        from provisioning.backends.webhook import verify
+
+        why = verify(self.secret, headers, raw)
         body = json.loads(raw)
+        key = headers.get("Idempotency-Key")
         with self.lock:
-            self.requests.append(
-                {"body": body, "signature_ok": signature_ok, "key": headers.get("Idempotency-Key")}
-            )
+            self.requests.append({"body": body, "signature_ok": why == "", "why": why, "key": key})
             behaviour = self.script.popleft() if self.script else "ok"
-        if not signature_ok:
-            return 401, b'{"detail": "bad signature"}'
+        if why:
+            return 401, json.dumps({"detail": why}).encode()
+        if body["account"]["id"] in self.hang_accounts:
+            behaviour = "hang"
         if behaviour == "500":
             return 500, b"internal error"
         if behaviour == "hang":
@@ -85,8 +91,16 @@ class FakeSwitch:
             return 200, b"<html>Service Unavailable</html>"
         if isinstance(behaviour, tuple):
             return behaviour
-        account_id, action = body["account"]["id"], body["action"]
+        if behaviour == "late":  # applied, but only once released: a request overtaken by newer ones
+            self.delay_event.wait(10)
+        account_id, action, version = body["account"]["id"], body["action"], body["version"]
         with self.lock:
+            if action != "read" and key in self.answered:
+                return self.answered[key]  # a retry or a replay of a step already done: not done twice
+            newest = self.versions.get(account_id, 0)
+            if version < newest:
+                return 409, json.dumps({"detail": f"version {version} is older than {newest}"}).encode()
+            self.versions[account_id] = version
             if action == "read":
                 return 200, json.dumps({"state": self.states.get(account_id, "absent")}).encode()
             self.actions[(account_id, action)] += 1
@@ -95,7 +109,8 @@ class FakeSwitch:
                 self.states.pop(account_id, None)
             else:
                 self.states[account_id] = new
-        return 200, json.dumps({"state": new}).encode()
+            self.answered[key] = 200, json.dumps({"state": new}).encode()
+            return self.answered[key]
 
     def state(self, account_id):
         return self.states.get(account_id, "absent")

@@ -79,3 +79,20 @@ def test_backends_are_the_modules_of_the_package():
         assert issubclass(load_backend(name), ProvisioningBackend)
     with pytest.raises(ValueError, match="Unknown provisioning backend 'base'"):
         load_backend("base")
+
+
+def test_plain_http_is_refused_in_production_without_showing_credentials(settings):
+    settings.ENGAGE_PROVISIONING_BACKEND = "webhook"
+    settings.ENGAGE_WEBHOOK_URL = "http://engage:s3cret@switch.example.net/hook"
+    settings.ENGAGE_WEBHOOK_SECRET = "x" * 40
+    settings.ENGAGE_WEBHOOK_TIMEOUT = 5
+    settings.PRODUCTION = True
+    (error,) = check_provisioning_settings()
+    assert error.id == "provisioning.E005"
+    assert "'http://switch.example.net/hook' is plain http:// in production" in error.msg
+    assert "s3cret" not in error.msg and "s3cret" not in (error.hint or "")
+    settings.ENGAGE_WEBHOOK_URL = "https://engage:s3cret@switch.example.net/hook"
+    assert check_provisioning_settings() == []
+    settings.PRODUCTION = False
+    settings.ENGAGE_WEBHOOK_URL = "http://switch.example.net/hook"
+    assert check_provisioning_settings() == []

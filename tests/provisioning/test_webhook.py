@@ -8,7 +8,7 @@ from django.utils import timezone
 from engage.models import PassRun
 from provisioning.backends import AccountRef, BackendError, get_backend
 from provisioning.backends.webhook import Backend as WebhookBackend
-from provisioning.backends.webhook import sign
+from provisioning.backends.webhook import sign, signed_message
 from provisioning.models import JobState, ProvisioningJob, SwitchEntry
 from provisioning.passes import provisioning_pass
 from provisioning.runner import run_account_jobs
@@ -31,11 +31,11 @@ def test_every_request_is_signed_and_carries_the_jobs_idempotency_key(make_accou
     assert SwitchEntry.objects.get(account=account).state == "enabled"
 
 
-def test_sign_is_hmac_sha256_of_the_exact_body():
-    # Known answer, computed independently: echo -n "The quick…" | openssl dgst -sha256 -hmac key
-    assert sign("key", b"The quick brown fox jumps over the lazy dog") == (
-        "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
-    )
+def test_the_signature_covers_timestamp_key_and_body():
+    # Known answer, computed independently:
+    # echo -n '1700000000.job-1:read.{"action":"read"}' | openssl dgst -sha256 -hmac key
+    message = signed_message("1700000000", "job-1:read", b'{"action":"read"}')
+    assert sign("key", message) == "sha256=eab2f616f4b62222e916e243e13cfa19675fed1949d43ad09d5fe8ccb220bc8e"
 
 
 def test_a_wrong_secret_is_refused_by_the_receiver_and_the_job_fails(make_account, fake_switch, settings):
@@ -156,6 +156,7 @@ def test_the_body_is_json_with_a_timestamp(make_account, fake_switch):
     account = make_account("Active")
     run_account_jobs(account.pk)
     body = fake_switch.requests[0]["body"]
-    assert set(body) == {"action", "account", "job", "sent_at"}
+    assert set(body) == {"action", "account", "job", "version", "sent_at"}
+    assert body["version"] == ProvisioningJob.objects.get(account=account).pk
     assert json.dumps(body)  # round-trips
     assert timezone.datetime.fromisoformat(body["sent_at"]).tzinfo is not None

@@ -1,0 +1,119 @@
+"""The switch audit (SPEC §6: the switch is brought to the desired state of every account): read what the
+switch really holds for every account, in pk-ordered batches, and repair what differs.
+
+The provisioning pass compares the desired state with Engage's record of the switch (SwitchEntry), which
+is cheap and runs every 5 minutes; only this audit asks the switch itself, so an account changed on the
+switch behind Engage's back is found here. For each account without an open job: what the switch holds
+is recorded, and a job is written when it is not the desired state. The ledger backend answers the same
+read from its table, so the code path is one. Counted as PassRun.found, which scheduler health shows.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
+from django.utils import timezone
+
+from engage.account_model import get_account_model
+from engage.limits import DETAIL_MAX_CHARS
+from engage.pass_runs import advance, recorded_pass
+from engage.schedule import PassName
+from statuses.rules import SwitchState
+
+from .backends import AccountRef, BackendError, get_backend
+from .models import OPEN_STATES, ProvisioningJob, SwitchEntry
+from .passes import CHUNK_SIZE, DETAIL_MAX_ERRORS, desired_state_expression
+from .runner import record_actual
+
+
+@dataclass
+class AuditSummary:
+    checked: int = 0
+    drifted: int = 0  # not in the desired state on the switch: a job was written
+    recorded: int = 0  # Engage's record of the switch was wrong and is now what the switch said
+    unreadable: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        text = (
+            f"{self.checked} accounts read from the switch, {self.drifted} not in their desired state "
+            f"(jobs written), {self.recorded} records corrected"
+        )
+        if self.unreadable:
+            text += f", {self.unreadable} could not be read"
+        return text + "."
+
+
+def _accounts_to_audit():
+    """Accounts with no open job (those are being provisioned now), with their desired state."""
+    open_job = ProvisioningJob.objects.filter(account_id=OuterRef("pk"), state__in=OPEN_STATES)
+    return (
+        get_account_model()
+        .objects.annotate(desired=desired_state_expression())
+        .filter(desired__isnull=False)
+        .filter(~Exists(open_job))
+    )
+
+
+def _write_jobs(drifted: dict[int, str]) -> int:
+    """One job per drifted account that nobody else is working on (locked and re-checked)."""
+    Account = get_account_model()
+    with transaction.atomic():
+        locked = list(
+            Account.objects.filter(pk__in=sorted(drifted)).select_for_update(skip_locked=True)
+            .order_by("pk").values_list("pk", flat=True)
+        )
+        free = set(_accounts_to_audit().filter(pk__in=locked).values_list("pk", flat=True))
+        jobs = ProvisioningJob.objects.bulk_create(
+            [ProvisioningJob(account_id=pk, target=drifted[pk]) for pk in sorted(free)]
+        )
+    return len(jobs)
+
+
+def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> AuditSummary:
+    summary = AuditSummary()
+    backend = get_backend()
+    as_of = as_of or timezone.localdate()
+    with recorded_pass(PassName.SWITCH_AUDIT, as_of) as run:
+        after = 0
+        while True:
+            rows = list(
+                _accounts_to_audit().filter(pk__gt=after).order_by("pk")
+                .values_list("pk", "number", "desired")[:chunk_size]
+            )
+            if not rows:
+                break
+            after = rows[-1][0]
+            ids = [pk for pk, _, _ in rows]
+            # The newest job's version, so a receiver that checks versions answers this read too.
+            versions = dict(
+                ProvisioningJob.objects.filter(account_id__in=ids).values("account_id")
+                .annotate(v=Max("id")).values_list("account_id", "v").order_by()
+            )
+            answers = backend.read_states([AccountRef(pk, number, versions.get(pk, 0)) for pk, number, _ in rows])
+            recorded = dict(SwitchEntry.objects.filter(account_id__in=ids).values_list("account_id", "state"))
+            drifted: dict[int, str] = {}
+            for pk, _number, desired in rows:
+                actual = answers.get(pk)
+                if isinstance(actual, BackendError) or actual not in SwitchState.values:
+                    summary.unreadable += 1
+                    summary.errors.append(f"account {pk}: {actual}")
+                    continue
+                summary.checked += 1
+                if recorded.get(pk, SwitchState.ABSENT) != actual:
+                    record_actual(pk, actual)
+                    summary.recorded += 1
+                if actual != desired:
+                    drifted[pk] = desired
+            if drifted:
+                summary.drifted += _write_jobs(drifted)
+            advance(run, summary.checked)
+        run.processed = summary.checked
+        run.failed = summary.unreadable
+        run.found = summary.drifted
+        errors = summary.errors[:DETAIL_MAX_ERRORS]
+        if len(summary.errors) > DETAIL_MAX_ERRORS:
+            errors.append(f"… and {len(summary.errors) - DETAIL_MAX_ERRORS} more")
+        run.detail = "\n".join([str(summary), *errors])[:DETAIL_MAX_CHARS]
+    return summary

@@ -1,0 +1,12 @@
+from engage.commands import PassCommand
+from provisioning.audit import switch_audit
+
+
+class Command(PassCommand):
+    help = "Switch audit (every account read from the switch; what differs is repaired)"
+
+    def run_pass(self, as_of):
+        summary = switch_audit(as_of=as_of)
+        for error in summary.errors:
+            self.stderr.write(f"  {error}")
+        return summary
