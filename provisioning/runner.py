@@ -68,15 +68,15 @@ def steps(actual: str, target: str) -> tuple[Verb, ...]:
 
 
 def run_account_jobs(account_id: int, *, now: datetime | None = None) -> RunResult:
-    """Bring one account's switch entry to the target of its newest open job; idempotent."""
+    """Bring one account's switch entry to the target of its newest open job; idempotent. A job written
+    while a round ran (a newer status change) runs in the next round, even when that round failed: it
+    never waits for the pass. A failed job alone waits for its back-off (the next round is idle)."""
     last = None
     for _ in range(MAX_ROUNDS):
         result = _run_once(account_id, now or timezone.now())
         if result.outcome in (Outcome.IDLE, Outcome.BUSY):
             return last or result
         last = result
-        if result.outcome == Outcome.FAILED:
-            break
     return last
 
 

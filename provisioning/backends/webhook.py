@@ -199,12 +199,13 @@ class Backend(ProvisioningBackend):
         else:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
         expired = threading.Event()
+        connected: list[socket.socket] = []  # kept: http.client drops conn.sock once the answer says "close"
 
         def cut():
             expired.set()
-            if conn.sock is not None:
+            for sock in connected:
                 try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
 
@@ -212,6 +213,10 @@ class Backend(ProvisioningBackend):
         watchdog.daemon = True
         watchdog.start()
         try:
+            conn.connect()  # bounded by the socket timeout; the watchdog covers everything after it
+            connected.append(conn.sock)
+            if expired.is_set():
+                cut()
             conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             raw = response.read(MAX_ANSWER_BYTES)

@@ -89,6 +89,8 @@ class FakeSwitch:
             return 200, b"{}"
         if behaviour == "garbage":
             return 200, b"<html>Service Unavailable</html>"
+        if behaviour == "trickle":  # a correct answer, one byte every 0.2 s
+            return "trickle", json.dumps({"state": self.states.get(body["account"]["id"], "absent")}).encode()
         if isinstance(behaviour, tuple):
             return behaviour
         if behaviour == "late":  # applied, but only once released: a request overtaken by newer ones
@@ -129,12 +131,20 @@ def _handler(switch):
         def do_POST(self):
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status, body = switch.handle(self.headers, raw)
+            trickle = status == "trickle"
+            status = 200 if trickle else status
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if trickle:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        switch.delay_event.wait(0.2)
+                else:
+                    self.wfile.write(body)
             except OSError:  # the client gave up (timeout test)
                 pass
 

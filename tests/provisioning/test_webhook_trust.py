@@ -242,5 +242,30 @@ def test_a_hanging_call_holds_no_lock_on_any_account(make_account, fake_switch, 
     thread.join(15)
     fake_switch.delay_event.set()
     assert max(timings) < 0.5, timings
-    assert ProvisioningJob.objects.get(account=hanging, target="enabled").state == JobState.FAILED
-    assert ProvisioningJob.objects.get(account=hanging, target="suspended").state == JobState.PENDING
+    # The change's newer job was taken up by the same worker after the hanging call failed (and hung too).
+    assert ProvisioningJob.objects.get(account=hanging, target="enabled").state == JobState.SUPERSEDED
+    assert ProvisioningJob.objects.get(account=hanging, target="suspended").state == JobState.FAILED
+
+
+def test_a_newer_job_runs_at_once_even_when_the_one_before_it_failed(make_account, fake_switch, monkeypatch):
+    """A status change while its account's job is failing: the worker that holds the account runs the new
+    job in its next round, instead of leaving it to the next pass."""
+    from provisioning import runner
+
+    account = make_account("Active")
+    run_account_jobs(account.pk)
+    older = set_status(account, "Cancelled")
+    ProvisioningJob.objects.filter(pk=older.pk).update(state=JobState.PENDING)
+    original, newer = runner._apply, {}
+
+    def first_call_fails_while_a_change_comes(job, now):
+        if not newer:
+            newer["job"] = set_status(account, "Suspended")  # written while the call is in flight
+            return "Webhook answered HTTP 500 to read."
+        return original(job, now)
+
+    monkeypatch.setattr(runner, "_apply", first_call_fails_while_a_change_comes)
+    result = run_account_jobs(account.pk)
+    assert ProvisioningJob.objects.get(pk=older.pk).state == JobState.SUPERSEDED  # failed, then superseded
+    assert ProvisioningJob.objects.get(pk=newer["job"].pk).state == JobState.DONE
+    assert result.outcome == "done" and fake_switch.state(account.pk) == "suspended"
