@@ -17,8 +17,8 @@ def parse_date(value: str | None, *, allow_future: bool = False) -> date:
         raise CommandError(f"--date must be YYYY-MM-DD, not {value!r}.") from None
     if as_of > today() and not allow_future:
         raise CommandError(
-            f"--date {as_of:%Y-%m-%d} is after today ({today():%Y-%m-%d}): the pass would apply and bill "
-            "what is not due yet. Give --allow-future if that is what you mean."
+            f"--date {as_of:%Y-%m-%d} is after today ({today():%Y-%m-%d}): the pass would act on a day that has "
+            "not come (apply changes and bill periods not due yet). Give --allow-future if that is what you mean."
         )
     return as_of
 
