@@ -34,6 +34,8 @@ class PassCommand(BaseCommand):
         as_of = parse_date(options.get("date"), allow_future=options.get("allow_future", False))
         with reporting_progress(self.progress):
             result = self.run_pass(as_of)
+        for error in getattr(result, "errors", []):  # a summary's per-account errors
+            self.stderr.write(f"  {error}")
         self.stdout.write(self.style.SUCCESS(f"{self.help} as of {as_of:%Y-%m-%d}: {result}"))
 
     progress_every = 2.0  # seconds between progress lines

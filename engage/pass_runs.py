@@ -59,6 +59,17 @@ def recorded_pass(name: str, as_of: date):
     run.save()
 
 
+DETAIL_MAX_ERRORS = 50
+
+
+def detail(summary, errors: list[str]) -> str:
+    """A run's detail: its summary line, then its first errors (and how many more)."""
+    shown = errors[:DETAIL_MAX_ERRORS]
+    if len(errors) > DETAIL_MAX_ERRORS:
+        shown.append(f"… and {len(errors) - DETAIL_MAX_ERRORS} more")
+    return "\n".join([str(summary), *shown])[:DETAIL_MAX_CHARS]
+
+
 def prune_pass_runs(*, keep_days: int = 30) -> int:
     """Drop pass records older than keep_days (the minute pass alone writes 1,440 a day), keeping the
     latest successful run of each pass so health can still say when it last worked."""

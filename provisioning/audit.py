@@ -16,14 +16,13 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from engage.account_model import get_account_model
-from engage.limits import DETAIL_MAX_CHARS
-from engage.pass_runs import advance, recorded_pass
+from engage.pass_runs import advance, detail, recorded_pass
 from engage.schedule import PassName
 from statuses.rules import SwitchState
 
 from .backends import AccountRef, BackendError, get_backend
 from .models import OPEN_STATES, ProvisioningJob, SwitchEntry
-from .passes import CHUNK_SIZE, DETAIL_MAX_ERRORS, desired_state_expression
+from .passes import CHUNK_SIZE, desired_state_expression
 from .runner import record_actual
 
 
@@ -112,8 +111,5 @@ def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> 
         run.processed = summary.checked
         run.failed = summary.unreadable
         run.found = summary.drifted
-        errors = summary.errors[:DETAIL_MAX_ERRORS]
-        if len(summary.errors) > DETAIL_MAX_ERRORS:
-            errors.append(f"… and {len(summary.errors) - DETAIL_MAX_ERRORS} more")
-        run.detail = "\n".join([str(summary), *errors])[:DETAIL_MAX_CHARS]
+        run.detail = detail(summary, summary.errors)
     return summary

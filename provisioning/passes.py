@@ -19,9 +19,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engage.account_model import get_account_model
-from engage.limits import DETAIL_MAX_CHARS
 from engage.models import PassRun
-from engage.pass_runs import advance, recorded_pass
+from engage.pass_runs import advance, detail, recorded_pass
 from statuses.rules import SwitchState, switch_state_statuses
 
 from .models import OPEN_STATES, ProvisioningJob
@@ -30,7 +29,6 @@ from .runner import Outcome, run_account_jobs
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
-DETAIL_MAX_ERRORS = 50
 
 
 @dataclass
@@ -177,8 +175,5 @@ def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
         run_due_jobs(now=now, summary=summary, chunk_size=chunk_size, run=run)
         run.processed = summary.done
         run.failed = summary.failed
-        errors = summary.errors[:DETAIL_MAX_ERRORS]
-        if len(summary.errors) > DETAIL_MAX_ERRORS:
-            errors.append(f"… and {len(summary.errors) - DETAIL_MAX_ERRORS} more")
-        run.detail = "\n".join([str(summary), *errors])[:DETAIL_MAX_CHARS]
+        run.detail = detail(summary, summary.errors)
     return summary

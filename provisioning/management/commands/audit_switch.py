@@ -6,7 +6,4 @@ class Command(PassCommand):
     help = "Switch audit (every account read from the switch; what differs is repaired)"
 
     def run_pass(self, as_of):
-        summary = switch_audit(as_of=as_of)
-        for error in summary.errors:
-            self.stderr.write(f"  {error}")
-        return summary
+        return switch_audit(as_of=as_of)

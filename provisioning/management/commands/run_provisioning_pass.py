@@ -6,7 +6,4 @@ class Command(PassCommand):
     help = "Provisioning pass"
 
     def run_pass(self, as_of):
-        summary = provisioning_pass(as_of=as_of)
-        for error in summary.errors:
-            self.stderr.write(f"  {error}")
-        return summary
+        return provisioning_pass(as_of=as_of)
