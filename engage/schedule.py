@@ -29,7 +29,7 @@ class ScheduledPass:
     expires: int  # seconds: a run not started by then is dropped (the next one comes)
     name: str | None = None  # the PassRun it records; scheduler health watches those
     limit: timedelta | None = None  # late when no success for this long: the interval plus slack
-    found: str | None = None  # what a run's PassRun.found counts, "{n} …", warned about while > 0
+    found: tuple[str, str] | None = None  # what PassRun.found counts, "{n} …" (one, many): warned while > 0
 
     @property
     def label(self) -> str:
@@ -56,7 +56,10 @@ SCHEDULE: tuple[ScheduledPass, ...] = (
     ScheduledPass(
         "switch-audit", "provisioning.tasks.switch_audit_task", crontab(hour=2, minute=30), "daily at 02:30",
         6 * 3600, PassName.SWITCH_AUDIT, timedelta(hours=26),
-        found="{n} accounts were not in their desired state on the switch; jobs were written to repair them",
+        found=(
+            "{n} account was not in its desired state on the switch; a job was written to repair it",
+            "{n} accounts were not in their desired state on the switch; jobs were written to repair them",
+        ),
     ),
     ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every minute", 55),
     ScheduledPass(

@@ -202,7 +202,8 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
             prefix = f"{warning}; the last run was" if warning else f"{sched.label}: the last run was"
             health = replace(health, warning=f"{prefix} interrupted ({health.interrupted_text})")
         if sched.found and last and last["found"]:
-            found = f"{sched.label}: " + sched.found.format(n=f"{last['found']:,}")
+            one, many = sched.found
+            found = f"{sched.label}: " + (one if last["found"] == 1 else many).format(n=f"{last['found']:,}")
             health = replace(health, warning=f"{health.warning}; {found}" if health.warning else found)
         passes.append(health)
 

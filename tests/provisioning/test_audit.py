@@ -89,3 +89,12 @@ def test_accounts_being_provisioned_are_left_to_their_job(make_account):
     ProvisioningJob.objects.create(account=accounts[0], target="enabled", state=JobState.PENDING)
     SwitchEntry.objects.filter(account=accounts[0]).delete()
     assert switch_audit().checked == 1
+
+
+def test_one_drifted_account_is_said_in_the_singular(make_account):
+    accounts = settled(make_account, 2)
+    SwitchEntry.objects.filter(account=accounts[0]).delete()
+    switch_audit()
+    assert audit_warning() == [
+        "Switch audit: 1 account was not in its desired state on the switch; a job was written to repair it"
+    ]
