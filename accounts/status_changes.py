@@ -37,7 +37,15 @@ from statuses.rules import BackendStatus, ChangeOption, StatusChangeState, bills
 from .counters import adjust_status_type_counts
 from .models import Account, StatusChange
 from .notifications import queue_status_change_email
-from .timeline import Position, check_later_changes, check_transition, pending_changes_of, position_before, walk
+from .timeline import (
+    Position,
+    after_step,
+    check_later_changes,
+    check_transition,
+    pending_changes_of,
+    position_before,
+    walk,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +108,16 @@ def resolve_effective_date(account: Account, option: str, effective_date: date |
     raise DomainError(f"Unknown option “{option}”.", field="option")
 
 
-def _check_request(account, pending, to_type, option, effective_date, reason, note, on) -> tuple[date, Position]:
-    """Every rule of a requested change (raises DomainError); its effective date and the position on the
-    account's timeline just before it (today's status, or the pending change before its date)."""
+def _day_taken(effective: date) -> DomainError:
+    return DomainError(
+        f"There is already a pending change for this account on {effective:%Y-%m-%d}.", field="effective_date"
+    )
+
+
+def _check_request(account, pending, to_type, option, effective_date, reason, note, on) -> date:
+    """Every rule of a requested change (raises DomainError), checked against the account's timeline: the
+    status just before its date (today's, or the pending change before it) and the changes after it.
+    Returns the effective date."""
     if option not in Option.values:
         raise DomainError(f"Unknown option “{option}”.", field="option")
     if len(note or "") > NOTE_MAX_CHARS:
@@ -111,9 +126,7 @@ def _check_request(account, pending, to_type, option, effective_date, reason, no
     now = Position.now(account)
     if effective > on:
         if any(c.effective_date == effective for c in pending):
-            raise DomainError(
-                f"There is already a pending change for this account on {effective:%Y-%m-%d}.", field="effective_date"
-            )
+            raise _day_taken(effective)
         before = position_before(now, pending, effective)
         later = [c for c in pending if c.effective_date > effective]
     else:
@@ -122,7 +135,7 @@ def _check_request(account, pending, to_type, option, effective_date, reason, no
     if option not in dict(options_for(before.backend_status, to_type.backend_status)):
         raise DomainError("Between these two statuses only the timing can be chosen.", field="option")
     check_later_changes(before.after(to_type), later, because="remove that one first, or choose another date")
-    return effective, before
+    return effective
 
 
 def _plan(packages, bill_day: int, from_backend: str, to_type, option: str, effective: date) -> list[PackagePlan]:
@@ -144,14 +157,14 @@ def _forecast(account, pending, to_type, option, effective: date, on: date):
     billed: list[ChargeLine] = []
     at = Position.now(account)
     earlier = [c for c in pending if c.effective_date < effective] if effective > on else []
-    for change, before, error in walk(at, earlier):
+    for step in walk(at, earlier):
+        change, before, error = step
         if bills_packages(before.backend_status):
             billed += bill_in_memory(packages, account.bill_day, change.effective_date - timedelta(days=1))
-        at = before
         if error is None:
             move_in_memory(_plan(packages, account.bill_day, before.backend_status, change.to_type, change.option,
                                  change.effective_date))
-            at = before.after(change.to_type)
+        at = after_step(step)
     if bills_packages(at.backend_status):
         billed += bill_in_memory(packages, account.bill_day, effective - timedelta(days=1))
     return _plan(packages, account.bill_day, at.backend_status, to_type, option, effective), billed
@@ -164,7 +177,7 @@ def preview_status_change(
     on = on or today()
     account = Account.objects.select_related("status_type").get(pk=account_id)
     pending = pending_changes_of(account.pk)
-    effective, _before = _check_request(account, pending, to_type, option, effective_date, reason, note, on)
+    effective = _check_request(account, pending, to_type, option, effective_date, reason, note, on)
     plans, billed = _forecast(account, pending, to_type, option, effective, on)
     state = StatusChangeState.PENDING if effective > on else StatusChangeState.APPLIED
     return Outcome(state, effective, plans, billed_before=billed)
@@ -204,7 +217,7 @@ def account_change_status(
     if expected_version is not None and account.version != expected_version:
         raise ConflictError("This account changed while you were editing; nothing was saved. Reload and try again.")
     pending = pending_changes_of(account.pk)
-    effective, _before = _check_request(account, pending, to_type, option, effective_date, reason, note, on)
+    effective = _check_request(account, pending, to_type, option, effective_date, reason, note, on)
     change = StatusChange(
         account=account,
         from_type=account.status_type,
@@ -221,25 +234,25 @@ def account_change_status(
         try:
             with transaction.atomic():
                 change.save()
-        except IntegrityError:
-            raise DomainError(
-                f"There is already a pending change for this account on {effective:%Y-%m-%d}.",
-                field="effective_date",
-            ) from None
+        except IntegrityError:  # the database's own guard of the rule checked above
+            raise _day_taken(effective) from None
         plans, billed = _forecast(account, pending, to_type, option, effective, on)
-        _restamp_timeline(account)
+        _restamp_timeline(account, [*pending, change])
         return Outcome(StatusChangeState.PENDING, effective, plans, change, billed)
     change.state = StatusChangeState.APPLIED
     change.save()
     plans, billed = _apply(account, change, actor=change.created_by)
+    _restamp_timeline(account, pending)  # the status now is new: every pending change starts from it
     return Outcome(StatusChangeState.APPLIED, effective, plans, change, billed)
 
 
-def _restamp_timeline(account: Account) -> None:
+def _restamp_timeline(account: Account, pending: list[StatusChange]) -> None:
     """A pending change's from_type is the status just before its date on the timeline (what the API
-    shows, and what the Components list shows); rewritten whenever the timeline moves."""
+    shows, and what the Components list shows); rewritten whenever the timeline moves: a change added, a
+    change now, a removal. (Applying the earliest due change moves nothing: the rest already start after
+    it.)"""
     moved = []
-    for change, before, _error in walk(Position.now(account), pending_changes_of(account.pk)):
+    for change, before, _error in walk(Position.now(account), pending):
         if change.from_type_id != before.status_type.pk:
             change.from_type = before.status_type
             moved.append(change)
@@ -287,7 +300,6 @@ def _apply(account: Account, change: StatusChange, *, actor) -> tuple[list[Packa
     change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
     request_provisioning([account.pk])
     queue_status_change_email(change.pk)
-    _restamp_timeline(account)
     return plans, billed
 
 
@@ -316,7 +328,7 @@ def status_change_remove(*, change_id: int, actor=None) -> None:
     change.executed_at = timezone.now()
     change.executed_by = actor if getattr(actor, "is_authenticated", False) else None
     change.save(update_fields=["state", "executed_at", "executed_by"])
-    _restamp_timeline(account)
+    _restamp_timeline(account, others)
 
 
 def _fail(change: StatusChange, why: str) -> None:

@@ -100,11 +100,17 @@ def walk(start: Position, changes: Iterable[StatusChange]) -> Iterator[Step]:
         at = at.after(change.to_type)
 
 
+def after_step(step: Step) -> Position:
+    """Where the account stands after a step of the walk: moved by a valid change, not by a refused one."""
+    change, before, error = step
+    return before if error else before.after(change.to_type)
+
+
 def position_before(start: Position, pending: Iterable[StatusChange], day: date) -> Position:
     """Where the account will stand just before `day`, after the pending changes dated earlier."""
     at = start
-    for change, before, error in walk(start, [c for c in pending if c.effective_date < day]):
-        at = before if error else before.after(change.to_type)
+    for step in walk(start, [c for c in pending if c.effective_date < day]):
+        at = after_step(step)
     return at
 
 

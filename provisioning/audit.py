@@ -11,19 +11,17 @@ read from its table, so the code path is one. Counted as PassRun.found, which sc
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Max
 from django.utils import timezone
 
-from engage.account_model import get_account_model
 from engage.pass_runs import advance, detail, recorded_pass
 from engage.schedule import PassName
 from statuses.rules import SwitchState
 
 from .backends import AccountRef, BackendError, get_backend
-from .models import OPEN_STATES, ProvisioningJob, SwitchEntry
-from .passes import CHUNK_SIZE, desired_state_expression
-from .runner import record_actual
+from .models import ProvisioningJob, SwitchEntry
+from .passes import CHUNK_SIZE, accounts_without_open_job, write_jobs
+from .runner import record_actuals
 
 
 @dataclass
@@ -44,32 +42,6 @@ class AuditSummary:
         return text + "."
 
 
-def _accounts_to_audit():
-    """Accounts with no open job (those are being provisioned now), with their desired state."""
-    open_job = ProvisioningJob.objects.filter(account_id=OuterRef("pk"), state__in=OPEN_STATES)
-    return (
-        get_account_model()
-        .objects.annotate(desired=desired_state_expression())
-        .filter(desired__isnull=False)
-        .filter(~Exists(open_job))
-    )
-
-
-def _write_jobs(drifted: dict[int, str]) -> int:
-    """One job per drifted account that nobody else is working on (locked and re-checked)."""
-    Account = get_account_model()
-    with transaction.atomic():
-        locked = list(
-            Account.objects.filter(pk__in=sorted(drifted)).select_for_update(skip_locked=True)
-            .order_by("pk").values_list("pk", flat=True)
-        )
-        free = set(_accounts_to_audit().filter(pk__in=locked).values_list("pk", flat=True))
-        jobs = ProvisioningJob.objects.bulk_create(
-            [ProvisioningJob(account_id=pk, target=drifted[pk]) for pk in sorted(free)]
-        )
-    return len(jobs)
-
-
 def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> AuditSummary:
     summary = AuditSummary()
     backend = get_backend()
@@ -78,7 +50,7 @@ def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> 
         after = 0
         while True:
             rows = list(
-                _accounts_to_audit().filter(pk__gt=after).order_by("pk")
+                accounts_without_open_job().filter(pk__gt=after).order_by("pk")
                 .values_list("pk", "number", "desired")[:chunk_size]
             )
             if not rows:
@@ -92,7 +64,8 @@ def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> 
             )
             answers = backend.read_states([AccountRef(pk, number, versions.get(pk, 0)) for pk, number, _ in rows])
             recorded = dict(SwitchEntry.objects.filter(account_id__in=ids).values_list("account_id", "state"))
-            drifted: dict[int, str] = {}
+            drifted: list[int] = []
+            corrections: dict[int, str] = {}
             for pk, _number, desired in rows:
                 actual = answers.get(pk)
                 if isinstance(actual, BackendError) or actual not in SwitchState.values:
@@ -101,12 +74,13 @@ def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> 
                     continue
                 summary.checked += 1
                 if recorded.get(pk, SwitchState.ABSENT) != actual:
-                    record_actual(pk, actual)
-                    summary.recorded += 1
+                    corrections[pk] = actual
                 if actual != desired:
-                    drifted[pk] = desired
+                    drifted.append(pk)
+            record_actuals(corrections)
+            summary.recorded += len(corrections)
             if drifted:
-                summary.drifted += _write_jobs(drifted)
+                summary.drifted += write_jobs(drifted, accounts_without_open_job())
             advance(run, summary.checked)
         run.processed = summary.checked
         run.failed = summary.unreadable

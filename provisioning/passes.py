@@ -62,24 +62,44 @@ def desired_state_expression(prefix: str = ""):
     )
 
 
-def drifted_accounts():
-    """Accounts whose switch entry differs from their desired state and that have no open job."""
+def accounts_without_open_job():
+    """Accounts nobody is provisioning now (no open job), with their desired state."""
     open_job = ProvisioningJob.objects.filter(account_id=OuterRef("pk"), state__in=OPEN_STATES)
     return (
         get_account_model()
-        .objects.annotate(
-            desired=desired_state_expression(),
-            actual=Coalesce(F("switch_entry__state"), Value(SwitchState.ABSENT), output_field=CharField()),
-        )
+        .objects.annotate(desired=desired_state_expression())
         .filter(desired__isnull=False)
-        .filter(~Q(desired=F("actual")))
         .filter(~Exists(open_job))
     )
 
 
+def drifted_accounts():
+    """Accounts whose switch entry differs from their desired state and that have no open job."""
+    return accounts_without_open_job().annotate(
+        actual=Coalesce(F("switch_entry__state"), Value(SwitchState.ABSENT), output_field=CharField())
+    ).filter(~Q(desired=F("actual")))
+
+
+def write_jobs(ids: list[int], candidates) -> int:
+    """One job towards its desired state for each of `ids` that is still among `candidates` (a queryset of
+    accounts_without_open_job). The accounts are locked in pk order first; one locked by a status change or
+    another pass is skipped (it gets its job from them); then re-checked, since a pass that just
+    committed may have written it. Three queries, whatever the number of accounts."""
+    with transaction.atomic():
+        locked = list(
+            get_account_model().objects.filter(pk__in=sorted(ids))
+            .select_for_update(skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        rows = candidates.filter(pk__in=locked).values_list("pk", "desired")
+        return len(ProvisioningJob.objects.bulk_create(
+            [ProvisioningJob(account_id=pk, target=desired) for pk, desired in rows]
+        ))
+
+
 def create_drift_jobs(*, chunk_size: int = CHUNK_SIZE) -> int:
     """Write one job per drifted account; a few queries per chunk, none per account."""
-    Account = get_account_model()
     drifted = drifted_accounts()
     created = 0
     last_pk = 0
@@ -88,20 +108,7 @@ def create_drift_jobs(*, chunk_size: int = CHUNK_SIZE) -> int:
         if not ids:
             return created
         last_pk = ids[-1]
-        with transaction.atomic():
-            # Lock in pk order; an account locked by a status change or another pass is skipped (it
-            # gets its job from them). Then re-check: a pass that just committed may have written it.
-            locked = list(
-                Account.objects.filter(pk__in=ids)
-                .select_for_update(skip_locked=True)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
-            rows = drifted.filter(pk__in=locked).values_list("pk", "desired")
-            jobs = ProvisioningJob.objects.bulk_create(
-                [ProvisioningJob(account_id=pk, target=desired) for pk, desired in rows]
-            )
-            created += len(jobs)
+        created += write_jobs(ids, drifted)
 
 
 def due_account_ids(now: datetime):
@@ -134,7 +141,7 @@ def run_accounts(account_ids: list[int], *, now: datetime):
     while a backend is called, so a slow receiver holds one thread, never the others or the database.
     Sequential inside a caller's transaction (its rows are invisible to other connections), and on SQLite
     (the demo default: one writer at a time; no lock is held during a call there either)."""
-    concurrency = int(getattr(settings, "ENGAGE_PROVISIONING_CONCURRENCY", 8))
+    concurrency = settings.ENGAGE_PROVISIONING_CONCURRENCY
     if concurrency <= 1 or connection.in_atomic_block or connection.vendor == "sqlite" or len(account_ids) <= 1:
         return [_run_one(a, now) for a in account_ids]
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="provisioning") as pool:

@@ -80,12 +80,21 @@ def run_account_jobs(account_id: int, *, now: datetime | None = None) -> RunResu
     return last
 
 
+def record_actuals(states: dict[int, str]) -> None:
+    """What the backend confirmed, per account; the provisioning pass compares it with the desired state.
+    Two statements whatever the number of accounts: absent ones deleted, the others upserted."""
+    absent = [pk for pk, state in states.items() if state == SwitchState.ABSENT]
+    held = [SwitchEntry(account_id=pk, state=state) for pk, state in states.items() if state != SwitchState.ABSENT]
+    if absent:
+        SwitchEntry.objects.filter(account_id__in=absent).delete()
+    if held:
+        SwitchEntry.objects.bulk_create(
+            held, update_conflicts=True, unique_fields=["account"], update_fields=["state", "updated_at"]
+        )
+
+
 def record_actual(account_id: int, state: str) -> None:
-    """What the backend confirmed; the provisioning pass compares it with the desired state."""
-    if state == SwitchState.ABSENT:
-        SwitchEntry.objects.filter(account_id=account_id).delete()
-    else:
-        SwitchEntry.objects.update_or_create(account_id=account_id, defaults={"state": state})
+    record_actuals({account_id: state})
 
 
 def _step():

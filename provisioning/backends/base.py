@@ -75,13 +75,14 @@ class ProvisioningBackend(ABC):
     def read_states(self, accounts: list[AccountRef]) -> dict[int, "str | BackendError"]:
         """What the switch holds for each account (the switch audit): a state, or the error that kept it
         from being read. One read each by default; a backend may do better."""
-        found: dict[int, str | BackendError] = {}
-        for account in accounts:
-            try:
-                found[account.id] = self.read_state(account, idempotency_key=audit_key())
-            except BackendError as exc:
-                found[account.id] = exc
-        return found
+        return dict(map(self.audit_read, accounts))
+
+    def audit_read(self, account: AccountRef) -> tuple[int, "str | BackendError"]:
+        """One audit read: (account id, its state or the error)."""
+        try:
+            return account.id, self.read_state(account, idempotency_key=audit_key())
+        except BackendError as exc:
+            return account.id, exc
 
     @abstractmethod
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:

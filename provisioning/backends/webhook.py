@@ -25,12 +25,13 @@ import socket
 import ssl
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 from statuses.rules import SwitchState
 
-from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb, audit_key
+from .base import STATE_AFTER, AccountRef, BackendError, ProvisioningBackend, Verb
 
 SIGNATURE_HEADER = "X-Engage-Signature"
 TIMESTAMP_HEADER = "X-Engage-Timestamp"
@@ -96,7 +97,7 @@ class Backend(ProvisioningBackend):
             url=settings.ENGAGE_WEBHOOK_URL,
             secret=settings.ENGAGE_WEBHOOK_SECRET,
             timeout=float(settings.ENGAGE_WEBHOOK_TIMEOUT),
-            concurrency=int(getattr(settings, "ENGAGE_PROVISIONING_CONCURRENCY", 8)),
+            concurrency=settings.ENGAGE_PROVISIONING_CONCURRENCY,
         )
 
     def read_state(self, account: AccountRef, *, idempotency_key: str) -> str:
@@ -111,16 +112,8 @@ class Backend(ProvisioningBackend):
 
     def read_states(self, accounts: list[AccountRef]) -> dict[int, "str | BackendError"]:
         """The batch's reads go out ENGAGE_PROVISIONING_CONCURRENCY at a time, each under its deadline."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        def read(account):
-            try:
-                return account.id, self.read_state(account, idempotency_key=audit_key())
-            except BackendError as exc:
-                return account.id, exc
-
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            return dict(pool.map(read, accounts))
+            return dict(pool.map(self.audit_read, accounts))
 
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:
         self._act(Verb.CREATE, account, idempotency_key)
@@ -167,7 +160,7 @@ class Backend(ProvisioningBackend):
             SIGNATURE_HEADER: sign(self.secret, signed_message(timestamp, key, body)),
         }
         status, reason, raw = self._send(action, body, headers)
-        if 300 <= status < 400 or status >= 400 or status < 200:
+        if not 200 <= status < 300:
             # A redirected POST would silently become a GET without body: a 3xx is an error too.
             raise BackendError(f"Webhook answered HTTP {status} {reason} to {action}, with {_snippet(raw)}.")
         if not raw.strip() and action != "read":

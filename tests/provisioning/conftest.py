@@ -38,6 +38,15 @@ def make_account():
     return make
 
 
+@pytest.fixture
+def no_inline_dispatch(monkeypatch):
+    """Jobs wait for the pass: tasks run eagerly in tests, so a change's own hand-over would call the
+    backend inline (in production it only queues)."""
+    from provisioning import services
+
+    monkeypatch.setattr(services, "_dispatch", lambda account_ids: None)
+
+
 def set_status(account, name):
     """A status change through the engine; returns the provisioning job it wrote."""
     from provisioning.models import ProvisioningJob

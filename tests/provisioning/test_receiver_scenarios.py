@@ -22,14 +22,6 @@ DESIRED = {"Active": "enabled", "Suspended": "suspended", "Cancelled": "absent"}
 PLAN = ["Active", "Active", "Suspended", "Suspended", "Cancelled", "Active"]
 
 
-@pytest.fixture
-def no_inline_dispatch(monkeypatch):
-    """Jobs wait for the pass (tasks run eagerly in tests, so a change's hand-over would run them inline)."""
-    from provisioning import services
-
-    monkeypatch.setattr(services, "_dispatch", lambda account_ids: None)
-
-
 def closed_port_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

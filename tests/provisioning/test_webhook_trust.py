@@ -177,15 +177,6 @@ def test_url_credentials_are_sent_as_basic_auth_and_never_shown_in_errors(caplog
 # --- no lock while calling; many slow receivers in parallel ------------------------------------------------
 
 
-@pytest.fixture
-def no_inline_dispatch(monkeypatch):
-    """Tasks run eagerly in tests, so a change's own hand-over would call the receiver inline; in
-    production it only queues. Here the jobs wait for the pass."""
-    from provisioning import services
-
-    monkeypatch.setattr(services, "_dispatch", lambda account_ids: None)
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_pass_calls_many_slow_receivers_at_once(make_account, fake_switch, settings, no_inline_dispatch):
