@@ -5,9 +5,11 @@ DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... switch to PostgreS
 DJANGO_ENV=production refuses to start without a secret key and turns on the deploy checks.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +28,9 @@ env = environ.Env(
     ENGAGE_WEBHOOK_SECRET=(str, ""),
     ENGAGE_WEBHOOK_TIMEOUT=(float, 5.0),
     ENGAGE_PROVISIONING_CONCURRENCY=(int, 8),
+    ENGAGE_LOGIN_FAILURE_LIMIT=(int, 5),
+    ENGAGE_LOGIN_LOCKOUT_MINUTES=(int, 15),
+    ENGAGE_API_RATE=(str, "600/minute"),
 )
 
 DJANGO_ENV = env("DJANGO_ENV")
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "health_check",
+    "axes",
     "engage",
     "statuses",
     "accounts",
@@ -70,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,7 +87,48 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "engage.middleware.LoginRequiredMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes counts failed sign-ins per user name and address together: after ENGAGE_LOGIN_FAILURE_LIMIT
+# failures that pair is locked out for ENGAGE_LOGIN_LOCKOUT_MINUTES (Setup → Locked sign-ins unlocks it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env("ENGAGE_LOGIN_FAILURE_LIMIT")
+AXES_COOLOFF_TIME = timedelta(minutes=env("ENGAGE_LOGIN_LOCKOUT_MINUTES"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files; the one inline
+# <style> (the statistics chart's) carries the request's nonce. No inline script or event handler anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", "https:"],  # status type images may live on the operator's own site
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (django-permissions-policy): the app uses none of these browser features.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
+        "geolocation", "gyroscope", "magnetometer", "microphone", "midi", "payment", "picture-in-picture",
+        "publickey-credentials-get", "screen-wake-lock", "usb", "xr-spatial-tracking",
+    )
+}
 
 ROOT_URLCONF = "engage.urls"
 
@@ -109,9 +158,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The API's request counters live here: CACHE_URL=redis://… shares them between web processes (production);
+# the default keeps them in each process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -157,8 +212,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["engage.permissions.IsStaffRole"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "engage.api_paging.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Each token (or signed-in user) may make ENGAGE_API_RATE requests; more answer 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env("ENGAGE_API_RATE")},
     "EXCEPTION_HANDLER": "engage.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import health, views
+from .permissions import IsStaffRole
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,8 +15,15 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("reporting.urls")),
     path("api/v1/", include("engage.api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsStaffRole]), name="schema"),
+    # The split view serves Swagger UI's start-up script as a file of its own: no inline script (CSP).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[IsStaffRole]),
+        name="swagger-ui",
+    ),
+    # Any other path under /api/ answers a JSON 404 (SPEC §9), not the HTML page.
+    re_path(r"^api/", views.api_not_found, name="api-not-found"),
     path("admin/", admin.site.urls),
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),

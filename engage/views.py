@@ -5,11 +5,12 @@ from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from .errors import DomainError, add_to_form
@@ -39,6 +40,17 @@ class AdministratorRequiredMixin(StaffRequiredMixin):
 
     def test_func(self):
         return is_administrator(self.request.user)
+
+
+@csrf_exempt  # it writes nothing, whatever the method
+def api_not_found(request):
+    """Unknown paths under /api/: JSON, like every other API answer."""
+    detail = "Not found."
+    if not request.path.endswith("/"):
+        match = resolve(request.path + "/")
+        if match.url_name != "api-not-found":
+            detail = f"Not found. API paths end with a slash: {request.path}/"
+    return JsonResponse({"detail": detail}, status=404)
 
 
 def favicon(request):

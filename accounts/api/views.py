@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+
+from engage.api_paging import BoundedCursorPagination
 
 from .. import services
 from ..filters import AccountFilter
@@ -9,7 +10,7 @@ from ..models import Account
 from .serializers import AccountSerializer, AccountUpdateSerializer
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(BoundedCursorPagination):
     """Cursor paging on id: no COUNT(*) and no OFFSET, so it stays fast at a million accounts."""
 
     ordering = "-id"
