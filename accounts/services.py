@@ -5,6 +5,7 @@ from django.db.models import CharField, F
 from django.db.models.functions import Cast
 
 from engage.errors import DomainError
+from engage.limits import ACCOUNT_NAME_MAX_CHARS, check_email, check_text
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType
 from statuses.rules import can_start_in
@@ -24,6 +25,10 @@ def _check_bill_day(bill_day) -> int:
     if not 1 <= bill_day <= 28:
         raise DomainError("Bill day must be from 1 to 28.", field="bill_day")
     return bill_day
+
+
+def _check_name(name) -> str:
+    return check_text(name, field="name", label="Name", max_chars=ACCOUNT_NAME_MAX_CHARS, required=True)
 
 
 def _check_initial_type(status_type: AccountStatusType | None) -> AccountStatusType:
@@ -47,11 +52,8 @@ def assign_numbers() -> None:
 def account_create(*, name: str, email: str, bill_day: int, status_type: AccountStatusType | None = None) -> Account:
     """A new account in the default type, or in an active- or prospect-type status named at creation."""
     status_type = _check_initial_type(status_type)
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("Name is required.", field="name")
     account = Account.objects.create(
-        name=name, email=(email or "").strip(), bill_day=_check_bill_day(bill_day), status_type=status_type
+        name=_check_name(name), email=check_email(email), bill_day=_check_bill_day(bill_day), status_type=status_type
     )
     account.number = str(account.pk + NUMBER_OFFSET)
     Account.objects.filter(pk=account.pk).update(number=account.number)
@@ -65,12 +67,9 @@ def account_update(account: Account, *, name=None, email=None, bill_day=None) ->
     """Edit contact details and bill day; never the status (that is the status-change engine)."""
     locked = Account.objects.select_for_update().get(pk=account.pk)
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise DomainError("Name is required.", field="name")
-        locked.name = name
+        locked.name = _check_name(name)
     if email is not None:
-        locked.email = email.strip()
+        locked.email = check_email(email)
     if bill_day is not None:
         locked.bill_day = _check_bill_day(bill_day)
     locked.save(update_fields=["name", "email", "bill_day"])

@@ -27,7 +27,7 @@ from billing.status_transactions import (
 )
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
-from engage.limits import NOTE_MAX_CHARS
+from engage.limits import NOTE_MAX_CHARS, check_date, check_text
 from engage.models import PassRun
 from engage.pass_runs import advance, recorded_pass
 from provisioning.services import request_provisioning
@@ -102,10 +102,16 @@ def resolve_effective_date(account: Account, option: str, effective_date: date |
     if option == Option.SPECIFIC_DATE:
         if effective_date is None:
             raise DomainError("Specific date needs a date.", field="effective_date")
+        effective_date = check_date(effective_date, field="effective_date", label="The date")
         if effective_date < on:
             raise DomainError(f"The date {effective_date:%Y-%m-%d} is in the past.", field="effective_date")
         return effective_date
     raise DomainError(f"Unknown option “{option}”.", field="option")
+
+
+def clean_note(note) -> str:
+    """A change's note: trimmed, its line breaks kept, no other control or format character."""
+    return check_text(note, field="note", label="The note", max_chars=NOTE_MAX_CHARS, multiline=True)
 
 
 def _day_taken(effective: date) -> DomainError:
@@ -120,8 +126,7 @@ def _check_request(account, pending, to_type, option, effective_date, reason, no
     Returns the effective date."""
     if option not in Option.values:
         raise DomainError(f"Unknown option “{option}”.", field="option")
-    if len(note or "") > NOTE_MAX_CHARS:
-        raise DomainError(f"The note must be at most {NOTE_MAX_CHARS} characters.", field="note")
+    clean_note(note)
     effective = resolve_effective_date(account, option, effective_date, on)
     now = Position.now(account)
     if effective > on:
@@ -225,7 +230,7 @@ def account_change_status(
         option=option,
         effective_date=effective,
         reason=reason,
-        note=note or "",
+        note=clean_note(note),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     Account.objects.filter(pk=account.pk).update(version=account.version + 1)

@@ -3,7 +3,14 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from engage.limits import DESCRIPTION_MAX_CHARS, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, PACKAGE_NAME_MAX_CHARS
+from engage.limits import (
+    DESCRIPTION_MAX_CHARS,
+    LINE_MAX_DIGITS,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    PACKAGE_NAME_MAX_CHARS,
+    TOTAL_MAX_DIGITS,
+)
 
 
 class Package(models.Model):
@@ -61,7 +68,7 @@ class Invoice(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
     created_at = models.DateTimeField(auto_now_add=True)
     issued_on = models.DateField()
-    total = models.DecimalField(max_digits=14, decimal_places=2)
+    total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
 
     class Meta:
         ordering = ["-id"]
@@ -106,7 +113,7 @@ class ChargeLine(models.Model):
         "accounts.StatusChange", on_delete=models.PROTECT, null=True, blank=True, related_name="charge_lines"
     )
     kind = models.CharField(max_length=20, choices=ChargeKind.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    amount = models.DecimalField(max_digits=LINE_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
     description = models.CharField(max_length=200, blank=True)

@@ -2,17 +2,22 @@
 billing/passes.py; both bill through billing/lines.py."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 
 from engage.account_model import account_exists, get_account_model
 from engage.errors import ConflictError, DomainError
-from engage.limits import DESCRIPTION_MAX_CHARS, MAX_AMOUNT, MAX_QUANTITY, PACKAGE_NAME_MAX_CHARS
+from engage.limits import (
+    DESCRIPTION_MAX_CHARS,
+    PACKAGE_NAME_MAX_CHARS,
+    check_amount,
+    check_date,
+    check_quantity,
+    check_text,
+)
 
 from .lines import bill_locked_accounts
 from .models import Invoice, Package, UsageRecord, UserPackage
-from .proration import money
 
 
 def _check_account(account_id) -> int:
@@ -21,46 +26,14 @@ def _check_account(account_id) -> int:
     return int(account_id)
 
 
-def _check_amount(value, *, field: str, label: str) -> Decimal:
-    """A non-negative amount of whole cents that fits the columns; never a float's rounding."""
-    if isinstance(value, bool) or value is None:
-        raise DomainError(f"{label} must be a number.", field=field)
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainError(f"{label} must be a number, like 19.95.", field=field) from None
-    if not amount.is_finite():
-        raise DomainError(f"{label} must be a number, like 19.95.", field=field)
-    if amount < 0:
-        raise DomainError(f"{label} must not be negative.", field=field)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise DomainError(f"{label} must be in whole cents (at most 2 decimal places).", field=field)
-    if amount > MAX_AMOUNT:
-        raise DomainError(f"{label} must be at most {MAX_AMOUNT}.", field=field)
-    return money(amount)
-
-
-def _check_date(value, *, field: str, label: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except (TypeError, ValueError):
-        raise DomainError(f"{label} must be a date (YYYY-MM-DD).", field=field) from None
-
-
 # ---------------------------------------------------------------- catalogue, user packages, usage
 
 
 @transaction.atomic
 def package_create(*, name: str, price) -> Package:
     """A catalogue package: a unique name (case-insensitively, trimmed) and a monthly price ≥ 0."""
-    name = (name or "").strip()
-    if not name:
-        raise DomainError("Name is required.", field="name")
-    if len(name) > PACKAGE_NAME_MAX_CHARS:
-        raise DomainError(f"Name must be at most {PACKAGE_NAME_MAX_CHARS} characters.", field="name")
-    price = _check_amount(price, field="price", label="Price")
+    name = check_text(name, field="name", label="Name", max_chars=PACKAGE_NAME_MAX_CHARS, required=True)
+    price = check_amount(price, field="price", label="Price")
     if Package.objects.filter(name__iexact=name).exists():
         raise DomainError(f"A package named “{name}” already exists.", field="name")
     try:
@@ -78,14 +51,9 @@ def user_package_create(
     account_id = _check_account(account_id)
     if not isinstance(package, Package) or package.pk is None:
         raise DomainError("Pick a package from the catalogue.", field="package")
-    price = package.price if price is None else _check_amount(price, field="price", label="Price")
-    try:
-        quantity = int(quantity)
-    except (TypeError, ValueError):
-        raise DomainError("Quantity must be a whole number.", field="quantity") from None
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise DomainError(f"Quantity must be from 1 to {MAX_QUANTITY}.", field="quantity")
-    start_date = today if start_date is None else _check_date(start_date, field="start_date", label="Start date")
+    price = package.price if price is None else check_amount(price, field="price", label="Price")
+    quantity = check_quantity(quantity)
+    start_date = today if start_date is None else check_date(start_date, field="start_date", label="Start date")
     return UserPackage.objects.create(
         account_id=account_id,
         package=package,
@@ -97,15 +65,15 @@ def user_package_create(
 
 
 def usage_record_create(*, account_id: int, amount, occurred_on, description: str = "", today: date) -> UsageRecord:
-    """Already-rated usage: a non-negative amount on a date that is not in the future."""
+    """Already-rated usage on a date that is not in the future; a negative amount is an adjustment."""
     account_id = _check_account(account_id)
-    amount = _check_amount(amount, field="amount", label="Amount")
-    occurred_on = _check_date(occurred_on, field="occurred_on", label="Date")
+    amount = check_amount(amount, field="amount", label="Amount", allow_negative=True)
+    occurred_on = check_date(occurred_on, field="occurred_on", label="Date")
     if occurred_on > today:
         raise DomainError("Usage cannot be dated in the future.", field="occurred_on")
-    description = (description or "").strip()
-    if len(description) > DESCRIPTION_MAX_CHARS:
-        raise DomainError(f"Description must be at most {DESCRIPTION_MAX_CHARS} characters.", field="description")
+    description = check_text(description, field="description", label="Description", max_chars=DESCRIPTION_MAX_CHARS)
+    if amount < 0 and not description:
+        raise DomainError("A negative amount is an adjustment: say why in the description.", field="description")
     return UsageRecord.objects.create(
         account_id=account_id, amount=amount, occurred_on=occurred_on, description=description
     )

@@ -6,15 +6,17 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from .clock import parse_as_of, today
+from .clock import today
+from .errors import DomainError
+from .limits import check_date
 from .pass_runs import reporting_progress
 
 
 def parse_date(value: str | None, *, allow_future: bool = False) -> date:
     try:
-        as_of = parse_as_of(value)
-    except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, not {value!r}.") from None
+        as_of = check_date(value, field="date", label="--date") if value else today()
+    except DomainError as err:
+        raise CommandError(f"{err.message} Not {value!r}.") from None
     if as_of > today() and not allow_future:
         raise CommandError(
             f"--date {as_of:%Y-%m-%d} is after today ({today():%Y-%m-%d}): the pass would act on a day that has "

@@ -1,16 +1,118 @@
-"""Bounds of values, written once: models, services, forms and serializers all read them from here."""
+"""Bounds of values (SPEC §9), written once: models, services, forms, serializers and commands all read
+them from here. A value outside them is refused with a DomainError naming its field; nothing is saved."""
 
-from decimal import Decimal
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
-# Money columns are DecimalField(max_digits=12, decimal_places=2): ten digits before the point.
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from .clock import parse_iso_date
+from .errors import DomainError
+
+# Money columns are DecimalField(max_digits=12, decimal_places=2); what may be entered is far below that, so
+# that price × quantity (a line) always fits its column (max_digits=14) and an invoice's total (18).
 MONEY_MAX_DIGITS = 12
 MONEY_DECIMAL_PLACES = 2
-MAX_AMOUNT = Decimal("9999999999.99")
-MAX_QUANTITY = 100_000
+MAX_AMOUNT = Decimal("999999.99")
+MAX_QUANTITY = 10_000
+LINE_MAX_DIGITS = 14
+TOTAL_MAX_DIGITS = 18
 
+# Business dates: effective dates, start dates, usage dates, statistics periods.
+FIRST_DATE = date(1990, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+
+ACCOUNT_NAME_MAX_CHARS = 200
 NOTE_MAX_CHARS = 2000  # the note on a status change
 PACKAGE_NAME_MAX_CHARS = 100
 DESCRIPTION_MAX_CHARS = 200  # a usage record's description
 
 ERROR_MAX_CHARS = 2000  # one error kept on a job or a billing failure
 DETAIL_MAX_CHARS = 5000  # what a pass run records of itself
+
+# A note keeps its line breaks and tabs (a textarea sends them); every other Cc or Cf character is refused.
+_NOTE_ALLOWED = {"\n", "\t"}
+
+
+def check_date(value, *, field: str, label: str) -> date:
+    """A business date from FIRST_DATE to LAST_DATE: a date, or exactly YYYY-MM-DD."""
+    if not isinstance(value, date):
+        try:
+            value = parse_iso_date(value)
+        except (TypeError, ValueError):
+            raise DomainError(f"{label} must be a date (YYYY-MM-DD).", field=field) from None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise DomainError(f"{label} must be from {FIRST_DATE} to {LAST_DATE}.", field=field)
+    return value
+
+
+def check_amount(value, *, field: str, label: str, allow_negative: bool = False) -> Decimal:
+    """Whole cents, at most MAX_AMOUNT (and at least −MAX_AMOUNT where negative is allowed); never a float."""
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        raise DomainError(f"{label} must be a number, like 19.95.", field=field)
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise DomainError(f"{label} must be a number, like 19.95.", field=field) from None
+    if not amount.is_finite():
+        raise DomainError(f"{label} must be a number, like 19.95.", field=field)
+    if amount < 0 and not allow_negative:
+        raise DomainError(f"{label} must not be negative.", field=field)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise DomainError(f"{label} must be in whole cents (at most 2 decimal places).", field=field)
+    if abs(amount) > MAX_AMOUNT:
+        low = f"−{MAX_AMOUNT:,}" if allow_negative else "0.00"
+        raise DomainError(f"{label} must be from {low} to {MAX_AMOUNT:,}.", field=field)
+    return amount.quantize(Decimal("0.01"))
+
+
+def check_quantity(value, *, field: str = "quantity") -> int:
+    if isinstance(value, bool):
+        value = None
+    try:
+        quantity = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise DomainError("Quantity must be a whole number.", field=field) from None
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise DomainError(f"Quantity must be from 1 to {MAX_QUANTITY:,}.", field=field)
+    return quantity
+
+
+def hidden_characters(text: str, *, allowed=frozenset()) -> list[str]:
+    """The control and format characters (Unicode Cc, Cf) of `text`, as U+XXXX, except `allowed`."""
+    return [
+        f"U+{ord(ch):04X}"
+        for ch in text
+        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf")
+    ]
+
+
+def check_text(value, *, field: str, label: str, max_chars: int, required: bool = False,
+               multiline: bool = False) -> str:
+    """Trimmed text of at most max_chars without control or bidirectional-format characters."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise DomainError(f"{label} must be text.", field=field)
+    text = value.replace("\r\n", "\n").strip() if multiline else value.strip()
+    hidden = hidden_characters(text, allowed=_NOTE_ALLOWED if multiline else frozenset())
+    if hidden:
+        shown = ", ".join(dict.fromkeys(hidden))
+        raise DomainError(f"{label} must not contain control or invisible formatting characters ({shown}).",
+                          field=field)
+    if required and not text:
+        raise DomainError(f"{label} is required.", field=field)
+    if len(text) > max_chars:
+        raise DomainError(f"{label} must be at most {max_chars} characters.", field=field)
+    return text
+
+
+def check_email(value, *, field: str = "email", label: str = "E-mail") -> str:
+    email = check_text(value, field=field, label=label, max_chars=254, required=True)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise DomainError(f"{label} must be a valid e-mail address, like name@example.com.", field=field) from None
+    return email

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from engage.limits import hidden_characters
+
 NAME_MAX = 100
 IMAGE_URL_MAX = 500
 
@@ -16,7 +18,7 @@ _http_url = URLValidator(schemes=["http", "https"])
 
 
 def _has_control_chars(value: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" for c in value)
+    return bool(hidden_characters(value))
 
 
 def clean_name(value) -> str:
@@ -28,8 +30,13 @@ def clean_name(value) -> str:
         raise ValidationError(
             f"Name must be at most {NAME_MAX} characters (it has {len(name):,}).", code="max_length"
         )
-    if _has_control_chars(name):
-        raise ValidationError("Name cannot contain control characters (tabs, line breaks, …).", code="invalid")
+    hidden = hidden_characters(name)
+    if hidden:
+        raise ValidationError(
+            "Name cannot contain control or invisible formatting characters (tabs, line breaks, "
+            f"right-to-left overrides, …): {', '.join(dict.fromkeys(hidden))}.",
+            code="invalid",
+        )
     return name
 
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from engage.limits import NOTE_MAX_CHARS
+from engage.limits import ACCOUNT_NAME_MAX_CHARS, NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption, StatusChangeState
 
@@ -12,7 +12,7 @@ class AccountSerializer(serializers.ModelSerializer):
     backend_status = serializers.CharField(source="status_type.backend_status", read_only=True)
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all(), required=False)
     bill_day = serializers.IntegerField(min_value=1, max_value=28)
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=ACCOUNT_NAME_MAX_CHARS)
 
     class Meta:
         model = Account

@@ -15,9 +15,13 @@ from engage.limits import (
 from ..models import ChargeKind, ChargeLine, Invoice, Package, UsageRecord, UserPackage
 
 
-def _money(**kwargs):
+def _money(*, allow_negative=False, **kwargs):
     return serializers.DecimalField(
-        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, min_value=0, max_value=MAX_AMOUNT, **kwargs
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        min_value=-MAX_AMOUNT if allow_negative else 0,
+        max_value=MAX_AMOUNT,
+        **kwargs,
     )
 
 
@@ -46,7 +50,7 @@ class UserPackageCreateSerializer(serializers.Serializer):
 
 
 class UsageRecordSerializer(serializers.ModelSerializer):
-    amount = _money()
+    amount = _money(allow_negative=True)  # a negative amount is an adjustment
     description = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True, default="")
 
     class Meta:

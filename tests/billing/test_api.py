@@ -142,7 +142,11 @@ def test_add_and_list_usage(api_support, account):
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"amount": "-0.01"}, "amount"),
+        ({"amount": "-0.01"}, "description"),  # a negative amount is an adjustment that says why
+        ({"amount": "-1000000.00", "description": "refund"}, "amount"),
+        ({"amount": "1000000.00"}, "amount"),
+        ({"occurred_on": "1989-12-31"}, "occurred_on"),
+        ({"description": "spoofed \u202egpj.exe"}, "description"),
         ({"amount": "a lot"}, "amount"),
         ({"amount": "1.234"}, "amount"),
         ({"occurred_on": "tomorrow"}, "occurred_on"),

@@ -96,7 +96,10 @@ def test_usage_record_create():
 @pytest.mark.parametrize(
     "amount, occurred_on, field",
     [
-        ("-1.00", TODAY, "amount"),
+        ("-1.00", TODAY, "description"),
+        ("-1000000.00", TODAY, "amount"),
+        ("1000000.00", TODAY, "amount"),
+        ("1.00", date(1989, 12, 31), "occurred_on"),
         ("lots", TODAY, "amount"),
         ("Infinity", TODAY, "amount"),
         ("1.00", date(2031, 5, 11), "occurred_on"),

@@ -167,7 +167,7 @@ def test_management_command_runs_the_pass_and_prints_a_summary(make_account, cap
 
 
 def test_management_command_refuses_a_bad_date():
-    with pytest.raises(CommandError, match="--date must be YYYY-MM-DD"):
+    with pytest.raises(CommandError, match=r"--date must be a date \(YYYY-MM-DD\)"):
         call_command("run_provisioning_pass", "--date", "01/03/2025")
 
 

@@ -41,7 +41,10 @@ def test_create_trims_and_saves():
         ("   ", "Name is required."),
         ("x" * 10_000, "Name must be at most 100 characters (it has 10,000)."),
         ("aCtIvE", "A status type named “Active” already exists (names are unique, ignoring case)."),
-        ("Tab\there", "Name cannot contain control characters (tabs, line breaks, …)."),
+        ("Tab\there", "Name cannot contain control or invisible formatting characters (tabs, line breaks, "
+         "right-to-left overrides, …): U+0009."),
+        ("evil\u202egnp.exe", "Name cannot contain control or invisible formatting characters (tabs, line breaks, "
+         "right-to-left overrides, …): U+202E."),
     ],
 )
 def test_create_bad_names(name, message):
