@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("setup/", views.SetupIndexView.as_view(), name="setup"),
+    path("setup/locked-sign-ins/", views.LockedSignInsView.as_view(), name="lockouts"),
     path("setup/", include("statuses.urls")),
     path("", include("accounts.urls")),
     path("", include("reporting.urls")),

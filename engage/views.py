@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from .errors import DomainError, add_to_form
+from .lockouts import locked_sign_ins, sign_in_unlock
 from .roles import is_administrator, is_staff_role
 
 
@@ -207,3 +208,19 @@ class BulkDeleteView(AdministratorRequiredMixin, View):
         if not deleted and not refused:
             messages.warning(request, f"The checked {self.verbose_name_plural} no longer exist: nothing was deleted.")
         return redirect(self.list_url)
+
+
+class LockedSignInsView(AdministratorRequiredMixin, View):
+    """Setup → Locked sign-ins: who is locked out now, and Unlock."""
+
+    def get(self, request):
+        return render(request, "setup/locked_sign_ins.html", {"attempts": locked_sign_ins(), "nav": "setup"})
+
+    def post(self, request):
+        try:
+            attempt = sign_in_unlock(attempt_id=int(request.POST.get("attempt", "0") or 0))
+        except (DomainError, ValueError) as err:
+            messages.error(request, getattr(err, "message", "That lock-out was not found."))
+        else:
+            messages.success(request, f"Unlocked “{attempt.username}” from {attempt.ip_address}.")
+        return redirect("lockouts")

@@ -77,6 +77,9 @@ def _settings_for_tests(settings, tmp_path):
     from engage import broker
 
     broker.reset()  # a broker failure remembered by an earlier test must not pause this one
+    from django.core.cache import cache
+
+    cache.clear()  # the API's request counters: an earlier test's requests must not throttle this one
     yield
     app.conf.task_always_eager = False
     broker.reset()

@@ -1,0 +1,116 @@
+"""Sign-in lock-out (django-axes), the Administrators' unlock, password rules and API throttling (SPEC §1)."""
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.password_validation import validate_password
+from django.test import Client
+from django.core.exceptions import ValidationError
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Tr0ub4dour&3-horse"
+
+
+@pytest.fixture
+def ana(django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("ana", "ana@example.net", PASSWORD)
+    user.groups.add(Group.objects.get(name="Support"))
+    return user
+
+
+def _sign_in(client, password, *, username="ana", address="203.0.113.7"):
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_five_failures_lock_the_user_name_from_that_address_with_a_clear_message(client, ana):
+    for _ in range(4):
+        assert _sign_in(client, "wrong").status_code == 200  # the login form again, with its error
+    locked = _sign_in(client, "wrong")  # the fifth
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins for this user name from this address" in locked.content.decode()
+    assert "Try again in 15 minutes" in locked.content.decode()
+
+    # Even the right password is refused now, from that address …
+    right = _sign_in(client, PASSWORD)
+    assert right.status_code == 429 and client.get("/accounts/").status_code == 302
+    # … but the same user name from another address is not locked out.
+    assert _sign_in(client, PASSWORD, address="198.51.100.20").status_code == 302
+
+
+def test_the_lock_out_ends_after_15_minutes(client, ana):
+    for _ in range(5):
+        _sign_in(client, "wrong")
+    assert _sign_in(client, PASSWORD).status_code == 429
+    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16))
+    assert _sign_in(client, PASSWORD).status_code == 302
+
+
+def test_an_administrator_sees_and_lifts_a_lock_out(admin_client, ana):
+    client = Client()  # ana's browser; admin_client is the Administrator's
+    for _ in range(5):
+        _sign_in(client, "wrong")
+    page = admin_client.get("/setup/locked-sign-ins/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "ana" in text and "203.0.113.7" in text and "Unlock" in text
+
+    attempt = AccessAttempt.objects.get(username="ana")
+    done = admin_client.post("/setup/locked-sign-ins/", {"attempt": attempt.pk}, follow=True)
+    assert "Unlocked “ana” from 203.0.113.7." in done.content.decode()
+    assert "No one is locked out now." in done.content.decode()
+    assert _sign_in(client, PASSWORD).status_code == 302
+
+    again = admin_client.post("/setup/locked-sign-ins/", {"attempt": attempt.pk}, follow=True)
+    assert "That lock-out has already ended or been lifted." in again.content.decode()
+    assert admin_client.post("/setup/locked-sign-ins/", {"attempt": "x"}).status_code == 302
+
+
+def test_support_cannot_see_or_lift_lock_outs(support_client):
+    assert support_client.get("/setup/locked-sign-ins/").status_code == 403
+    assert support_client.post("/setup/locked-sign-ins/", {"attempt": 1}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("12345678901", "This password is entirely numeric."),
+        ("password123", "This password is too common."),
+        ("short", "This password is too short."),
+        ("ana@example.net", "The password is too similar to the"),
+    ],
+)
+def test_passwords_follow_the_full_validator_set(ana, password, message):
+    with pytest.raises(ValidationError) as err:
+        validate_password(password, user=ana)
+    assert any(m.startswith(message) for m in err.value.messages)
+
+
+def test_each_token_is_throttled_on_its_own(settings, ana, django_user_model):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "3/minute"}}
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import UserRateThrottle
+
+    api_settings.reload()
+    UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    try:
+        other = django_user_model.objects.create_user("ben", "ben@example.net", PASSWORD)
+        other.groups.add(*ana.groups.all())
+        first, second = APIClient(), APIClient()
+        first.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=ana).key}")
+        second.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+        answers = [first.get("/api/v1/statistics/").status_code for _ in range(4)]
+        assert answers == [200, 200, 200, 429]
+        refused = first.get("/api/v1/statistics/")
+        assert int(refused["Retry-After"]) > 0 and "throttled" in refused.json()["detail"].lower()
+        assert second.get("/api/v1/statistics/").status_code == 200  # another token has its own allowance
+    finally:
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
+        api_settings.reload()
+        UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
