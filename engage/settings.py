@@ -228,6 +228,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "engage.api_schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StatusChangeStateEnum": "statuses.rules.StatusChangeState",
         "ChangeOptionEnum": "statuses.rules.ChangeOption",
@@ -285,7 +289,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["expected_refusals"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django's own console handler would print every django.* record a second time through the root.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # django-axes logs every sign-in at INFO; its failures and lock-outs are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 if PRODUCTION:
