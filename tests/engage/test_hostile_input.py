@@ -164,6 +164,7 @@ def test_the_largest_allowed_package_bills_without_overflow(api_admin, api_suppo
 
 
 SPOOFED = "Invoice \u202egpj.exe"
+NOW = "immediately_with_no_transaction"
 
 
 def test_hidden_characters_are_refused_in_every_name_and_note(api_admin, api_support, admin_client):
@@ -179,7 +180,7 @@ def test_hidden_characters_are_refused_in_every_name_and_note(api_admin, api_sup
                                  format="json"),
         "package": api_admin.post("/api/v1/packages/", {"name": SPOOFED, "price": "1.00"}, format="json"),
         "note": api_support.post(f"/api/v1/accounts/{account.pk}/status-changes/",
-                                 {**_change(account, timezone.localdate().isoformat()), "option": "immediately_with_no_transaction",
+                                 {**_change(account, timezone.localdate().isoformat()), "option": NOW,
                                   "note": "bell \u0007"}, format="json"),
         "usage": api_support.post(f"/api/v1/accounts/{account.pk}/usage/",
                                   {"amount": "1.00", "occurred_on": "2020-01-01", "description": SPOOFED},
@@ -199,7 +200,7 @@ def test_hidden_characters_are_refused_in_every_name_and_note(api_admin, api_sup
 
 def test_a_note_keeps_its_line_breaks(api_support):
     account = make_account()
-    body = {**_change(account, timezone.localdate().isoformat()), "option": "immediately_with_no_transaction",
+    body = {**_change(account, timezone.localdate().isoformat()), "option": NOW,
             "note": "  first line\r\nsecond line  "}
     assert api_support.post(f"/api/v1/accounts/{account.pk}/status-changes/", body, format="json").status_code == 201
     assert StatusChange.objects.get().note == "first line\nsecond line"

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
-from django.test import Client
 from django.core.exceptions import ValidationError
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
