@@ -31,6 +31,7 @@ env = environ.Env(
     ENGAGE_LOGIN_FAILURE_LIMIT=(int, 5),
     ENGAGE_LOGIN_LOCKOUT_MINUTES=(int, 15),
     ENGAGE_API_RATE=(str, "600/minute"),
+    ENGAGE_TRUSTED_PROXIES=(int, 0),
 )
 
 DJANGO_ENV = env("DJANGO_ENV")
@@ -103,6 +104,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "engage.client_address.client_address"
+# Reverse proxies in front of the app (each appends to X-Forwarded-For): 1 behind one nginx or load balancer.
+ENGAGE_TRUSTED_PROXIES = env("ENGAGE_TRUSTED_PROXIES")
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files; the one inline
 # <style> (the statistics chart's) carries the request's nonce. No inline script or event handler anywhere.

@@ -103,9 +103,9 @@ def test_components_add_refuses_december_9999_on_the_form(support_client):
 def test_a_statistics_period_in_year_1_is_refused_on_the_page_and_the_api(support_client, api_support):
     page = support_client.get("/statistics/?end=0001-01-01")
     assert page.status_code == 400
-    assert "To must be from 1990-01-01 to 2199-12-31." in page.content.decode()
+    assert "The end of the period must be from 1990-01-01 to 2199-12-31." in page.content.decode()
     api = api_support.get("/api/v1/statistics/?end=0001-01-01")
-    assert api.status_code == 400 and api.json() == {"end": ["To must be from 1990-01-01 to 2199-12-31."]}
+    assert api.status_code == 400 and api.json() == {"end": ["The end of the period must be from 1990-01-01 to 2199-12-31."]}
     assert api_support.get("/api/v1/statistics/?start=1990-01-01&end=2199-12-31").status_code == 200
 
 

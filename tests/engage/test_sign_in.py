@@ -114,3 +114,16 @@ def test_each_token_is_throttled_on_its_own(settings, ana, django_user_model):
         api_settings.reload()
         UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
+
+
+def test_behind_a_proxy_the_forwarded_address_counts_and_a_forged_one_does_not(settings, client, ana):
+    settings.ENGAGE_TRUSTED_PROXIES = 1
+    for i in range(5):  # the client rotates a forged address in front of what the proxy appended
+        client.post("/login/", {"username": "ana", "password": "wrong"}, REMOTE_ADDR="10.0.0.2",
+                    HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 203.0.113.7")
+    locked = client.post("/login/", {"username": "ana", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2",
+                         HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.7")
+    assert locked.status_code == 429
+    other = client.post("/login/", {"username": "ana", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2",
+                        HTTP_X_FORWARDED_FOR="198.51.100.20")
+    assert other.status_code == 302
