@@ -11,6 +11,7 @@ from django.templatetags.static import static
 from django.urls import resolve, reverse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
 from .errors import DomainError, add_to_form
@@ -54,11 +55,13 @@ def api_not_found(request):
     return JsonResponse({"detail": detail}, status=404)
 
 
+@require_safe
 def favicon(request):
     """Browsers and tools that ask for /favicon.ico without reading the page's <link rel="icon">."""
     return HttpResponsePermanentRedirect(static("engage/favicon.svg"))
 
 
+@require_safe
 def home(request):
     if not is_staff_role(request.user):
         raise PermissionDenied("Your user has no Engage role.")
@@ -170,7 +173,7 @@ class BulkDeleteView(AdministratorRequiredMixin, View):
     verbose_name_plural = ""
     template_name = "setup/bulk_delete.html"
 
-    def delete(self, ids):
+    def delete_rows(self, ids):
         """Return (deleted names, [(name, why not)]); must be all-or-nothing per row, never half."""
         raise NotImplementedError
 
@@ -199,7 +202,7 @@ class BulkDeleteView(AdministratorRequiredMixin, View):
                  "verbose_name_plural": self.verbose_name_plural, "list_url": reverse(self.list_url),
                  "action_url": request.path, "nav": "setup"},
             )
-        deleted, refused = self.delete([obj.pk for obj in objects])
+        deleted, refused = self.delete_rows([obj.pk for obj in objects])
         if deleted:
             names = ", ".join(f"“{name}”" for name in deleted)
             messages.success(request, f"Deleted {len(deleted)} of the checked {self.verbose_name_plural}: {names}.")

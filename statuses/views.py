@@ -40,7 +40,7 @@ class StatusTypeDeleteView(BulkDeleteView):
     list_url = "statuses:type-list"
     verbose_name_plural = "account status types"
 
-    def delete(self, ids):
+    def delete_rows(self, ids):
         return services.status_types_delete(ids)
 
     def refusal(self, obj):
@@ -76,7 +76,7 @@ class StatusReasonDeleteView(BulkDeleteView):
     list_url = "statuses:reason-list"
     verbose_name_plural = "status reasons"
 
-    def delete(self, ids):
+    def delete_rows(self, ids):
         return services.status_reasons_delete(ids)
 
     def refusal(self, obj):

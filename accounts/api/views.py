@@ -25,14 +25,14 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = AccountFilter
     queryset = Account.objects.select_related("status_type")
 
-    def create(self, request):
+    def create(self, request, *args, **kwargs):
         serializer = AccountSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         account = services.account_create(**serializer.validated_data)
         return Response(AccountSerializer(account).data, status=201)
 
     @extend_schema(request=AccountUpdateSerializer, responses=AccountSerializer)
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request, *args, **kwargs):
         account = self.get_object()
         serializer = AccountUpdateSerializer(account, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
