@@ -1,5 +1,7 @@
 from django import forms
 
+from engage.errors import DomainError, add_to_form
+
 from .statistics import resolve_period
 
 
@@ -21,8 +23,8 @@ class StatisticsPeriodForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        start, end, error = resolve_period(data.get("start"), data.get("end"), today=self.today)
-        if error:
-            self.add_error("end", error)
-        data["start"], data["end"] = start, end
+        try:
+            data["start"], data["end"] = resolve_period(data.get("start"), data.get("end"), today=self.today)
+        except DomainError as err:
+            add_to_form(self, err)
         return data

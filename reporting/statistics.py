@@ -9,6 +9,8 @@ from django.db.models import Count, Sum
 from pygal.style import Style
 
 from accounts.models import StatusChange
+from engage.errors import DomainError
+from engage.limits import FIRST_DATE, check_date
 from engage.models import PassRun
 from engage.pass_runs import recorded_pass
 from engage.schedule import scheduled
@@ -81,14 +83,17 @@ def default_period(today: date) -> tuple[date, date]:
     return today - timedelta(days=PERIOD_DAYS - 1), today
 
 
-def resolve_period(start: date | None, end: date | None, *, today: date) -> tuple[date, date, str | None]:
+def resolve_period(start: date | None, end: date | None, *, today: date) -> tuple[date, date]:
     """A statistics period from the bounds given, for the page's form and the API alike: the end defaults
-    to today and the start to the 30 days ending at the end. Returns (start, end, error or None)."""
-    end = end or today
-    start = start or default_period(end)[0]
+    to today and the start to the 30 days ending at the end. Raises DomainError naming the field."""
+    end = check_date(end, field="end", label="The end of the period") if end else today
+    if start:
+        start = check_date(start, field="start", label="The start of the period")
+    else:
+        start = max(default_period(end)[0], FIRST_DATE)
     if end < start:
-        return start, end, f"The period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})."
-    return start, end, None
+        raise DomainError(f"The period ends ({end:%Y-%m-%d}) before it starts ({start:%Y-%m-%d}).", field="end")
+    return start, end
 
 
 def snapshot_series(*, start: date, end: date) -> dict[str, dict[date, int]]:
@@ -105,18 +110,36 @@ def snapshot_series(*, start: date, end: date) -> dict[str, dict[date, int]]:
     return series
 
 
-def _strip_scripts(tree):
-    """pygal embeds a config <script> for its (external) tooltips; the chart is static, so drop every script."""
-    for parent in list(tree.iter()):
-        for child in list(parent):
-            if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
-                parent.remove(child)
-    return tree
+def _tag(element) -> str:
+    return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
 
 
-def snapshot_chart(*, start: date, end: date) -> str:
+def _csp_filter(nonce: str | None):
+    """An xml filter that makes pygal's SVG pass the Content-Security-Policy: its config <script> (for
+    tooltips this static chart does not have) is dropped, its <style> carries the request's nonce, and
+    each style="" attribute becomes SVG presentation attributes (style-src blocks the one, not the other)."""
+
+    def apply(tree):
+        for parent in list(tree.iter()):
+            for child in list(parent):
+                if _tag(child) == "script":
+                    parent.remove(child)
+        for element in tree.iter():
+            if nonce and _tag(element) == "style":
+                element.set("nonce", nonce)
+            for declaration in (element.attrib.pop("style", None) or "").split(";"):
+                name, colon, value = declaration.partition(":")
+                if colon and name.strip():
+                    element.set(name.strip(), value.strip())
+        return tree
+
+    return apply
+
+
+def snapshot_chart(*, start: date, end: date, nonce: str | None = None) -> str:
     """The accounts per back-end status over time as an inline SVG (server-side, no JavaScript, nothing
-    loaded from elsewhere); "" when there is no snapshot in the window."""
+    loaded from elsewhere); "" when there is no snapshot in the window. Its <style> element carries
+    `nonce` (the request's CSP nonce): without it the page's policy ignores the chart's styles."""
     series = snapshot_series(start=start, end=end)
     if not series:
         return ""
@@ -159,7 +182,7 @@ def snapshot_chart(*, start: date, end: date) -> str:
         truncate_legend=-1,
         margin=16,
     )
-    chart.add_xml_filter(_strip_scripts)
+    chart.add_xml_filter(_csp_filter(nonce))
     for status in statuses:
         chart.add(status.label, sorted(series[status].items()))
     return chart.render(is_unicode=True)
@@ -208,15 +231,16 @@ def reason_counts(*, start: date, end: date) -> dict:
     }
 
 
-def statistics_overview(*, on: date, period: tuple[date, date] | None) -> dict:
-    """Everything the statistics page shows; per-reason counts only for a valid period."""
+def statistics_overview(*, on: date, period: tuple[date, date] | None, csp_nonce: str | None = None) -> dict:
+    """Everything the statistics page shows; per-reason counts only for a valid period. `csp_nonce` is the
+    request's, for the chart's inline <style>."""
     type_rows = status_type_counts()
     chart_start = on - timedelta(days=CHART_DAYS - 1)
     health = scheduler_health()
     return {
         "type_rows": type_rows,
         "backend_rows": backend_status_totals(type_rows, account_statistics()),
-        "chart_svg": snapshot_chart(start=chart_start, end=on),
+        "chart_svg": snapshot_chart(start=chart_start, end=on, nonce=csp_nonce),
         "chart_start": chart_start,
         "chart_end": on,
         "chart_days": CHART_DAYS,

@@ -22,7 +22,7 @@ class StatisticsView(StaffRequiredMixin, View):
             form = StatisticsPeriodForm(initial=dict(zip(("start", "end"), period, strict=True)), today=day)
         elif form.is_valid():
             period = form.cleaned_data["start"], form.cleaned_data["end"]
-        context = statistics_overview(on=day, period=period)
+        context = statistics_overview(on=day, period=period, csp_nonce=str(request.csp_nonce))
         return render(
             request,
             "reporting/statistics.html",

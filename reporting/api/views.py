@@ -39,9 +39,7 @@ class StatisticsQuerySerializer(serializers.Serializer):
     end = serializers.DateField(required=False)
 
     def validate(self, attrs):
-        start, end, error = resolve_period(attrs.get("start"), attrs.get("end"), today=today())
-        if error:
-            raise serializers.ValidationError({"end": [error]})
+        start, end = resolve_period(attrs.get("start"), attrs.get("end"), today=today())
         return {"start": start, "end": end}
 
 
@@ -64,7 +62,10 @@ class StatisticsView(APIView):
                 resource_type_field_name=None,
                 many=False,
             ),
-            400: OpenApiResponse(description="Malformed date, or end before start: {field: [message]}."),
+            400: OpenApiResponse(
+                description="Malformed date, a date outside 1990-01-01 to 2199-12-31, or end before start: "
+                "{field: [message]}."
+            ),
         },
     )
     def get(self, request):

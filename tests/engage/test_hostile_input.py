@@ -105,7 +105,8 @@ def test_a_statistics_period_in_year_1_is_refused_on_the_page_and_the_api(suppor
     assert page.status_code == 400
     assert "The end of the period must be from 1990-01-01 to 2199-12-31." in page.content.decode()
     api = api_support.get("/api/v1/statistics/?end=0001-01-01")
-    assert api.status_code == 400 and api.json() == {"end": ["The end of the period must be from 1990-01-01 to 2199-12-31."]}
+    assert api.status_code == 400
+    assert api.json() == {"end": ["The end of the period must be from 1990-01-01 to 2199-12-31."]}
     assert api_support.get("/api/v1/statistics/?start=1990-01-01&end=2199-12-31").status_code == 200
 
 

@@ -91,29 +91,20 @@ def test_passwords_follow_the_full_validator_set(ana, password, message):
     assert any(m.startswith(message) for m in err.value.messages)
 
 
-def test_each_token_is_throttled_on_its_own(settings, ana, django_user_model):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "3/minute"}}
-    from rest_framework.settings import api_settings
+def test_each_token_is_throttled_on_its_own(monkeypatch, ana, django_user_model):
     from rest_framework.throttling import UserRateThrottle
 
-    api_settings.reload()
-    UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        other = django_user_model.objects.create_user("ben", "ben@example.net", PASSWORD)
-        other.groups.add(*ana.groups.all())
-        first, second = APIClient(), APIClient()
-        first.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=ana).key}")
-        second.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
-        answers = [first.get("/api/v1/statistics/").status_code for _ in range(4)]
-        assert answers == [200, 200, 200, 429]
-        refused = first.get("/api/v1/statistics/")
-        assert int(refused["Retry-After"]) > 0 and "throttled" in refused.json()["detail"].lower()
-        assert second.get("/api/v1/statistics/").status_code == 200  # another token has its own allowance
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
-        api_settings.reload()
-        UserRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "3/minute"})  # DRF copied the setting
+    other = django_user_model.objects.create_user("ben", "ben@example.net", PASSWORD)
+    other.groups.add(*ana.groups.all())
+    first, second = APIClient(), APIClient()
+    first.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=ana).key}")
+    second.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    answers = [first.get("/api/v1/statistics/").status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    refused = first.get("/api/v1/statistics/")
+    assert int(refused["Retry-After"]) > 0 and "throttled" in refused.json()["detail"].lower()
+    assert second.get("/api/v1/statistics/").status_code == 200  # another token has its own allowance
 
 
 def test_behind_a_proxy_the_forwarded_address_counts_and_a_forged_one_does_not(settings, client, ana):
