@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import CharField, F
 from django.db.models.functions import Cast
 
+from engage.audit import AuditAction, audit_record, changed, snapshot
 from engage.errors import DomainError
 from engage.limits import ACCOUNT_NAME_MAX_CHARS, check_email, check_text
 from provisioning.services import request_provisioning
@@ -15,6 +16,7 @@ from .counters import adjust_status_type_counts
 from .models import Account
 
 NUMBER_OFFSET = 100000
+AUDITED_FIELDS = ("name", "email", "bill_day")
 
 
 def _check_bill_day(bill_day) -> int:
@@ -58,6 +60,8 @@ def account_create(*, name: str, email: str, bill_day: int, status_type: Account
     account.number = str(account.pk + NUMBER_OFFSET)
     Account.objects.filter(pk=account.pk).update(number=account.number)
     adjust_status_type_counts({status_type.pk: 1})
+    audit_record(action=AuditAction.CREATE, obj=account, account_id=account.pk,
+                 after={"number": account.number, **snapshot(account, AUDITED_FIELDS), "status_type": status_type.name})
     request_provisioning([account.pk])
     return account
 
@@ -66,6 +70,7 @@ def account_create(*, name: str, email: str, bill_day: int, status_type: Account
 def account_update(account: Account, *, name=None, email=None, bill_day=None) -> Account:
     """Edit contact details and bill day; never the status (that is the status-change engine)."""
     locked = Account.objects.select_for_update().get(pk=account.pk)
+    before = snapshot(locked, AUDITED_FIELDS)
     if name is not None:
         locked.name = _check_name(name)
     if email is not None:
@@ -73,4 +78,7 @@ def account_update(account: Account, *, name=None, email=None, bill_day=None) ->
     if bill_day is not None:
         locked.bill_day = _check_bill_day(bill_day)
     locked.save(update_fields=["name", "email", "bill_day"])
+    old, new = changed(before, snapshot(locked, AUDITED_FIELDS))
+    if new:
+        audit_record(action=AuditAction.UPDATE, obj=locked, account_id=locked.pk, before=old, after=new)
     return locked

@@ -25,6 +25,7 @@ from billing.status_transactions import (
     plan_status_transactions,
     write_status_transactions,
 )
+from engage.audit import SYSTEM, AuditAction, audit_actor, audit_record
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
 from engage.limits import NOTE_MAX_CHARS, check_date, check_text
@@ -243,6 +244,7 @@ def account_change_status(
             raise _day_taken(effective) from None
         plans, billed = _forecast(account, pending, to_type, option, effective, on)
         _restamp_timeline(account, [*pending, change])
+        _audit_change(change, change.from_type)
         return Outcome(StatusChangeState.PENDING, effective, plans, change, billed)
     change.state = StatusChangeState.APPLIED
     change.save()
@@ -303,6 +305,7 @@ def _apply(account: Account, change: StatusChange, *, actor) -> tuple[list[Packa
     change.executed_at = timezone.now()
     change.executed_by = actor
     change.save(update_fields=["from_type", "state", "executed_at", "executed_by"])
+    _audit_change(change, from_type, plans=plans)
     request_provisioning([account.pk])
     queue_status_change_email(change.pk)
     return plans, billed
@@ -334,6 +337,32 @@ def status_change_remove(*, change_id: int, actor=None) -> None:
     change.executed_by = actor if getattr(actor, "is_authenticated", False) else None
     change.save(update_fields=["state", "executed_at", "executed_by"])
     _restamp_timeline(account, others)
+    audit_record(action=AuditAction.STATUS_CHANGE_REMOVED, obj=change, object_repr=_change_repr(change),
+                 before={**_change_values(change), "state": StatusChangeState.PENDING}, after={"state": change.state})
+
+
+def _change_repr(change: StatusChange, from_type: AccountStatusType | None = None) -> str:
+    start = f"{from_type.name} " if from_type else ""
+    return f"{start}→ {change.to_type.name} on {change.effective_date:%Y-%m-%d}"
+
+
+def _change_values(change: StatusChange) -> dict:
+    """A change as requested, for the audit log: names as they were then (a type may be renamed later)."""
+    return {
+        "status_type": change.to_type.name, "option": change.option, "effective_date": change.effective_date,
+        "reason": change.reason.name if change.reason_id else None, "note": change.note,
+    }
+
+
+def _audit_change(change: StatusChange, from_type: AccountStatusType, *, plans=None) -> None:
+    """One entry per change requested, applied or failed; an applied one lists the lines it wrote."""
+    after = {**_change_values(change), "state": change.state}
+    if change.failure_reason:
+        after["failure_reason"] = change.failure_reason
+    if plans is not None:
+        after["transactions"] = [{"kind": line.kind, "amount": line.amount} for plan in plans for line in plan.lines]
+    audit_record(action=AuditAction.STATUS_CHANGE, obj=change, object_repr=_change_repr(change, from_type),
+                 before={"status_type": from_type.name}, after=after)
 
 
 def _fail(change: StatusChange, why: str) -> None:
@@ -354,7 +383,8 @@ class DueOutcome(StrEnum):
 
 def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
     """Apply one due pending change exactly once; an invalid one is marked failed, never retried."""
-    with transaction.atomic():
+    # The audit log says "system": the scheduler's doing, even when a request ran the pass.
+    with transaction.atomic(), audit_actor(SYSTEM):
         change = (
             StatusChange.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=change_id, state=StatusChangeState.PENDING, effective_date__lte=on)
@@ -373,6 +403,7 @@ def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
             check_transition(Position.now(account), change.to_type, change.reason)
         except DomainError as err:
             _fail(change, err.message)
+            _audit_change(change, account.status_type)
             return DueOutcome.FAILED
         _apply(account, change, actor=None)
         Account.objects.filter(pk=account.pk).update(version=F("version") + 1)

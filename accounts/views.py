@@ -8,6 +8,8 @@ from billing.selectors import account_billing_summary
 from billing.services import bill_account
 from engage.clock import today
 from engage.errors import DomainError, add_to_form
+from engage.keyset import keyset_page
+from engage.limits import parse_id
 from engage.views import StaffRequiredMixin
 from provisioning.selectors import provisioning_summary
 from statuses.models import AccountStatusType
@@ -36,12 +38,8 @@ class AccountListView(StaffRequiredMixin, View):
         filterset = accounts_filtered(request.GET)
         after = request.GET.get("after", "")
         accounts, next_after = [], None
-        if filterset.is_valid() and (after == "" or after.isdigit()):
-            qs = filterset.qs.filter(id__lt=int(after)) if after else filterset.qs
-            accounts = list(qs[: PAGE_SIZE + 1])
-            if len(accounts) > PAGE_SIZE:
-                accounts = accounts[:PAGE_SIZE]
-                next_after = accounts[-1].pk
+        if filterset.is_valid() and (after == "" or parse_id(after) is not None):
+            accounts, next_after = keyset_page(filterset.qs, parse_id(after), PAGE_SIZE)
         params = request.GET.copy()
         params.pop("after", None)
         return render(
@@ -166,7 +164,7 @@ class StatusOptionsView(StaffRequiredMixin, View):
             request,
             account,
             to_type,
-            self._form(account, to_type, version=int(version) if (version or "").isdigit() else None),
+            self._form(account, to_type, version=parse_id(version)),
         )
 
     def post(self, request, pk, type_pk):

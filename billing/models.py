@@ -6,6 +6,7 @@ from django.db import models
 from engage.limits import (
     DESCRIPTION_MAX_CHARS,
     LINE_MAX_DIGITS,
+    MAX_AMOUNT,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     PACKAGE_NAME_MAX_CHARS,
@@ -88,7 +89,10 @@ class UsageRecord(models.Model):
 
     class Meta:
         ordering = ["-occurred_on", "-id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="usage_amount_not_negative")]
+        # A negative amount is an adjustment (SPEC §9), bounded like any other amount.
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=-MAX_AMOUNT), name="usage_amount_at_least_min")
+        ]
         indexes = [
             models.Index(fields=["account", "occurred_on"], condition=models.Q(billed=False), name="usage_unbilled_idx")
         ]

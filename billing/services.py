@@ -6,6 +6,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 
 from engage.account_model import account_exists, get_account_model
+from engage.audit import AuditAction, audit_record, snapshot
 from engage.errors import ConflictError, DomainError
 from engage.limits import (
     DESCRIPTION_MAX_CHARS,
@@ -38,11 +39,14 @@ def package_create(*, name: str, price) -> Package:
         raise DomainError(f"A package named “{name}” already exists.", field="name")
     try:
         with transaction.atomic():
-            return Package.objects.create(name=name, price=price)
+            package = Package.objects.create(name=name, price=price)
     except IntegrityError:  # created at the same moment by someone else
         raise DomainError(f"A package named “{name}” already exists.", field="name") from None
+    audit_record(action=AuditAction.CREATE, obj=package, after=snapshot(package, ("name", "price")))
+    return package
 
 
+@transaction.atomic
 def user_package_create(
     *, account_id: int, package: Package, price=None, quantity=1, start_date: date | None = None, today: date
 ) -> UserPackage:
@@ -54,7 +58,7 @@ def user_package_create(
     price = package.price if price is None else check_amount(price, field="price", label="Price")
     quantity = check_quantity(quantity)
     start_date = today if start_date is None else check_date(start_date, field="start_date", label="Start date")
-    return UserPackage.objects.create(
+    user_package = UserPackage.objects.create(
         account_id=account_id,
         package=package,
         price=price,
@@ -62,8 +66,12 @@ def user_package_create(
         start_date=start_date,
         next_bill_date=start_date,
     )
+    audit_record(action=AuditAction.PACKAGE_SOLD, obj=user_package,
+                 after={"package": package.name, **snapshot(user_package, ("price", "quantity", "start_date"))})
+    return user_package
 
 
+@transaction.atomic
 def usage_record_create(*, account_id: int, amount, occurred_on, description: str = "", today: date) -> UsageRecord:
     """Already-rated usage on a date that is not in the future; a negative amount is an adjustment."""
     account_id = _check_account(account_id)
@@ -74,9 +82,12 @@ def usage_record_create(*, account_id: int, amount, occurred_on, description: st
     description = check_text(description, field="description", label="Description", max_chars=DESCRIPTION_MAX_CHARS)
     if amount < 0 and not description:
         raise DomainError("A negative amount is an adjustment: say why in the description.", field="description")
-    return UsageRecord.objects.create(
+    usage = UsageRecord.objects.create(
         account_id=account_id, amount=amount, occurred_on=occurred_on, description=description
     )
+    audit_record(action=AuditAction.USAGE_ADDED, obj=usage, object_repr=f"{amount} on {occurred_on:%Y-%m-%d}",
+                 after=snapshot(usage, ("amount", "occurred_on", "description")))
+    return usage
 
 
 @transaction.atomic
@@ -92,11 +103,17 @@ def bill_account(*, account_id: int, as_of: date) -> Invoice | None:
     pk, bill_day = rows[0]
     try:
         with transaction.atomic():
-            invoices, _lines = bill_locked_accounts(
+            invoices, lines = bill_locked_accounts(
                 {pk: bill_day}, package_accounts={pk}, usage_accounts={pk}, as_of=as_of, issued_on=as_of
             )
     except IntegrityError:
         raise ConflictError(
             "A period due now was already billed for one of this account's packages; nothing was billed."
         ) from None
-    return invoices[0] if invoices else None
+    invoice = invoices[0] if invoices else None
+    # Recorded even when nothing was due: someone asked, and the log says what came of it.
+    audit_record(action=AuditAction.BILL_ACCOUNT, obj=invoice, object_type=None if invoice else "account",
+                 object_id=None if invoice else pk, object_repr=None if invoice else f"Account {pk}", account_id=pk,
+                 after={"invoice": invoice and invoice.pk, "total": invoice.total if invoice else "0.00",
+                        "lines": len(lines), "as_of": as_of})
+    return invoice

@@ -116,3 +116,12 @@ def check_email(value, *, field: str = "email", label: str = "E-mail") -> str:
     except ValidationError:
         raise DomainError(f"{label} must be a valid e-mail address, like name@example.com.", field=field) from None
     return email
+
+
+def parse_id(value) -> int | None:
+    """A whole number an id column can hold (ASCII digits, below 2**63), else None: "²".isdigit() is true
+    and int() of it fails, and 20 nines overflow a bigint in PostgreSQL."""
+    text = str(value or "")
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None

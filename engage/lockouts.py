@@ -4,9 +4,12 @@ Administrator's unlock. Axes itself counts the failures and refuses the sign-ins
 from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from .audit import audit_record
 from .errors import DomainError
+from .models import AuditAction
 
 
 def locked_sign_ins():
@@ -17,10 +20,16 @@ def locked_sign_ins():
     ).order_by("-attempt_time")[:200]
 
 
-def sign_in_unlock(*, attempt_id: int) -> AccessAttempt:
+@transaction.atomic
+def sign_in_unlock(*, attempt_id: int | None) -> AccessAttempt:
     """Forget the failures of one user name and address pair: its next sign-in is judged afresh."""
-    attempt = AccessAttempt.objects.filter(pk=attempt_id).first()
+    attempt = AccessAttempt.objects.filter(pk=attempt_id).first() if attempt_id is not None else None
     if attempt is None:
         raise DomainError("That lock-out has already ended or been lifted.")
     reset(ip=attempt.ip_address, username=attempt.username)
+    audit_record(
+        action=AuditAction.SIGN_IN_UNLOCKED, object_type="sign-in lock-out", object_id=attempt.pk,
+        object_repr=f"{attempt.username} from {attempt.ip_address}",
+        before={"failures": attempt.failures_since_start}, after={"failures": 0},
+    )
     return attempt

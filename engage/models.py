@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .schedule import PassName
 
@@ -48,3 +50,51 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.payload} ({'done' if self.done_at else 'open'})"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+    STATUS_CHANGE = "status_change", "Status change"
+    STATUS_CHANGE_REMOVED = "status_change_removed", "Pending change removed"
+    BILL_ACCOUNT = "bill_account", "Bill Account"
+    PACKAGE_SOLD = "package_sold", "Package sold"
+    USAGE_ADDED = "usage_added", "Usage added"
+    SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in unlocked"
+
+
+class AuditEntry(models.Model):
+    """One write, recorded by the service that made it in the same transaction (SPEC §1): who, when,
+    what, and the values before/after. Written by engage.audit.audit_record; never changed afterwards."""
+
+    Action = AuditAction
+
+    at = models.DateTimeField(default=timezone.now)
+    # db_index off: the (actor, -id) index below serves the foreign key too.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    actor_name = models.CharField(max_length=150)  # the user name then, or "system" / a command's name
+    address = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=64)  # the model's verbose name: "account status type", …
+    object_id = models.BigIntegerField(null=True, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    account_id = models.BigIntegerField(null=True, blank=True)  # the account it concerns (no FK: engage is the ground)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        # Newest first is keyset paging on the primary key; each filter has its own (…, -id) index.
+        indexes = [
+            models.Index(fields=["actor", "-id"], name="audit_actor_idx"),
+            models.Index(fields=["object_type", "object_id", "-id"], name="audit_object_idx"),
+            models.Index(fields=["account_id", "-id"], name="audit_account_idx"),
+            models.Index(fields=["at"], name="audit_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type} {self.object_id}"

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import health, views
+from . import audit_views, health, views
 from .permissions import IsStaffRole
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("setup/", views.SetupIndexView.as_view(), name="setup"),
     path("setup/locked-sign-ins/", views.LockedSignInsView.as_view(), name="lockouts"),
+    path("audit/", audit_views.AuditLogView.as_view(), name="audit"),
     path("setup/", include("statuses.urls")),
     path("", include("accounts.urls")),
     path("", include("reporting.urls")),

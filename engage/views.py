@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
 from .errors import DomainError, add_to_form
+from .limits import parse_id
 from .lockouts import locked_sign_ins, sign_in_unlock
 from .roles import is_administrator, is_staff_role
 
@@ -185,7 +186,7 @@ class BulkDeleteView(AdministratorRequiredMixin, View):
         return redirect(self.list_url)
 
     def post(self, request):
-        ids = sorted({int(i) for i in request.POST.getlist("pk") if i.isdigit()})
+        ids = sorted({pk for pk in map(parse_id, request.POST.getlist("pk")) if pk is not None})
         objects = list(self.model.objects.filter(pk__in=ids))
         if not objects:
             what = f"The checked {self.verbose_name_plural} no longer exist" if ids else (
@@ -221,9 +222,9 @@ class LockedSignInsView(AdministratorRequiredMixin, View):
 
     def post(self, request):
         try:
-            attempt = sign_in_unlock(attempt_id=int(request.POST.get("attempt", "0") or 0))
-        except (DomainError, ValueError) as err:
-            messages.error(request, getattr(err, "message", "That lock-out was not found."))
+            attempt = sign_in_unlock(attempt_id=parse_id(request.POST.get("attempt")))
+        except DomainError as err:
+            messages.error(request, err.message)
         else:
             messages.success(request, f"Unlocked “{attempt.username}” from {attempt.ip_address}.")
         return redirect("lockouts")

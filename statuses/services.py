@@ -4,6 +4,7 @@ the rules and their messages are the same everywhere. Each write locks first, re
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from engage.audit import AuditAction, audit_record, snapshot
 from engage.errors import DomainError, FieldErrors
 
 from .models import AccountStatusType, StatusReason
@@ -155,7 +156,9 @@ def status_type_create(*, name, backend_status, image_url="", show_in_statistics
     status_type = AccountStatusType(**values)
     if status_type.is_default:
         _clear_default(except_pk=None)
-    return _save_type(status_type, None, fields)
+    _save_type(status_type, None, fields)
+    audit_record(action=AuditAction.CREATE, obj=status_type, after=snapshot(status_type, TYPE_FIELDS))
+    return status_type
 
 
 @transaction.atomic
@@ -177,11 +180,13 @@ def status_type_update(status_type: AccountStatusType, **fields) -> AccountStatu
     changed = [f for f in TYPE_FIELDS if getattr(locked, f) != values[f]]
     if not changed:
         return locked
+    before = snapshot(locked, changed)
     for f in changed:
         setattr(locked, f, values[f])
     if "is_default" in changed and locked.is_default:
         _clear_default(except_pk=locked.pk)
     _save_type(locked, locked, fields)
+    audit_record(action=AuditAction.UPDATE, obj=locked, before=before, after=snapshot(locked, changed))
     if old_backend != locked.backend_status:
         backend_status_changed.send(
             sender=AccountStatusType, status_type=locked, old=old_backend, new=locked.backend_status
@@ -214,6 +219,7 @@ def _delete_each(model, ids: list[int], refusal, taken_up: str) -> tuple[list[st
     or not at all, and name each one kept and why. `taken_up` says why a row the database refused at the
     last moment was kept (ProtectedError is an IntegrityError: something took it up meanwhile)."""
     deleted, refused = [], []
+    fields = TYPE_FIELDS if model is AccountStatusType else REASON_FIELDS
     with transaction.atomic():
         for obj in model.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
             why = refusal(obj)
@@ -221,7 +227,8 @@ def _delete_each(model, ids: list[int], refusal, taken_up: str) -> tuple[list[st
                 refused.append((obj.name, why))
                 continue
             try:
-                with transaction.atomic():
+                with transaction.atomic():  # the entry goes with the row, or stays with it
+                    audit_record(action=AuditAction.DELETE, obj=obj, before=snapshot(obj, fields))
                     obj.delete()
             except IntegrityError:
                 refused.append((obj.name, taken_up))
@@ -283,7 +290,9 @@ def status_reason_create(*, name, backend_statuses, is_active=True) -> StatusRea
     fields = {"name": name, "backend_statuses": backend_statuses, "is_active": is_active}
     values, errors = status_reason_problems(None, fields)
     _raise_if(errors)
-    return _save_reason(StatusReason(**values), None, fields)
+    reason = _save_reason(StatusReason(**values), None, fields)
+    audit_record(action=AuditAction.CREATE, obj=reason, after=snapshot(reason, REASON_FIELDS))
+    return reason
 
 
 @transaction.atomic
@@ -300,9 +309,11 @@ def status_reason_update(reason: StatusReason, **fields) -> StatusReason:
     _raise_if(errors)
     changed = [f for f in REASON_FIELDS if getattr(locked, f) != values[f]]
     if changed:
+        before = snapshot(locked, changed)
         for f in changed:
             setattr(locked, f, values[f])
         _save_reason(locked, locked, fields)
+        audit_record(action=AuditAction.UPDATE, obj=locked, before=before, after=snapshot(locked, changed))
     return locked
 
 

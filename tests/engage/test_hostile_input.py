@@ -260,3 +260,28 @@ def test_pages_send_a_content_security_policy_and_a_permissions_policy(support_c
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert "camera=()" in response["Permissions-Policy"] and "geolocation=()" in response["Permissions-Policy"]
     assert response.status_code == 200
+
+
+def test_a_negative_usage_is_an_adjustment_that_bills_as_a_credit(api_support):
+    account = make_account(bill_day=1)
+    response = api_support.post(f"/api/v1/accounts/{account.pk}/usage/",
+                                {"amount": "-12.50", "occurred_on": "2020-01-01", "description": "outage refund"},
+                                format="json")
+    assert response.status_code == 201, response.json()
+    billed = api_support.post(f"/api/v1/accounts/{account.pk}/bill/")
+    assert billed.json()["invoice"]["total"] == "-12.50"
+
+
+@pytest.mark.parametrize("after", ["²", "9" * 30, "-1", "1e3"])
+def test_a_forged_page_marker_on_the_accounts_list_is_not_a_500(support_client, after):
+    make_account()
+    response = support_client.get(f"/accounts/?after={after}")
+    assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("version", ["²", "9" * 30])
+def test_a_forged_version_on_the_status_form_is_not_a_500(support_client, version):
+    account = make_account()
+    target = status_type("Cancelled")
+    response = support_client.get(f"/accounts/{account.pk}/status/{target.pk}/?version={version}")
+    assert response.status_code == 200

@@ -118,3 +118,15 @@ def test_behind_a_proxy_the_forwarded_address_counts_and_a_forged_one_does_not(s
     other = client.post("/login/", {"username": "ana", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2",
                         HTTP_X_FORWARDED_FOR="198.51.100.20")
     assert other.status_code == 302
+
+
+def test_an_unlock_is_in_the_audit_log(admin_client, ana):
+    from engage.models import AuditEntry
+
+    client = Client()
+    for _ in range(5):
+        _sign_in(client, "wrong")
+    admin_client.post("/setup/locked-sign-ins/", {"attempt": AccessAttempt.objects.get().pk})
+    entry = AuditEntry.objects.get(action="sign_in_unlocked")
+    assert entry.actor_name == "admin1" and entry.object_repr == "ana from 203.0.113.7"
+    assert entry.before == {"failures": 5} and entry.after == {"failures": 0}

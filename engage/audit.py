@@ -1,0 +1,151 @@
+"""The audit log's writer (SPEC §1). Services call `audit_record` inside their own transaction, so an
+entry commits or rolls back with the change it records. Not model signals: the engine writes in bulk
+(bulk_create, update()), which signals never see.
+
+Who: the request a middleware remembers (its user is read at write time, so DRF's token authentication,
+which sets the request's user when it authenticates, is covered) or, outside a request (Celery tasks,
+management commands), "system" unless `audit_actor(name)` names the job."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from ipaddress import ip_address
+
+from django.db import models
+
+from .client_address import client_address
+from .models import AuditAction, AuditEntry
+
+SYSTEM = "system"
+# What `object_type` holds: the verbose names of the models the services record (the page's filter).
+OBJECT_TYPES = (
+    "account status type",
+    "status reason",
+    "account",
+    "status change",
+    "package",
+    "user package",
+    "usage record",
+    "invoice",
+)
+
+_request: ContextVar = ContextVar("audit_request", default=None)
+_actor_name: ContextVar = ContextVar("audit_actor_name", default=None)
+
+
+class AuditActorMiddleware:
+    """Remembers the request for the entries its services write; after AuthenticationMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _request.reset(token)
+
+
+@contextmanager
+def audit_actor(name: str):
+    """Entries written inside are by `name` (a task or command), with no user, even inside a request."""
+    token = _actor_name.set(name[:150])
+    try:
+        yield
+    finally:
+        _actor_name.reset(token)
+
+
+def _actor() -> tuple[int | None, str, str | None]:
+    """(user id, name, address) of whoever is writing now."""
+    name = _actor_name.get()
+    if name is not None:
+        return None, name, None
+    request = _request.get()
+    if request is None:
+        return None, SYSTEM, None
+    user = getattr(request, "user", None)
+    address = _valid_address(client_address(request))
+    if user is not None and user.is_authenticated:
+        return user.pk, user.get_username()[:150], address
+    return None, "anonymous", address
+
+
+def _valid_address(address) -> str | None:
+    """An address the column takes (an inet on PostgreSQL): a forwarded header may hold anything."""
+    try:
+        return str(ip_address((address or "").strip()))
+    except ValueError:
+        return None
+
+
+def json_safe(value):
+    """A value as JSON keeps it: Decimal as its exact string, dates as ISO, a model instance as its pk."""
+    if isinstance(value, Enum):  # TextChoices: the stored value
+        return json_safe(value.value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def snapshot(obj, fields) -> dict:
+    """{field: JSON-safe value} of the fields named (a foreign key's field gives the related row's pk)."""
+    return {f: json_safe(getattr(obj, f)) for f in fields}
+
+
+def changed(before: dict, after: dict) -> tuple[dict, dict]:
+    """The two snapshots cut down to the fields whose values differ."""
+    keys = [k for k in after if before.get(k) != after[k]] + [k for k in before if k not in after]
+    return {k: before.get(k) for k in keys if k in before}, {k: after[k] for k in keys if k in after}
+
+
+def _entry(*, action, obj, object_type, object_id, object_repr, account_id, before, after, who) -> AuditEntry:
+    if action not in AuditAction.values:
+        raise ValueError(f"Unknown audit action {action!r}")
+    if obj is not None:
+        object_type = object_type or str(obj._meta.verbose_name)
+        object_id = obj.pk if object_id is None else object_id
+        object_repr = str(obj) if object_repr is None else object_repr
+        if account_id is None:
+            account_id = getattr(obj, "account_id", None)
+    actor_id, actor_name, address = who
+    return AuditEntry(
+        actor_id=actor_id, actor_name=actor_name, address=address, action=action,
+        object_type=(object_type or "")[:64], object_id=object_id, object_repr=(object_repr or "")[:200],
+        account_id=account_id, before=json_safe(before), after=json_safe(after),
+    )
+
+
+def audit_record(*, action, obj=None, object_type=None, object_id=None, object_repr=None, account_id=None,
+                 before=None, after=None) -> AuditEntry:
+    """Write one entry in the caller's transaction. With `obj`, the object's type, id, text and account
+    (its `account_id`) are taken from it unless given."""
+    entry = _entry(action=action, obj=obj, object_type=object_type, object_id=object_id, object_repr=object_repr,
+                   account_id=account_id, before=before, after=after, who=_actor())
+    entry.save()
+    return entry
+
+
+def audit_record_many(*, action, objects, after=None, before=None, **common) -> list[AuditEntry]:
+    """One entry per object in one INSERT (a batch write); `before`/`after` are callables of the object."""
+    who = _actor()
+    entries = [
+        _entry(action=action, obj=obj, object_type=common.get("object_type"), object_id=None, object_repr=None,
+               account_id=common.get("account_id"), before=before(obj) if before else None,
+               after=after(obj) if after else None, who=who)
+        for obj in objects
+    ]
+    return AuditEntry.objects.bulk_create(entries, batch_size=1000)
