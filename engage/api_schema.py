@@ -39,6 +39,8 @@ def add_error_responses(result, generator, request, public):
             }
             if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
                 answers["400"] = "Invalid input: {field: [messages]} or {detail}; nothing was saved."
+            if "requestBody" in operation:
+                answers["415"] = "A body that is not JSON, a form or multipart (or whose Content-Type cannot be read)."
             if "{" in path:
                 answers["404"] = "No such object (or an id that is not a number)."
             if (method, path) in CONFLICTS:
