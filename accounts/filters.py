@@ -1,7 +1,10 @@
 """The accounts list's search and filters, one FilterSet for the page and the API (django-filter)."""
 
+from dataclasses import dataclass
+
 import django_filters
 from django import forms
+from django.db.models import F
 from django.db.models.functions import Lower
 
 from statuses.models import AccountStatusType
@@ -20,13 +23,18 @@ class AccountFilter(django_filters.FilterSet):
     )
     status_type = django_filters.ModelChoiceFilter(
         queryset=AccountStatusType.objects.all(),
+        label="Status type",
         empty_label="Any status type",
+        error_messages={"invalid_choice": "Pick a status type from the list."},
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     backend_status = django_filters.ChoiceFilter(
         choices=BackendStatus.choices,
         method="by_backend_status",
+        # Without a label django-filter calls a field that is not a model field "[invalid name]".
+        label="Back-end status",
         empty_label="Any back-end status",
+        error_messages={"invalid_choice": "Pick a back-end status from the list."},
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
@@ -53,3 +61,35 @@ class AccountFilter(django_filters.FilterSet):
 def accounts_filtered(params):
     """The FilterSet over all accounts, newest first."""
     return AccountFilter(params, queryset=Account.objects.select_related("status_type").order_by("-id"))
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A column of the list one may sort by: what it is called, and the key that keyset paging orders by
+    (with id after it); None when id order is the column's order."""
+
+    label: str
+    key: str | None
+
+
+# Numbers are assigned from ids (accounts.services.assign_numbers), so number order is id order, numerically.
+ACCOUNT_SORTS = {
+    "number": Sort("Number", None),
+    "name": Sort("Name", "name"),
+    "status": Sort("Status", "status_name"),
+    "created": Sort("Created", None),
+}
+DEFAULT_SORT = "-created"
+
+
+def parse_sort(value: str | None) -> tuple[str, Sort, bool] | None:
+    """`name` or `-name` → ("name", its Sort, descending); None for a column that is not in ACCOUNT_SORTS."""
+    value = value or DEFAULT_SORT
+    name = value.removeprefix("-")
+    sort = ACCOUNT_SORTS.get(name)
+    return None if sort is None else (name, sort, value.startswith("-"))
+
+
+def accounts_sorted(queryset, sort: Sort):
+    """The queryset with the sort's key selected (the status type's name, when sorting by status)."""
+    return queryset.annotate(status_name=F("status_type__name")) if sort.key == "status_name" else queryset

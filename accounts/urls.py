@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("accounts/", views.AccountListView.as_view(), name="list"),
+    path("accounts/export.csv", views.AccountExportView.as_view(), name="export"),
     path("accounts/<int:pk>/", views.AccountOverviewView.as_view(), name="overview"),
     path("accounts/<int:pk>/status/", views.StatusPickView.as_view(), name="status"),
     path("accounts/<int:pk>/status/<int:type_pk>/", views.StatusOptionsView.as_view(), name="status-options"),

@@ -1,14 +1,17 @@
+import csv
+
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 
 from billing.selectors import account_billing_summary
 from billing.services import bill_account
 from engage.clock import today
 from engage.errors import DomainError, add_to_form
-from engage.keyset import keyset_page
+from engage.keyset import KeysetPage, keyset_window, order_for, parse_marker
 from engage.limits import parse_id
 from engage.views import StaffRequiredMixin
 from provisioning.selectors import provisioning_summary
@@ -16,10 +19,10 @@ from statuses.models import AccountStatusType
 from statuses.rules import ChangeOption, StatusChangeState, needs_reason
 from statuses.selectors import reasons_for
 
-from .filters import accounts_filtered
+from .filters import DEFAULT_SORT, accounts_filtered, accounts_sorted, parse_sort
 from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
-from .selectors import pending_timeline, status_history
+from .selectors import count_up_to, earliest_pending_changes, pending_timeline, status_history
 from .status_changes import (
     OPTION_DEFINITIONS,
     account_change_status,
@@ -29,32 +32,153 @@ from .status_changes import (
 )
 
 PAGE_SIZE = 50
+COUNT_CAP = 1000  # the list counts this far and then says "more than 1,000 accounts"
+EXPORT_CHUNK = 2000
+# The list's query string, so that the Overview's "Accounts" link goes back to the same filters and page.
+LIST_QUERY_KEY = "accounts_list_query"
+LIST_QUERY_MAX_CHARS = 2000
+LIST_COLUMNS = (
+    ("number", "Number"), ("name", "Name"), (None, "E-mail"), (None, "Bill day"), ("status", "Status"),
+    (None, "Back-end status"), ("created", "Created"),
+)
+BAD_SORT = "That sort is not one this list offers: showing the newest accounts first."
+BAD_MARKER = "That page link is not valid (or no longer is): showing the first page."
+
+
+def _query(params, **changes) -> str:
+    """The list's query string with some parameters set (a value) or dropped (None)."""
+    params = params.copy()
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value is not None:
+            params[name] = str(value)
+    return params.urlencode()
+
+
+def _count_text(count: int) -> str:
+    if count > COUNT_CAP:
+        return f"more than {COUNT_CAP:,} accounts"
+    return f"{count} account{'' if count == 1 else 's'}"
+
+
+def _headers(params, sort_name: str, descending: bool) -> list[dict]:
+    """Column headers: a sortable one links to its sort (the other way round when it is the current one)."""
+    headers = []
+    for name, label in LIST_COLUMNS:
+        current = name == sort_name
+        header = {"label": label, "current": current, "aria_sort": None, "query": None}
+        if name:
+            toggled = f"-{name}" if current and not descending else name
+            header["query"] = _query(params, sort=toggled, after=None, before=None)
+        if current:
+            header["aria_sort"] = "descending" if descending else "ascending"
+        headers.append(header)
+    return headers
 
 
 class AccountListView(StaffRequiredMixin, View):
-    """Search and filters; keyset paging on id, so page N costs what page 1 does (no COUNT(*))."""
+    """Search, filters and sorting; keyset paging on (sort value, id) both ways, so page N costs what page 1
+    does, and a count that stops at COUNT_CAP (no COUNT(*) over every account)."""
 
     def get(self, request):
         filterset = accounts_filtered(request.GET)
-        after = request.GET.get("after", "")
-        accounts, next_after = [], None
-        if filterset.is_valid() and (after == "" or parse_id(after) is not None):
-            accounts, next_after = keyset_page(filterset.qs, parse_id(after), PAGE_SIZE)
+        errors = []
+        parsed = parse_sort(request.GET.get("sort"))
+        if parsed is None:
+            errors.append(BAD_SORT)
+            parsed = parse_sort(DEFAULT_SORT)
+        sort_name, sort, descending = parsed
+        after_text, before_text = request.GET.get("after", ""), request.GET.get("before", "")
+        after = before = None
+        if (after_text or before_text) and not errors:  # a marker of a bad sort means nothing: dropped
+            after = parse_marker(after_text, has_value=sort.key is not None) if after_text else None
+            before = parse_marker(before_text, has_value=sort.key is not None) if before_text else None
+            if (after_text and before_text) or (after is None and before is None):
+                errors.append(BAD_MARKER)
+                after = before = None
+        page, count = KeysetPage([], None, None), None
+        if filterset.is_valid():
+            queryset = accounts_sorted(filterset.qs, sort)
+            window = dict(key=sort.key, descending=descending, size=PAGE_SIZE)
+            page = keyset_window(queryset, after=after, before=before, **window)
+            if before is not None and not page.rows:  # nothing before that row any more: the first page
+                page = keyset_window(queryset, **window)
+            count = count_up_to(filterset.qs, COUNT_CAP)
+            pending = earliest_pending_changes(account.pk for account in page.rows)
+            for account in page.rows:
+                account.pending = pending.get(account.pk)
+            if not errors:
+                self._remember(request)
+        # Links keep the filters and the sort (a bad one replaced by the default), never a page marker.
         params = request.GET.copy()
-        params.pop("after", None)
+        params["sort"] = f"{'-' if descending else ''}{sort_name}"
+        query = _query(params, after=None, before=None)
         return render(
             request,
             "accounts/list.html",
             {
                 "form": filterset.form,
-                "accounts": accounts,
-                "next_after": next_after,
-                "query": params.urlencode(),
-                "is_first_page": not after,
+                "errors": errors,
+                "accounts": page.rows,
+                "headers": _headers(params, sort_name, descending),
+                "count_text": None if count is None else _count_text(count),
+                "first_query": query if page.previous or after else None,
+                "previous_query": _query(params, after=None, before=page.previous) if page.previous else None,
+                "next_query": _query(params, before=None, after=page.next) if page.next else None,
+                "export_query": query,
+                "sort": params["sort"],
                 "nav": "accounts",
             },
-            status=200 if filterset.is_valid() else 400,
+            status=200 if filterset.is_valid() and not errors else 400,
         )
+
+    @staticmethod
+    def _remember(request):
+        query = request.GET.urlencode()
+        if len(query) <= LIST_QUERY_MAX_CHARS and request.session.get(LIST_QUERY_KEY, "") != query:
+            request.session[LIST_QUERY_KEY] = query
+
+
+class _Echo:
+    """csv.writer writes each row here and gets the line back, to stream it."""
+
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value):
+    # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): make it text.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return f"'{value}"
+    return value
+
+
+class AccountExportView(StaffRequiredMixin, View):
+    """The filtered, sorted list as CSV, streamed from an iterator: memory stays flat at a million rows."""
+
+    columns = ("Number", "Name", "E-mail", "Bill day", "Status type", "Back-end status", "Created")
+
+    def get(self, request):
+        filterset = accounts_filtered(request.GET)
+        parsed = parse_sort(request.GET.get("sort"))
+        if not filterset.is_valid() or parsed is None:
+            return HttpResponseBadRequest("Those filters or that sort are not valid: export again from the list.",
+                                          content_type="text/plain; charset=utf-8")
+        _name, sort, descending = parsed
+        queryset = accounts_sorted(filterset.qs, sort).order_by(*order_for(sort.key, descending))
+        response = StreamingHttpResponse(self._lines(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
+        return response
+
+    def _lines(self, queryset):
+        writer = csv.writer(_Echo())
+        yield writer.writerow(self.columns)
+        for account in queryset.iterator(chunk_size=EXPORT_CHUNK):
+            kind = account.status_type
+            yield writer.writerow([_csv_cell(value) for value in (
+                account.number, account.name, account.email, account.bill_day, kind.name,
+                kind.get_backend_status_display(), timezone.localtime(account.created_at).strftime("%Y-%m-%d %H:%M"),
+            )])
 
 
 class AccountOverviewView(StaffRequiredMixin, View):

@@ -103,6 +103,7 @@ EXPECTED: dict[str, Rule] = {
     "audit": setup_page("GET"),  # SPEC §1: "Administrators read it at /audit/"
     # Accounts, Overview, status changes, components, Tools, statistics: Administrators and Support
     "accounts:list": page("GET"),
+    "accounts:export": page("GET"),  # the filtered list as CSV
     "accounts:overview": page("GET"),
     "accounts:status": page("GET", "POST"),
     "accounts:status-options": page("GET", "POST"),
