@@ -3,6 +3,8 @@
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 
+from .limits import parse_id
+
 MAX_LIMIT = 500
 MAX_OFFSET = 10_000_000  # past any real list; a deeper page is what cursor paging is for
 
@@ -11,9 +13,10 @@ def _bounded_int(request, name: str, *, default: int, low: int, high: int) -> in
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12 or not low <= int(raw) <= high:
+    number = parse_id(raw)
+    if number is None or not low <= number <= high:
         raise ValidationError({name: [f"Give a whole number from {low} to {high:,}."]})
-    return int(raw)
+    return number
 
 
 def _integer_schema(name: str, description: str, low: int, high: int) -> dict:
@@ -60,7 +63,7 @@ class BoundedCursorPagination(CursorPagination):
             valid = False
         else:
             position = cursor.position if cursor else None
-            valid = position is None or (position.isascii() and position.isdigit() and len(position) <= 18)
+            valid = position is None or parse_id(position) is not None
         if not valid or (cursor and cursor.offset > MAX_OFFSET):
             raise ValidationError({self.cursor_query_param: ["This cursor is not one this list gave out."]})
         return cursor

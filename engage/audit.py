@@ -106,10 +106,13 @@ def snapshot(obj, fields) -> dict:
     return {f: json_safe(getattr(obj, f)) for f in fields}
 
 
+_ABSENT = object()
+
+
 def changed(before: dict, after: dict) -> tuple[dict, dict]:
-    """The two snapshots cut down to the fields whose values differ."""
-    keys = [k for k in after if before.get(k) != after[k]] + [k for k in before if k not in after]
-    return {k: before.get(k) for k in keys if k in before}, {k: after[k] for k in keys if k in after}
+    """The two snapshots cut down to the fields whose values differ (a field on one side only differs)."""
+    keys = [k for k in after if before.get(k, _ABSENT) != after[k]] + [k for k in before if k not in after]
+    return {k: before[k] for k in keys if k in before}, {k: after[k] for k in keys if k in after}
 
 
 def _entry(*, action, obj, object_type, object_id, object_repr, account_id, before, after, who) -> AuditEntry:

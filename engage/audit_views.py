@@ -12,14 +12,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
-from .audit import OBJECT_TYPES
+from .audit import OBJECT_TYPES, changed
 from .keyset import keyset_page
-from .limits import parse_id
+from .limits import MAX_ID, parse_id
 from .models import AuditAction, AuditEntry
 from .views import AdministratorRequiredMixin
 
 PAGE_SIZE = 50
-MAX_ID = 2**63 - 1  # a BigIntegerField's largest value: anything above is refused by the form, not the database
 VALUE_MAX_CHARS = 300  # a value longer than this is cut on the page (the entry keeps it whole)
 
 
@@ -103,24 +102,18 @@ def _show(value) -> str:
     return text if len(text) <= VALUE_MAX_CHARS else text[: VALUE_MAX_CHARS - 1] + "…"
 
 
-_ABSENT = object()
-
-
 def changes(entry: AuditEntry) -> list[dict]:
     """The fields whose values differ between before and after (all of them for a create or a delete)."""
-    before = entry.before if isinstance(entry.before, dict) else {}
-    after = entry.after if isinstance(entry.after, dict) else {}
-    rows = []
-    for key in [*after, *(k for k in before if k not in after)]:
-        old, new = before.get(key, _ABSENT), after.get(key, _ABSENT)
-        if old == new:
-            continue
-        rows.append({
+    old, new = changed(entry.before if isinstance(entry.before, dict) else {},
+                       entry.after if isinstance(entry.after, dict) else {})
+    return [
+        {
             "field": key.replace("_", " "),
-            "before": None if old is _ABSENT else _show(old),
-            "after": None if new is _ABSENT else _show(new),
-        })
-    return rows
+            "before": _show(old[key]) if key in old else None,
+            "after": _show(new[key]) if key in new else None,
+        }
+        for key in [*new, *(k for k in old if k not in new)]
+    ]
 
 
 class AuditLogView(AdministratorRequiredMixin, View):

@@ -118,10 +118,13 @@ def check_email(value, *, field: str = "email", label: str = "E-mail") -> str:
     return email
 
 
+MAX_ID = 2**63 - 1  # a bigint id column's largest value
+
+
 def parse_id(value) -> int | None:
-    """A whole number an id column can hold (ASCII digits, below 2**63), else None: "²".isdigit() is true
+    """A whole number an id column can hold (ASCII digits, at most MAX_ID), else None: "²".isdigit() is true
     and int() of it fails, and 20 nines overflow a bigint in PostgreSQL."""
     text = str(value or "")
-    if text.isascii() and text.isdigit() and len(text) <= 18:
+    if text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_ID:
         return int(text)
     return None
