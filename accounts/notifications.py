@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
-from engage.outbox import handler, outbox_add
+from engage.outbox import handler, outbox_add_many
 from statuses.rules import StatusChangeState
 
 from .models import StatusChange
@@ -44,9 +44,9 @@ def _send(change_id: int) -> None:
     send_status_change_email(change_id)
 
 
-def queue_status_change_email(change_id: int) -> None:
-    """In the transaction of the applied change."""
-    outbox_add(EMAIL, change_id=change_id)
+def queue_status_change_emails(change_ids: list[int]) -> None:
+    """In the transaction of the applied changes: one message each."""
+    outbox_add_many(EMAIL, [{"change_id": change_id} for change_id in change_ids])
 
 
 # Messages queued under this name before the outbox (one release back) are still sent.

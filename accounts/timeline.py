@@ -18,6 +18,11 @@ from statuses.rules import BackendStatus, StatusChangeState, can_reenter, needs_
 
 from .models import Account, StatusChange
 
+# The codes of the refusals that depend on the account rather than on the request (DomainError.code).
+SAME_STATUS = "same_status"
+PROSPECT_RULE = "prospect_rule"
+LATER_CHANGE = "later_change"
+
 
 @dataclass(frozen=True)
 class Position:
@@ -49,16 +54,23 @@ def check_transition(
     checked when the change is requested or applied, not when a neighbour on the timeline moves."""
     current = at.status_type
     if to_type.pk == current.pk:
-        raise DomainError(f"The account already has the status “{current.name}”.", field="status_type")
+        raise DomainError(
+            f"The account already has the status “{current.name}”.", field="status_type", code=SAME_STATUS
+        )
     # Prospect can be only an initial status: moving between two prospect types is fine, re-entering is not.
     reentering = current.backend_status != to_type.backend_status or at.left_prospect
     if not can_reenter(to_type.backend_status) and reentering:
         raise DomainError(
             f"“{to_type.name}” is a prospect status: an account that has left prospect can never return to it.",
             field="status_type",
+            code=PROSPECT_RULE,
         )
-    if not check_reason:
-        return
+    if check_reason:
+        check_reason_for(to_type, reason)
+
+
+def check_reason_for(to_type: AccountStatusType, reason: StatusReason | None) -> None:
+    """A reason is required for a cancelled or suspended target, must apply to it, and must not be retired."""
     if reason is not None:
         if not reason.is_active:
             raise DomainError(f"The reason “{reason.name}” is retired.", field="reason")
@@ -81,6 +93,18 @@ def pending_changes_of(account_id: int) -> list[StatusChange]:
         .select_related("to_type", "reason", "created_by")
         .order_by("effective_date", "id")
     )
+
+
+def pending_changes_of_many(account_ids) -> dict[int, list[StatusChange]]:
+    """pending_changes_of for many accounts in one query."""
+    pending: dict[int, list[StatusChange]] = {}
+    for change in (
+        StatusChange.objects.filter(account_id__in=sorted(account_ids), state=StatusChangeState.PENDING)
+        .select_related("to_type", "reason", "created_by")
+        .order_by("account_id", "effective_date", "id")
+    ):
+        pending.setdefault(change.account_id, []).append(change)
+    return pending
 
 
 Step = tuple[StatusChange, Position, DomainError | None]
@@ -120,7 +144,8 @@ def check_later_changes(start: Position, later: Iterable[StatusChange], *, becau
         if error is not None:
             raise DomainError(
                 f"The pending change to “{change.to_type.name}” on {change.effective_date:%Y-%m-%d} would then "
-                f"be refused ({error.message.rstrip('.')}): {because}."
+                f"be refused ({error.message.rstrip('.')}): {because}.",
+                code=LATER_CHANGE,
             )
 
 

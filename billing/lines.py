@@ -13,6 +13,11 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
+from django.db.models import F
+
+from engage.copy_rows import insert_objects
+
 from .models import BillingFailure, ChargeKind, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
@@ -20,7 +25,8 @@ WRITE_BATCH = 1000
 
 
 def package_label(user_package: UserPackage) -> str:
-    name = user_package.package.name
+    # The billing pass reads the catalogue name with the package (`package_name`) rather than the row.
+    name = getattr(user_package, "package_name", None) or user_package.package.name
     return f"{name} × {user_package.quantity}" if user_package.quantity != 1 else name
 
 
@@ -29,7 +35,7 @@ def package_line(user_package: UserPackage, kind: str, amount, start: date, end:
     fields.setdefault("description", package_label(user_package))
     return ChargeLine(
         account_id=user_package.account_id,
-        user_package=user_package,
+        user_package_id=user_package.pk,
         kind=kind,
         amount=amount,
         period_start=start,
@@ -55,7 +61,8 @@ def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]
     keys = sorted(key for key, lines in lines_by_invoice.items() if lines)
     if not keys:
         return [], []
-    invoices = Invoice.objects.bulk_create(
+    invoices = insert_objects(
+        Invoice,
         [
             Invoice(account_id=a, issued_on=day, total=sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0)))
             for a, day in keys
@@ -67,8 +74,33 @@ def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]
         for line in lines_by_invoice[key]:
             line.invoice = invoice
             written.append(line)
-    ChargeLine.objects.bulk_create(written, batch_size=WRITE_BATCH)
+    insert_objects(ChargeLine, written, batch_size=WRITE_BATCH)
     return invoices, written
+
+
+def set_next_bill_dates(user_packages) -> None:
+    """Save the packages' next bill dates in one UPDATE … FROM a list of (id, date) pairs (an unnest of two
+    arrays on PostgreSQL, which the planner joins through the primary key; a VALUES list of 500 rows at a
+    time on SQLite), not Django's CASE per row."""
+    rows = [(up.pk, up.next_bill_date) for up in user_packages]
+    if not rows:
+        return
+    table = connection.ops.quote_name(UserPackage._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET next_bill_date = v.day FROM unnest(%s::bigint[], %s::date[]) AS v(id, day) "
+                f"WHERE {table}.id = v.id",
+                [[pk for pk, _ in rows], [day for _, day in rows]],
+            )
+            return
+        for i in range(0, len(rows), 500):
+            batch = rows[i : i + 500]
+            cursor.execute(
+                f"WITH v(id, day) AS (VALUES {', '.join(['(%s, %s)'] * len(batch))}) "
+                f"UPDATE {table} SET next_bill_date = v.day FROM v WHERE {table}.id = v.id",
+                [value for pk, day in batch for value in (pk, connection.ops.adapt_datefield_value(day))],
+            )
 
 
 def due_day(line: ChargeLine) -> date:
@@ -134,7 +166,7 @@ def bill_locked_accounts(
                 status=UserPackageStatus.ACTIVE,
                 next_bill_date__lte=as_of,
             )
-            .select_related("package")
+            .annotate(package_name=F("package__name"))
             .order_by("account_id", "pk")
         )
     usage = []
@@ -164,8 +196,7 @@ def bill_locked_accounts(
         return [], []
 
     invoices, all_lines = write_invoices(lines_by_invoice)
-    if billed_packages:
-        UserPackage.objects.bulk_update(billed_packages, ["next_bill_date"], batch_size=WRITE_BATCH)
+    set_next_bill_dates(billed_packages)
     # By id: a usage record added meanwhile is not marked billed without its line.
     usage_ids = [record.pk for record in usage]
     for i in range(0, len(usage_ids), WRITE_BATCH * 5):

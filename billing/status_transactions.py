@@ -11,7 +11,7 @@ from datetime import date
 
 from statuses.rules import ChangeOption, bills_packages, is_billing_inert
 
-from .lines import package_line, package_lines, period_line, write_invoices
+from .lines import package_line, package_lines, period_line
 from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
@@ -39,6 +39,21 @@ def active_packages(account_id: int, *, lock: bool = False) -> list[UserPackage]
     if lock:
         packages = packages.select_for_update(of=("self",))
     return list(packages)
+
+
+def active_packages_of(account_ids, *, lock: bool = False) -> dict[int, list[UserPackage]]:
+    """active_packages of many accounts in one query: {account id: its packages in pk order}."""
+    by_account: dict[int, list[UserPackage]] = {}
+    packages = (
+        UserPackage.objects.filter(account_id__in=sorted(account_ids), status=UserPackageStatus.ACTIVE)
+        .select_related("package")
+        .order_by("account_id", "pk")
+    )
+    if lock:
+        packages = packages.select_for_update(of=("self",))
+    for up in packages:
+        by_account.setdefault(up.account_id, []).append(up)
+    return by_account
 
 
 def bill_in_memory(packages: list[UserPackage], bill_day: int, through: date) -> list[ChargeLine]:
@@ -97,19 +112,3 @@ def plan_status_transactions(
             plan.lines.append(package_line(up, ChargeKind.PRORATED_CREDIT, credit, d, e))
             plan.next_bill_date = d
     return plans
-
-
-def write_status_transactions(
-    *, account_id: int, status_change_id: int, plans: list[PackagePlan], issued_on: date
-) -> list[ChargeLine]:
-    """Write the planned lines (one invoice for them) and the new next bill dates, in the caller's
-    transaction. The unique (status change, user package) constraint refuses a second write."""
-    lines = [line for plan in plans for line in plan.lines]
-    for line in lines:
-        line.status_change_id = status_change_id
-    _invoices, written = write_invoices({(account_id, issued_on): lines})
-    moved = [plan for plan in plans if plan.moves]
-    for plan in moved:
-        plan.user_package.next_bill_date = plan.next_bill_date
-    UserPackage.objects.bulk_update([plan.user_package for plan in moved], ["next_bill_date"])
-    return written

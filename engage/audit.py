@@ -142,13 +142,15 @@ def audit_record(*, action, obj=None, object_type=None, object_id=None, object_r
     return entry
 
 
-def audit_record_many(*, action, objects, after=None, before=None, **common) -> list[AuditEntry]:
-    """One entry per object in one INSERT (a batch write); `before`/`after` are callables of the object."""
+def audit_record_many(*, action, objects, after=None, before=None, obj=None, object_repr=None,
+                      **common) -> list[AuditEntry]:
+    """One entry per item in one INSERT (a batch write). `before`/`after`/`object_repr` are callables of the
+    item; `obj` maps an item to the model instance it records (the item itself by default)."""
     who = _actor()
     entries = [
-        _entry(action=action, obj=obj, object_type=common.get("object_type"), object_id=None, object_repr=None,
-               account_id=common.get("account_id"), before=before(obj) if before else None,
-               after=after(obj) if after else None, who=who)
-        for obj in objects
+        _entry(action=action, obj=obj(item) if obj else item, object_type=common.get("object_type"), object_id=None,
+               object_repr=object_repr(item) if object_repr else None, account_id=common.get("account_id"),
+               before=before(item) if before else None, after=after(item) if after else None, who=who)
+        for item in objects
     ]
     return AuditEntry.objects.bulk_create(entries, batch_size=1000)

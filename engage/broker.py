@@ -21,14 +21,15 @@ PAUSE_AFTER_FAILURE = 15.0  # seconds without trying, once the broker failed
 _down_until = 0.0
 
 
-def send(task, *args) -> bool:
-    """Queue `task(*args)`; False (logged) when the broker is down, hung or recently failed."""
+def send(task, *args, queue: str | None = None) -> bool:
+    """Queue `task(*args)` (on `queue`, else the task's default); False (logged) when the broker is down, hung or
+    recently failed."""
     global _down_until
     if time.monotonic() < _down_until:
         return False
     try:
         with current_app.connection_for_write(connect_timeout=TIMEOUT, transport_options=QUICK_OPTIONS) as conn:
-            task.apply_async(args=args, connection=conn, retry=False)
+            task.apply_async(args=args, connection=conn, retry=False, queue=queue)
     except Exception as exc:  # refused, timed out, anything: the row waits for the relay
         _down_until = time.monotonic() + PAUSE_AFTER_FAILURE
         logger.warning("Broker unavailable (%s: %s); %s%r is left to the relay.", type(exc).__name__, exc,

@@ -12,10 +12,11 @@ class DomainError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, code: str = ""):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code  # which rule refused, for callers that sort refusals (the bulk change's skip reasons)
 
     @property
     def errors(self) -> dict[str | None, list[str]]:

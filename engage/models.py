@@ -20,6 +20,10 @@ class PassRun(models.Model):
     succeeded = models.BooleanField(null=True)
     processed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    # A pass split over account-id ranges (SPEC §10): how many parts, and how many have finished; the
+    # part that finishes last finishes the run.
+    parts = models.PositiveIntegerField(default=1)
+    parts_done = models.PositiveIntegerField(default=0)
     found = models.PositiveIntegerField(default=0)  # what the run found wrong and set right (the switch audit's drift)
     detail = models.TextField(blank=True)
 

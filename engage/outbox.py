@@ -47,13 +47,31 @@ def outbox_add(kind: str, **payload) -> OutboxMessage:
     return message
 
 
+def outbox_add_many(kind: str, payloads: list[dict]) -> list[OutboxMessage]:
+    """outbox_add for many messages: one INSERT, one hand-over after commit."""
+    if not payloads:
+        return []
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(kind=kind, payload=payload) for payload in payloads], batch_size=1000
+    )
+    ids = [message.pk for message in messages]
+    transaction.on_commit(lambda: hand_over(ids))
+    return messages
+
+
+HANDOVER_GROUP = 100  # messages per broker message when many are handed over at once
+
+
 def hand_over(message_ids: list[int]) -> int:
-    """Give messages to the broker; stops at the first failure (the broker is down). Returns how many."""
+    """Give messages to the broker, a group per broker message; stops at the first failure (the broker is
+    down). Returns how many."""
     sent = []
-    for message_id in message_ids:
-        if not broker.send(deliver_task, message_id):
+    for i in range(0, len(message_ids), HANDOVER_GROUP):
+        group = list(message_ids[i : i + HANDOVER_GROUP])
+        task, arg = (deliver_task, group[0]) if len(group) == 1 else (deliver_many_task, group)
+        if not broker.send(task, arg):
             break
-        sent.append(message_id)
+        sent += group
     if sent:
         OutboxMessage.objects.filter(pk__in=sent).update(handed_at=timezone.now(), handovers=F("handovers") + 1)
     return len(sent)
@@ -109,6 +127,11 @@ def relay(*, now: datetime | None = None) -> int:
 @shared_task(name="engage.outbox.deliver", acks_late=True)
 def deliver_task(message_id: int):
     return deliver(message_id)
+
+
+@shared_task(name="engage.outbox.deliver_many", acks_late=True)
+def deliver_many_task(message_ids: list[int]):
+    return sum(deliver(message_id) for message_id in message_ids)
 
 
 @shared_task(name="engage.outbox.relay", acks_late=True)

@@ -6,7 +6,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, timedelta
 
-from django.db.models import Max
+from django.db import transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from .limits import DETAIL_MAX_CHARS
@@ -41,6 +42,17 @@ def advance(run: PassRun, processed: int) -> None:
         callback(run)
 
 
+def report(run: PassRun, *, processed: int) -> None:
+    """After a chunk of a pass that may run in parts (several workers, one run): add to how far the run got
+    (one UPDATE that adds, so parts never overwrite each other) and tell whoever listens."""
+    run.processed += processed
+    run.heartbeat_at = timezone.now()
+    PassRun.objects.filter(pk=run.pk).update(processed=F("processed") + processed, heartbeat_at=run.heartbeat_at)
+    callback = _progress.get()
+    if callback is not None:
+        callback(run)
+
+
 @contextmanager
 def recorded_pass(name: str, as_of: date):
     """Yields a PassRun; the pass sets processed/failed/detail (and calls `advance` per chunk); success or
@@ -57,6 +69,28 @@ def recorded_pass(name: str, as_of: date):
     run.succeeded = run.failed == 0
     run.finished_at = timezone.now()
     run.save()
+
+
+def start_parts(name: str, as_of: date, parts: int) -> PassRun:
+    """A run that several workers share, each with a part (finish_part ends it)."""
+    return PassRun.objects.create(name=name, as_of=as_of, heartbeat_at=timezone.now(), parts=parts)
+
+
+def finish_part(run_id: int, *, failed: int = 0, detail: str = "") -> PassRun:
+    """A part is done: count it (row-locked, so two parts finishing at once are both counted); the last
+    part finishes the run: succeeded when no part recorded a failure."""
+    with transaction.atomic():
+        run = PassRun.objects.select_for_update().get(pk=run_id)
+        run.parts_done += 1
+        run.failed += failed
+        run.heartbeat_at = timezone.now()
+        if detail:
+            run.detail = (run.detail + "\n" + detail).strip()[:DETAIL_MAX_CHARS]
+        if run.parts_done >= run.parts and run.finished_at is None:
+            run.finished_at = run.heartbeat_at
+            run.succeeded = run.failed == 0
+        run.save(update_fields=["parts_done", "failed", "heartbeat_at", "detail", "finished_at", "succeeded"])
+    return run
 
 
 DETAIL_MAX_ERRORS = 50

@@ -32,6 +32,7 @@ env = environ.Env(
     ENGAGE_LOGIN_LOCKOUT_MINUTES=(int, 15),
     ENGAGE_API_RATE=(str, "600/minute"),
     ENGAGE_TRUSTED_PROXIES=(int, 0),
+    ENGAGE_PASS_PARTS=(int, 4),
 )
 
 DJANGO_ENV = env("DJANGO_ENV")
@@ -288,6 +289,9 @@ ENGAGE_WEBHOOK_TIMEOUT = env("ENGAGE_WEBHOOK_TIMEOUT")
 # Accounts whose jobs a provisioning pass runs at once (threads; each holds no transaction while it calls
 # the backend): a pass takes about (accounts ÷ this) × the webhook deadline at worst.
 ENGAGE_PROVISIONING_CONCURRENCY = env("ENGAGE_PROVISIONING_CONCURRENCY")
+# The scheduled billing pass is cut into this many account-id ranges, one Celery task each, that any number
+# of workers share (SPEC §10).
+ENGAGE_PASS_PARTS = max(1, env("ENGAGE_PASS_PARTS"))
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .outbox import deliver_task, relay_task  # noqa: F401 - registered with the worker here
+from .outbox import deliver_many_task, deliver_task, relay_task  # noqa: F401 - registered with the worker here
 from .pass_runs import prune_pass_runs
 
 

@@ -10,6 +10,8 @@ from statuses.rules import switch_state
 from .models import JobState, ProvisioningJob
 from .tasks import provisioning_pass_task, run_account_jobs_task
 
+DISPATCH_EACH_MAX = 20
+
 
 def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
     """Write one job per account towards the desired state of its current back-end status, in the
@@ -22,7 +24,8 @@ def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
         [ProvisioningJob(account_id=pk, target=switch_state(backend)) for pk, backend in rows]
     )
     ids = sorted({job.account_id for job in jobs})
-    transaction.on_commit(lambda: _dispatch(ids))
+    # A few accounts: a task each, at once; a batch: one provisioning pass runs them all.
+    transaction.on_commit(lambda: _dispatch(ids) if len(ids) <= DISPATCH_EACH_MAX else _dispatch_pass())
     return jobs
 
 
