@@ -84,6 +84,14 @@ class ProvisioningBackend(ABC):
         except BackendError as exc:
             return account.id, exc
 
+    # A backend that can bring many accounts to their targets at once sets this and implements apply_targets;
+    # the provisioning pass then runs a chunk of jobs in a few statements instead of account by account.
+    batches = False
+
+    def apply_targets(self, targets: dict[int, str]) -> dict[int, str]:
+        """Bring each account (id) to its target state; {account id: "" or the error}. Only when `batches`."""
+        raise NotImplementedError
+
     @abstractmethod
     def create(self, account: AccountRef, *, idempotency_key: str) -> None:
         """Provision the account on the switch, enabled."""

@@ -135,6 +135,10 @@ def test_one_bad_account_does_not_stop_the_pass(make_account, monkeypatch):
             raise RuntimeError("database hiccup")
         return real(account_id, **kwargs)
 
+    def chunk_fails(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(passes, "run_jobs_batch", chunk_fails)  # the chunk fails together: one by one then
     monkeypatch.setattr(passes, "run_account_jobs", flaky)
     summary = provisioning_pass(as_of=date(2025, 3, 1))
     assert (summary.done, summary.failed) == (1, 1)
@@ -178,3 +182,25 @@ def test_the_beat_task_runs_the_pass(make_account):
     assert switch_states() == {account.pk: "enabled"}
     assert sorted(PassRun.objects.values_list("as_of", flat=True))[0] == date(2025, 3, 1)
     assert PassRun.objects.filter(name="provisioning").count() == 2
+
+
+def test_the_pass_runs_a_chunk_of_changed_accounts_in_the_same_number_of_queries(make_account):
+    """The ledger batches: claiming, applying and recording a chunk are a few statements whatever its size."""
+    counts = []
+    for n in (5, 40):
+        accounts = provisioned(make_account, n)
+        drift(accounts, "Suspended")
+        create_drift_jobs()
+        # One older job each, superseded by the newest: only the newest target is applied.
+        ProvisioningJob.objects.bulk_create([ProvisioningJob(account_id=a.pk, target="absent") for a in accounts])
+        ProvisioningJob.objects.bulk_create([ProvisioningJob(account_id=a.pk, target="suspended") for a in accounts])
+        with CaptureQueriesContext(connection) as queries:
+            summary = provisioning_pass(as_of=date(2025, 3, 1))
+        counts.append(len(queries))
+        assert summary.done == n and summary.failed == 0
+        assert {switch_states()[a.pk] for a in accounts} == {"suspended"}
+        jobs = ProvisioningJob.objects.filter(account__in=accounts)
+        assert not jobs.filter(state__in=["pending", "failed"]).exists()
+        assert jobs.filter(state="superseded").count() == 2 * n
+        assert jobs.filter(target="suspended", state="done").count() == n
+    assert counts[0] == counts[1], counts
