@@ -638,7 +638,7 @@ def _apply_due(changes: list[StatusChange], *, on: date) -> dict[int, DueOutcome
     return outcomes
 
 
-def _claim_due(*, on: date, limit: int, only=None, exclude=()) -> list[StatusChange]:
+def _claim_due(*, on: date, limit: int, only=None) -> list[StatusChange]:
     """Lock the next due pending changes, each its account's earliest pending one, oldest first; rows
     another run holds are skipped."""
     earlier = StatusChange.objects.filter(
@@ -647,14 +647,15 @@ def _claim_due(*, on: date, limit: int, only=None, exclude=()) -> list[StatusCha
     )
     qs = StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=on).filter(~Exists(earlier))
     if only is not None:
-        qs = qs.filter(pk__in=only)
-    if exclude:
-        qs = qs.exclude(pk__in=sorted(exclude))
-    return list(
-        qs.select_for_update(skip_locked=True, of=("self",))
-        .select_related("to_type", "reason")
-        .order_by("effective_date", "id")[:limit]
-    )
+        qs = qs.filter(pk__in=sorted(only))
+    changes = list(qs.select_for_update(skip_locked=True, of=("self",)).order_by("effective_date", "id")[:limit])
+    # The types and reasons from two small reads, not a row each per change.
+    types = {t.pk: t for t in AccountStatusType.objects.filter(pk__in={c.to_type_id for c in changes})}
+    reasons = {r.pk: r for r in StatusReason.objects.filter(pk__in={c.reason_id for c in changes} - {None})}
+    for change in changes:
+        change.to_type = types[change.to_type_id]
+        change.reason = reasons.get(change.reason_id)
+    return changes
 
 
 def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
@@ -667,47 +668,62 @@ def apply_due_change(change_id: int, *, on: date) -> DueOutcome:
         return _apply_due(claimed, on=on)[change_id]
 
 
-DUE_CHUNK = 500  # changes claimed and applied per transaction; progress is reported after each chunk
+DUE_CHUNK = 1000  # changes claimed and applied per transaction; progress is reported after each chunk
 
 
 def apply_due_status_changes(*, as_of: date, chunk: int | None = None) -> dict:
     """Every pending change dated on or before as_of, oldest first, each exactly once.
 
-    Claims chunks with skip_locked, so two workers share the work, and applies each chunk in one
-    transaction through the batch writer; a worker killed midway leaves its chunk pending for the next
-    run. A chunk that fails is redone change by change, so one bad account does not stop the pass (its
-    change stays pending, with the error in the run's detail). An account with several due changes has
-    them applied in date order, one per round."""
+    Reads the due changes' ids once (in date order), then claims them chunk by chunk (by id, with
+    skip_locked, so two workers share the work and each claim costs the same at any size) and applies each
+    chunk in one transaction through the batch writer; a worker killed midway leaves its chunk pending for
+    the next run. A chunk that fails is redone change by change, so one bad account does not stop the pass
+    (its change stays pending, with the error in the run's detail). An account with several due changes has
+    them applied in date order, one per sweep."""
     chunk = chunk or DUE_CHUNK
     counts = dict.fromkeys([o.value for o in DueOutcome], 0)  # plain str keys: JSON and printouts
     errored: set[int] = set()
     with recorded_pass(PassRun.Name.APPLY_STATUS_CHANGES, as_of) as run:
-        while True:
-            claimed_ids: list[int] = []
-            try:
-                with transaction.atomic(), audit_actor(SYSTEM):
-                    changes = _claim_due(on=as_of, limit=chunk, exclude=errored)
-                    claimed_ids = [change.pk for change in changes]
-                    if not changes:
-                        break
-                    outcomes = _apply_due(changes, on=as_of)
-            except Exception:
-                if not claimed_ids:
-                    raise
-                logger.warning("Applying %s due changes together failed; applying them one by one", len(claimed_ids))
-                outcomes = {}
-                for change_id in claimed_ids:
-                    try:
-                        outcomes[change_id] = apply_due_change(change_id, on=as_of)
-                    except Exception as exc:  # one bad account must not stop the pass
-                        logger.exception("Status change %s could not be applied", change_id)
-                        outcomes[change_id] = DueOutcome.ERRORS
-                        run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
-            for change_id, outcome in outcomes.items():
-                counts[outcome] += 1
-                if outcome in (DueOutcome.ERRORS, DueOutcome.SKIPPED):
-                    errored.add(change_id)  # not claimed again by this run
-            advance(run, counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED])
+        while True:  # sweeps: the next one finds what an applied change let through (an account's next change)
+            due = list(
+                StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=as_of)
+                .exclude(pk__in=sorted(errored)).order_by("effective_date", "id").values_list("pk", flat=True)
+            )
+            applied_before = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
+            for i in range(0, len(due), chunk):
+                outcomes = _apply_due_chunk(due[i : i + chunk], as_of=as_of, run=run)
+                for change_id, outcome in outcomes.items():
+                    if outcome != DueOutcome.SKIPPED:
+                        counts[outcome] += 1
+                    if outcome == DueOutcome.ERRORS:
+                        errored.add(change_id)
+                advance(run, counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED])
+            if counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED] == applied_before:
+                # Nothing moved: what is left is held by another worker or waits for an erroring change.
+                counts[DueOutcome.SKIPPED] = len(due) - sum(1 for pk in due if pk in errored)
+                break
         run.processed = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
         run.failed = counts[DueOutcome.ERRORS]
     return counts
+
+
+def _apply_due_chunk(change_ids: list[int], *, as_of: date, run: PassRun) -> dict[int, DueOutcome]:
+    """One chunk in one transaction; when it fails, change by change (each in its own)."""
+    try:
+        with transaction.atomic(), audit_actor(SYSTEM):
+            changes = _claim_due(on=as_of, limit=len(change_ids), only=change_ids)
+            outcomes = dict.fromkeys(change_ids, DueOutcome.SKIPPED)
+            if changes:
+                outcomes.update(_apply_due(changes, on=as_of))
+            return outcomes
+    except Exception:
+        logger.warning("Applying %s due changes together failed; applying them one by one", len(change_ids))
+    outcomes = {}
+    for change_id in change_ids:
+        try:
+            outcomes[change_id] = apply_due_change(change_id, on=as_of)
+        except Exception as exc:  # one bad account must not stop the pass
+            logger.exception("Status change %s could not be applied", change_id)
+            outcomes[change_id] = DueOutcome.ERRORS
+            run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
+    return outcomes

@@ -9,6 +9,8 @@ changes are played on the same objects first (`bill_in_memory`).
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db.models import F
+
 from statuses.rules import ChangeOption, bills_packages, is_billing_inert
 
 from .lines import package_line, package_lines, period_line
@@ -46,7 +48,7 @@ def active_packages_of(account_ids, *, lock: bool = False) -> dict[int, list[Use
     by_account: dict[int, list[UserPackage]] = {}
     packages = (
         UserPackage.objects.filter(account_id__in=sorted(account_ids), status=UserPackageStatus.ACTIVE)
-        .select_related("package")
+        .annotate(package_name=F("package__name"))  # the line's description, without a row per package
         .order_by("account_id", "pk")
     )
     if lock:

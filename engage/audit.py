@@ -16,6 +16,7 @@ from ipaddress import ip_address
 from django.db import models
 
 from .client_address import client_address
+from .copy_rows import insert_objects
 from .models import AuditAction, AuditEntry
 
 SYSTEM = "system"
@@ -153,4 +154,4 @@ def audit_record_many(*, action, objects, after=None, before=None, obj=None, obj
                before=before(item) if before else None, after=after(item) if after else None, who=who)
         for item in objects
     ]
-    return AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    return insert_objects(AuditEntry, entries)

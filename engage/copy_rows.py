@@ -2,8 +2,9 @@
 written with COPY; elsewhere (SQLite, the embedded default) Django's bulk_create. Constraints hold either
 way: COPY checks every unique key and foreign key as an INSERT does."""
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 # Below this many rows the plain INSERT is as quick, and simpler to read in a query log.
 COPY_MIN_ROWS = 200
@@ -39,10 +40,14 @@ def insert_objects(model, objects: list, *, batch_size: int = 1000) -> list:
             obj._state.adding = False
             obj._state.db = connection.alias
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        # The passes' models hold ints, str, Decimal, date and aware datetimes: psycopg adapts them as they are.
+        # The passes' models hold ints, str, Decimal, date, UUID and aware datetimes, which psycopg adapts as
+        # they are, and JSON (wrapped, as Django's JSONField would write it).
         attnames = [f.attname for f in fields]
+        json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj in objects:
                 values = obj.__dict__
-                copy.write_row([values[attname] for attname in attnames])
+                copy.write_row([
+                    Jsonb(values[a]) if a in json_fields and values[a] is not None else values[a] for a in attnames
+                ])
     return objects

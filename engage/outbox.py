@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import broker
+from .copy_rows import insert_objects
 from .limits import ERROR_MAX_CHARS
 from .models import OutboxMessage
 
@@ -51,15 +52,13 @@ def outbox_add_many(kind: str, payloads: list[dict]) -> list[OutboxMessage]:
     """outbox_add for many messages: one INSERT, one hand-over after commit."""
     if not payloads:
         return []
-    messages = OutboxMessage.objects.bulk_create(
-        [OutboxMessage(kind=kind, payload=payload) for payload in payloads], batch_size=1000
-    )
+    messages = insert_objects(OutboxMessage, [OutboxMessage(kind=kind, payload=payload) for payload in payloads])
     ids = [message.pk for message in messages]
     transaction.on_commit(lambda: hand_over(ids))
     return messages
 
 
-HANDOVER_GROUP = 100  # messages per broker message when many are handed over at once
+HANDOVER_GROUP = 500  # messages per broker message when many are handed over at once
 
 
 def hand_over(message_ids: list[int]) -> int:

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from engage import broker
 from engage.account_model import get_account_model
+from engage.copy_rows import insert_objects
 from statuses.rules import switch_state
 
 from .models import JobState, ProvisioningJob
@@ -20,8 +21,8 @@ def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
         return []
     Account = get_account_model()
     rows = Account.objects.filter(pk__in=account_ids).values_list("pk", "status_type__backend_status")
-    jobs = ProvisioningJob.objects.bulk_create(
-        [ProvisioningJob(account_id=pk, target=switch_state(backend)) for pk, backend in rows]
+    jobs = insert_objects(
+        ProvisioningJob, [ProvisioningJob(account_id=pk, target=switch_state(backend)) for pk, backend in rows]
     )
     ids = sorted({job.account_id for job in jobs})
     # A few accounts: a task each, at once; a batch: one provisioning pass runs them all.
