@@ -273,7 +273,7 @@ def test_a_batch_does_what_the_single_changes_do(plans, req):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_batches_over_the_same_accounts_at_once_change_each_account_once():
     ids = _wave(30)
     suspended, non_payment = status_type("Suspended"), reason("Non-payment")
