@@ -89,3 +89,78 @@ class StatusTypeCount(models.Model):
         "statuses.AccountStatusType", on_delete=models.CASCADE, primary_key=True, related_name="counter"
     )
     count = models.BigIntegerField(default=0)
+
+
+class BulkStatusJob(models.Model):
+    """A bulk status change (SPEC §5): one request for many accounts, checked (dry run) and then run in the
+    background, chunk by chunk through the engine's batch path. Its accounts are BulkStatusItem rows."""
+
+    class State(models.TextChoices):
+        CHECKING = "checking", "Checking (dry run)"
+        CHECKED = "checked", "Checked: ready to save"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        CANCELLING = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Selection(models.TextChoices):
+        TICKED = "ticked", "Ticked rows"
+        FILTER = "filter", "All accounts matching a filter"
+        CSV = "csv", "Account numbers from a CSV file"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The normalized request (selection, step 2, day, who): the same request twice is the same job.
+    request_key = models.CharField(max_length=80, unique=True)
+    selection = models.CharField(max_length=10, choices=Selection.choices)
+    selection_text = models.CharField(max_length=300, blank=True)  # the filter or file, as the page shows it
+    to_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="+")
+    option = models.CharField(max_length=40, choices=ChangeOption.choices)
+    effective_date = models.DateField(null=True, blank=True)
+    reason = models.ForeignKey("statuses.StatusReason", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    note = models.TextField(blank=True, max_length=NOTE_MAX_CHARS)
+    requested_on = models.DateField()  # the business day it was asked on (the engine's `on`)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CHECKING)
+    total = models.PositiveIntegerField(default=0)
+    checked = models.PositiveIntegerField(default=0)  # dry run progress
+    processed = models.PositiveIntegerField(default=0)  # run progress
+    # Counts by outcome ({"applied": n, "pending": n, "skipped": n}), skip reasons ({code: n}) and the
+    # transactions' totals by kind ({kind: "amount"}), of the dry run and then of the run.
+    dry_run = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"Bulk change #{self.pk} to {self.to_type_id} ({self.state})"
+
+
+class BulkStatusItem(models.Model):
+    """One account of a bulk change, in the order it was selected; its outcome once checked or run."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        APPLIED = "applied", "Changed"
+        PENDING = "pending", "Scheduled"
+        SKIPPED = "skipped", "Skipped"
+
+    job = models.ForeignKey(BulkStatusJob, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    account_id = models.BigIntegerField(null=True, blank=True)  # None: an unknown number from a file
+    number = models.CharField(max_length=40, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
+    skip_code = models.CharField(max_length=20, blank=True)
+    message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="bulk_item_position_unique")]
+        indexes = [models.Index(fields=["job", "state", "position"], name="bulk_item_state_idx")]

@@ -133,7 +133,7 @@ def _day_taken(effective: date) -> DomainError:
     )
 
 
-def _check_fields(to_type, option, effective_date, reason, note, on) -> None:
+def check_request_fields(to_type, option, effective_date, reason, note, on) -> None:
     """The rules of the request itself, whatever the account (raises DomainError): a batch refuses the whole
     request on these, and sorts the account's own refusals into skip reasons."""
     if option not in Option.values:
@@ -517,7 +517,7 @@ def change_status_batch(
     on = on or today()
     if len(account_ids) > BATCH_MAX:
         raise DomainError(f"At most {BATCH_MAX} accounts per batch.")
-    _check_fields(to_type, option, effective_date, reason, note, on)
+    check_request_fields(to_type, option, effective_date, reason, note, on)
     note = clean_note(note)
     ids = sorted(set(account_ids))
     if dry_run:

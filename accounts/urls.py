@@ -1,12 +1,20 @@
 from django.urls import path
 
-from . import views
+from . import bulk_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
     path("accounts/", views.AccountListView.as_view(), name="list"),
     path("accounts/export.csv", views.AccountExportView.as_view(), name="export"),
+    path("accounts/bulk-status/", bulk_views.BulkStatusView.as_view(), name="bulk-status"),
+    path("accounts/bulk-status/<int:pk>/", bulk_views.BulkJobView.as_view(), name="bulk-job"),
+    path("accounts/bulk-status/<int:pk>/progress/", bulk_views.BulkJobProgressView.as_view(), name="bulk-progress"),
+    path("accounts/bulk-status/<int:pk>/save/", bulk_views.BulkJobSaveView.as_view(), name="bulk-save"),
+    path("accounts/bulk-status/<int:pk>/cancel/", bulk_views.BulkJobCancelView.as_view(), name="bulk-cancel"),
+    path("accounts/bulk-status/<int:pk>/skipped/", bulk_views.BulkSkippedView.as_view(), name="bulk-skipped"),
+    path("accounts/bulk-status/<int:pk>/skipped.csv", bulk_views.BulkSkippedExportView.as_view(),
+         name="bulk-skipped-export"),
     path("accounts/<int:pk>/", views.AccountOverviewView.as_view(), name="overview"),
     path("accounts/<int:pk>/status/", views.StatusPickView.as_view(), name="status"),
     path("accounts/<int:pk>/status/<int:type_pk>/", views.StatusOptionsView.as_view(), name="status-options"),

@@ -30,6 +30,7 @@ OBJECT_TYPES = (
     "user package",
     "usage record",
     "invoice",
+    "bulk status job",
 )
 
 _request: ContextVar = ContextVar("audit_request", default=None)

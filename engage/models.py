@@ -66,6 +66,7 @@ class AuditAction(models.TextChoices):
     PACKAGE_SOLD = "package_sold", "Package sold"
     USAGE_ADDED = "usage_added", "Usage added"
     SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in unlocked"
+    BULK_STATUS_CHANGE = "bulk_status_change", "Bulk status change"
 
 
 class AuditEntry(models.Model):

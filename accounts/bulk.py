@@ -1,0 +1,307 @@
+"""Bulk status change (SPEC §5): pick accounts (ticked rows, the list's filter, a CSV of numbers), check the
+request against each of them (dry run), then run it in the background, chunk by chunk, through the
+engine's batch path (`change_status_batch`): the same rules, history, provisioning and e-mail as a single
+change. A job's accounts are rows (BulkStatusItem), written set-based, so a selection of hundreds of
+thousands never sits in one request's memory; each chunk's changes and its items' outcomes commit together,
+so a worker killed midway resumes after the last chunk that committed, and nothing is applied twice.
+
+    job, created = bulk_change_submit(actor=user, filter_params={"backend_status": "active"},
+                                      to_type=suspended, option="period_end", reason=non_payment)
+    bulk_change_run(job.pk)       # the Celery task's body: the dry run, or the run once saved
+"""
+
+import hashlib
+import json
+import logging
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from engage import broker
+from engage.audit import AuditAction, audit_record
+from engage.clock import today
+from engage.errors import ConflictError, DomainError
+from engage.outbox import handler, outbox_add
+
+from .filters import accounts_filtered
+from .models import Account, BulkStatusItem, BulkStatusJob
+from .status_changes import SkipCode, change_status_batch, check_request_fields
+
+logger = logging.getLogger(__name__)
+
+Job = BulkStatusJob
+CHUNK = 500  # accounts per engine call and transaction
+MAX_ACCOUNTS = 1_000_000
+MAX_TICKED = 1_000
+MAX_CSV_BYTES = 2_000_000
+MAX_CSV_NUMBERS = 200_000
+OPEN_STATES = (Job.State.CHECKING, Job.State.QUEUED, Job.State.RUNNING, Job.State.CANCELLING)
+RUN_KIND = "accounts.bulk_status_job"
+
+
+def parse_numbers(raw: bytes) -> list[str]:
+    """Account numbers from an uploaded file: one per line, or a CSV whose `number` column holds them (its
+    first column otherwise); blank lines dropped. Raises DomainError with what is wrong."""
+    if len(raw) > MAX_CSV_BYTES:
+        raise DomainError(f"The file is larger than {MAX_CSV_BYTES // 1_000_000} MB.", field="file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DomainError("The file is not UTF-8 text: save it as CSV (UTF-8).", field="file") from None
+    rows = [line.split(",") for line in text.splitlines() if line.strip()]
+    if not rows:
+        raise DomainError("The file holds no account numbers.", field="file")
+    header = [cell.strip().strip('"').lower() for cell in rows[0]]
+    column = header.index("number") if "number" in header else 0
+    if "number" in header:
+        rows = rows[1:]
+    numbers = [row[column].strip().strip('"') for row in rows if len(row) > column and row[column].strip()]
+    if not numbers:
+        raise DomainError("The file holds no account numbers.", field="file")
+    if len(numbers) > MAX_CSV_NUMBERS:
+        raise DomainError(f"At most {MAX_CSV_NUMBERS:,} account numbers per file.", field="file")
+    bad = next((n for n in numbers if len(n) > 40 or not n.isprintable()), None)
+    if bad is not None:
+        raise DomainError(f"“{bad[:40]}” is not an account number.", field="file")
+    return list(dict.fromkeys(numbers))
+
+
+def _key(**parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _selection(account_ids, filter_params, csv_numbers):
+    given = [x is not None for x in (account_ids, filter_params, csv_numbers)]
+    if sum(given) != 1:
+        raise DomainError("Choose the accounts: ticked rows, the list's filter, or a file of account numbers.")
+    if account_ids is not None:
+        ids = sorted({int(pk) for pk in account_ids})
+        if not ids:
+            raise DomainError("Tick at least one account.", field="account_ids")
+        if len(ids) > MAX_TICKED:
+            raise DomainError(f"At most {MAX_TICKED:,} ticked accounts; use the filter for more.", field="account_ids")
+        return Job.Selection.TICKED, {"ids": ids}, f"{len(ids):,} ticked accounts"
+    if filter_params is not None:
+        filterset = accounts_filtered(filter_params)
+        if not filterset.is_valid():
+            raise DomainError("The list's filter is not valid: choose the accounts again from the list.")
+        params = {k: v for k, v in sorted(filterset.form.cleaned_data.items()) if v not in (None, "")}
+        params = {k: getattr(v, "pk", v) for k, v in params.items()}
+        text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in params.items()) or "all accounts"
+        return Job.Selection.FILTER, {"filter": {k: str(v) for k, v in params.items()}}, f"Matching: {text}"[:300]
+    return Job.Selection.CSV, {"numbers": csv_numbers}, f"{len(csv_numbers):,} account numbers from a file"
+
+
+@transaction.atomic
+def bulk_change_submit(
+    *, actor, account_ids=None, filter_params=None, csv_numbers=None, to_type, option, effective_date=None,
+    reason=None, note: str = "", dry_run: bool = True, on: date | None = None,
+) -> tuple[BulkStatusJob, bool]:
+    """Create the job and its accounts, and hand it to a worker (its dry run, or its run). The same request
+    again (same person, day, accounts and step 2) is the same job: (the job, False), and nothing more
+    happens. Request-level errors (option, reason, date, note) raise DomainError and save nothing."""
+    on = on or today()
+    kind, selection, text = _selection(account_ids, filter_params, csv_numbers)
+    check_request_fields(to_type, option, effective_date, reason, note, on)
+    key = _key(actor=getattr(actor, "pk", None), on=on, selection=selection, to_type=to_type.pk, option=option,
+               effective_date=effective_date, reason=getattr(reason, "pk", None), note=note.strip())
+    existing = Job.objects.select_for_update().filter(request_key=key).first()
+    if existing is not None and existing.state in (Job.State.FAILED, Job.State.CANCELLED):
+        existing.request_key = f"{key}:{existing.pk}"  # ended without doing it all: the same request may run again
+        existing.save(update_fields=["request_key"])
+        existing = None
+    if existing is not None:
+        if not dry_run and existing.state == Job.State.CHECKED:
+            return bulk_change_start(existing.pk, actor=actor), False
+        return existing, False
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                created_by=actor if getattr(actor, "is_authenticated", False) else None, request_key=key,
+                selection=kind, selection_text=text, to_type=to_type, option=option, effective_date=effective_date,
+                reason=reason, note=note.strip(), requested_on=on,
+                state=Job.State.CHECKING if dry_run else Job.State.QUEUED,
+            )
+    except IntegrityError:  # the same request, submitted at the same moment: that one is the job
+        return Job.objects.get(request_key=key), False
+    job.total = _write_items(job, selection)
+    if job.total == 0:
+        raise DomainError("No account matches: nothing to change.")
+    if job.total > MAX_ACCOUNTS:
+        raise DomainError(f"At most {MAX_ACCOUNTS:,} accounts in one bulk change.")
+    job.save(update_fields=["total"])
+    audit_record(action=AuditAction.BULK_STATUS_CHANGE, obj=job, object_repr=f"Bulk change #{job.pk}: {text}",
+                 after={"to": to_type.name, "option": option, "effective_date": effective_date,
+                        "reason": reason.name if reason else None, "accounts": job.total,
+                        "dry_run": dry_run})
+    _hand_over(job)
+    return job, True
+
+
+def _write_items(job: BulkStatusJob, selection: dict) -> int:
+    """The job's accounts as rows, in chunks (one INSERT each): ids, a filter's matches, or a file's numbers
+    (an unknown number is an item with no account)."""
+    position = 0
+
+    def write(rows):
+        nonlocal position
+        BulkStatusItem.objects.bulk_create(
+            [BulkStatusItem(job=job, position=position + i, account_id=pk, number=number or "")
+             for i, (pk, number) in enumerate(rows)]
+        )
+        position += len(rows)
+
+    if "ids" in selection:
+        known = dict(Account.objects.filter(pk__in=selection["ids"]).values_list("pk", "number"))
+        write([(pk, known.get(pk, "")) for pk in selection["ids"]])
+    elif "filter" in selection:
+        rows = accounts_filtered(selection["filter"]).qs.order_by("pk").values_list("pk", "number")
+        batch = []
+        for row in rows.iterator(chunk_size=5000):
+            batch.append(row)
+            if len(batch) == 5000:
+                write(batch)
+                batch = []
+        if batch:
+            write(batch)
+    else:
+        numbers = selection["numbers"]
+        for i in range(0, len(numbers), 5000):
+            chunk = numbers[i : i + 5000]
+            found = dict(Account.objects.filter(number__in=chunk).values_list("number", "pk"))
+            write([(found.get(number), number) for number in chunk])
+    return position
+
+
+def _hand_over(job: BulkStatusJob) -> None:
+    # A row in this transaction, handed to a worker after commit; the relay hands it over if that fails.
+    outbox_add(RUN_KIND, job_id=job.pk)
+
+
+@handler(RUN_KIND)
+def _start_worker(job_id: int) -> None:
+    """The outbox's consumer only starts the job's own task: a job runs for minutes, chunk by chunk in its
+    own transactions, never inside the consumer's. A refused hand-over keeps the message open for the relay."""
+    from .bulk_tasks import bulk_status_change_task
+
+    if not broker.send(bulk_status_change_task, job_id):
+        raise RuntimeError("The broker did not take the bulk status change; the relay hands it over again.")
+
+
+@transaction.atomic
+def bulk_change_start(job_id: int, *, actor=None) -> BulkStatusJob:
+    """Save a checked job: its accounts wait again, and a worker runs it."""
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if job.state != Job.State.CHECKED:
+        raise ConflictError(f"This bulk change is {job.get_state_display().lower()}; it cannot be saved now.")
+    job.items.update(state=BulkStatusItem.State.WAITING, skip_code="", message="")
+    job.state = Job.State.QUEUED
+    job.save(update_fields=["state"])
+    _hand_over(job)
+    return job
+
+
+@transaction.atomic
+def bulk_change_cancel(job_id: int, *, actor=None) -> BulkStatusJob:
+    """Stop a job after the chunk it is on: what was changed stays changed and is listed."""
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if job.state == Job.State.CHECKED or job.state == Job.State.CHECKING:
+        job.state, job.finished_at = Job.State.CANCELLED, timezone.now()
+    elif job.state in (Job.State.QUEUED, Job.State.RUNNING):
+        job.state = Job.State.CANCELLING
+    else:
+        raise ConflictError(f"This bulk change is {job.get_state_display().lower()}; there is nothing to cancel.")
+    job.save(update_fields=["state", "finished_at"])
+    return job
+
+
+def bulk_change_run(job_id: int) -> BulkStatusJob:
+    """The worker's part: the dry run of a job being checked, or the run of a saved one, chunk by chunk; a
+    job another worker is on, or that is finished, is left alone. Returns the job as it ends. A chunk that
+    crashes is rolled back (its accounts are untouched) and the job is marked failed with the error."""
+    try:
+        return _run(job_id)
+    except Exception as exc:
+        logger.exception("Bulk status change %s failed", job_id)
+        Job.objects.filter(pk=job_id, state__in=OPEN_STATES).update(
+            state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        return Job.objects.get(pk=job_id)
+
+
+def _run(job_id: int) -> BulkStatusJob:
+    while True:
+        with transaction.atomic():
+            job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            if job is None or job.state not in OPEN_STATES:
+                return job or Job.objects.get(pk=job_id)
+            if job.state == Job.State.CANCELLING:
+                job.state, job.finished_at = Job.State.CANCELLED, timezone.now()
+                job.save(update_fields=["state", "finished_at"])
+                return job
+            if not _next_chunk(job):
+                job.state = Job.State.CHECKED if job.state == Job.State.CHECKING else Job.State.DONE
+                job.finished_at = timezone.now() if job.state == Job.State.DONE else None
+                job.save(update_fields=["state", "finished_at"])
+                return job
+
+
+def _next_chunk(job: BulkStatusJob) -> bool:
+    """Check or run the next chunk of waiting accounts, in the job row's transaction (locked); False when
+    none is left."""
+    checking = job.state == Job.State.CHECKING
+    items = list(job.items.filter(state=BulkStatusItem.State.WAITING).order_by("position")[:CHUNK])
+    if not items:
+        return False
+    if job.state == Job.State.QUEUED:
+        job.state, job.started_at = Job.State.RUNNING, timezone.now()
+    known = [item.account_id for item in items if item.account_id is not None]
+    results = {}
+    if known:
+        try:
+            with transaction.atomic():
+                results = {r.account_id: r for r in change_status_batch(
+                    account_ids=known, to_type=job.to_type, option=job.option, effective_date=job.effective_date,
+                    reason=job.reason, note=job.note, actor=job.created_by, on=job.requested_on, dry_run=checking,
+                )}
+        except DomainError as err:  # the request is refused for every account now (a reason retired since)
+            job.state, job.error, job.finished_at = Job.State.FAILED, err.message, timezone.now()
+            job.save(update_fields=["state", "error", "finished_at", "started_at"])
+            return True
+    tally = job.dry_run if checking else job.result
+    counts, skips = Counter(tally.get("counts", {})), Counter(tally.get("skips", {}))
+    totals = defaultdict(Decimal, {k: Decimal(v) for k, v in tally.get("totals", {}).items()})
+    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for item in items:
+        result = results.get(item.account_id)
+        if result is None:
+            outcome = ("skipped", SkipCode.UNKNOWN_ACCOUNT, f"No account with number {item.number}.")
+        else:
+            outcome = (result.state, result.skip_code, result.message[:300])
+            for line in result.transactions:
+                totals[line.kind] += line.amount
+        groups[outcome].append(item.pk)
+        counts[outcome[0]] += 1
+        if outcome[1]:
+            skips[outcome[1]] += 1
+    for (state, code, message), ids in groups.items():
+        BulkStatusItem.objects.filter(pk__in=ids).update(state=state, skip_code=code, message=message)
+    tally.update(counts=dict(counts), skips=dict(skips), totals={k: str(v) for k, v in sorted(totals.items())})
+    if checking:
+        job.checked += len(items)
+    else:
+        job.processed += len(items)
+    job.save(update_fields=["state", "started_at", "dry_run", "result", "checked", "processed"])
+    return True
+
+
+def skip_rows(job: BulkStatusJob):
+    """The job's skipped accounts, in selection order."""
+    return job.items.filter(state=BulkStatusItem.State.SKIPPED).order_by("position")
+
+
+def skip_label(code: str) -> str:
+    return SkipCode(code).label if code in SkipCode.values else code

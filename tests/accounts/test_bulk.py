@@ -1,0 +1,271 @@
+"""Bulk status change (SPEC §5): choose accounts (ticked, the list's filter, a file), the dry run, the job
+run through the engine's batch path, cancel, resume, the skipped accounts, and the same request twice."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import bulk
+from accounts.bulk import bulk_change_cancel, bulk_change_run, bulk_change_start, bulk_change_submit
+from accounts.models import Account, BulkStatusItem, BulkStatusJob, StatusChange
+from billing.models import ChargeLine
+from engage.errors import DomainError
+from engage.models import AuditEntry, OutboxMessage
+from provisioning.models import ProvisioningJob
+from statuses.rules import StatusChangeState
+
+from .factories import give_package, make_account, reason, status_type
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2031, 2, 20)
+
+
+@pytest.fixture(autouse=True)
+def business_day(monkeypatch):
+    monkeypatch.setattr(bulk, "today", lambda: TODAY)
+
+
+def _accounts(n, *, first=0, type_name="Active", price="30.00"):
+    accounts = []
+    for i in range(first, first + n):
+        account = make_account(type_name=type_name, bill_day=15, email=f"bulk{i}@example.com", name=f"Bulk {i}")
+        give_package(account, price=price, start=date(2031, 1, 15), next_bill=date(2031, 3, 15), name=f"P{price}")
+        accounts.append(account)
+    return accounts
+
+
+def _suspend(user, *, worker=True, **selection):
+    """Submit a suspension (a dry run); the worker's part runs it, as the task would after commit."""
+    job, created = bulk_change_submit(actor=user, to_type=status_type("Suspended"),
+                                      option="immediately_with_prorated_transaction", reason=reason("Non-payment"),
+                                      note="wave", **selection)
+    return (bulk_change_run(job.pk) if worker else job), created
+
+
+def _save(job, user=None):
+    bulk_change_start(job.pk, actor=user)
+    return bulk_change_run(job.pk)
+
+
+def test_a_dry_run_counts_skips_and_totals_and_changes_nothing(admin_user):
+    active = _accounts(3)
+    already = _accounts(1, first=3, type_name="Suspended")
+    changes_before = StatusChange.objects.count()
+    job, created = _suspend(admin_user, account_ids=[a.pk for a in active + already])
+    assert created and job.state == BulkStatusJob.State.CHECKED
+    assert job.dry_run["counts"] == {"applied": 3, "skipped": 1}
+    assert job.dry_run["skips"] == {"same_status": 1}
+    assert job.dry_run["totals"] == {"prorated_credit": str(Decimal("-24.64") * 3)}  # 30.00 × 23/28 each
+    assert StatusChange.objects.count() == changes_before
+    assert not ChargeLine.objects.filter(kind="prorated_credit").exists()
+
+
+def test_save_runs_every_account_through_the_engine(admin_user):
+    active = _accounts(3)
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    job = _save(job, admin_user)
+    assert job.state == BulkStatusJob.State.DONE and job.processed == 3
+    assert job.result["counts"] == {"applied": 3}
+    ids = [a.pk for a in active]
+    assert set(Account.objects.filter(pk__in=ids).values_list("status_type__name", flat=True)) == {"Suspended"}
+    assert StatusChange.objects.filter(account_id__in=ids, to_type__name="Suspended", note="wave",
+                                       state=StatusChangeState.APPLIED).count() == 3
+    assert ChargeLine.objects.filter(account_id__in=ids, kind="prorated_credit", amount=Decimal("-24.64")).count() == 3
+    assert ProvisioningJob.objects.filter(account_id__in=ids, target="suspended").count() == 3
+    assert OutboxMessage.objects.filter(kind="accounts.status_email").count() >= 3
+    assert AuditEntry.objects.filter(action="bulk_status_change", object_id=job.pk).count() == 1
+
+
+def test_the_same_request_twice_is_the_same_job_and_changes_nothing_more(admin_user):
+    active = _accounts(2)
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    _save(job, admin_user)
+    changes = StatusChange.objects.count()
+    again, created = _suspend(admin_user, account_ids=[a.pk for a in reversed(active)])
+    assert (again.pk, created) == (job.pk, False)
+    assert StatusChange.objects.count() == changes
+    # Asked anew by someone else, the engine skips them: they already have that status.
+    other, created = _suspend(None, account_ids=[a.pk for a in active])
+    assert created and other.dry_run["skips"] == {"same_status": 2}
+
+
+def test_selection_by_filter_and_by_file_with_an_unknown_number(admin_user):
+    active = _accounts(3)
+    _accounts(2, first=3, type_name="Cancelled")
+    job, _ = _suspend(admin_user, filter_params={"backend_status": "active"})
+    assert job.total == Account.objects.filter(status_type__backend_status="active").count()
+    assert job.selection_text == "Matching: backend status active"
+    numbers = [a.number for a in active[:2]] + ["NOPE-1"]
+    job, _ = _suspend(admin_user, csv_numbers=numbers)
+    assert (job.total, job.dry_run["counts"], job.dry_run["skips"]) == (3, {"applied": 2, "skipped": 1},
+                                                                        {"unknown_account": 1})
+    item = job.items.get(number="NOPE-1")
+    assert (item.account_id, item.state, item.message) == (None, "skipped", "No account with number NOPE-1.")
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"", "The file holds no account numbers."),
+    (b"number\n\n", "The file holds no account numbers."),
+    (b"\xff\xfe\x00bad", "The file is not UTF-8 text"),
+    (b"A-1\nB\x07C\n", "is not an account number"),
+    (b"x" * (bulk.MAX_CSV_BYTES + 1), "The file is larger than"),
+])
+def test_a_bad_file_is_refused_with_a_message(raw, message):
+    with pytest.raises(DomainError) as err:
+        bulk.parse_numbers(raw)
+    assert message in err.value.message and err.value.field == "file"
+
+
+def test_a_request_refused_for_every_account_saves_nothing(admin_user):
+    active = _accounts(1)
+    with pytest.raises(DomainError) as err:
+        bulk_change_submit(actor=admin_user, account_ids=[active[0].pk], to_type=status_type("Suspended"),
+                           option="immediately_with_prorated_transaction")
+    assert err.value.field == "reason"
+    with pytest.raises(DomainError):
+        bulk_change_submit(actor=admin_user, account_ids=[active[0].pk], to_type=status_type("Active"),
+                           option="specific_date", effective_date=TODAY - timedelta(days=1))
+    assert not BulkStatusJob.objects.exists()
+
+
+def test_cancel_stops_after_the_chunk_and_keeps_what_was_changed(admin_user, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    active = _accounts(5)
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    real = bulk._next_chunk
+    calls = []
+
+    def one_chunk_then_cancel(job):
+        done = real(job)
+        calls.append(job.state)
+        if len(calls) == 1 and job.state == BulkStatusJob.State.RUNNING:
+            BulkStatusJob.objects.filter(pk=job.pk).update(state=BulkStatusJob.State.CANCELLING)
+            job.state = BulkStatusJob.State.CANCELLING
+        return done
+
+    monkeypatch.setattr(bulk, "_next_chunk", one_chunk_then_cancel)
+    job = _save(job, admin_user)
+    assert job.state == BulkStatusJob.State.CANCELLED and job.processed == 2
+    assert Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended").count() == 2
+    assert job.items.filter(state="waiting").count() == 3
+
+
+def test_a_crashed_run_resumes_after_the_last_chunk_that_committed(admin_user, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    active = _accounts(5)
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    bulk_change_start(job.pk, actor=admin_user)
+    real, seen = bulk._next_chunk, []
+
+    def dies_on_the_second_chunk(job):
+        seen.append(1)
+        if len(seen) == 2:
+            raise SystemExit("worker killed")
+        return real(job)
+
+    monkeypatch.setattr(bulk, "_next_chunk", dies_on_the_second_chunk)
+    with pytest.raises(SystemExit):
+        bulk._run(job.pk)
+    assert Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended").count() == 2
+    monkeypatch.setattr(bulk, "_next_chunk", real)
+    job = bulk_change_run(job.pk)  # redelivered
+    assert job.state == BulkStatusJob.State.DONE and job.result["counts"] == {"applied": 5}
+    assert StatusChange.objects.filter(account__in=active, to_type__name="Suspended").count() == 5
+    assert ChargeLine.objects.filter(account__in=active, kind="prorated_credit").count() == 5
+
+
+def test_cancel_or_save_in_the_wrong_state_is_a_conflict(admin_user):
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in _accounts(1)])
+    _save(job)
+    with pytest.raises(DomainError) as err:
+        bulk_change_start(job.pk)
+    assert err.value.status_code == 409
+    with pytest.raises(DomainError):
+        bulk_change_cancel(job.pk)
+
+
+# --- Pages -------------------------------------------------------------------------------------------------
+
+
+def test_the_list_hands_ticked_rows_and_the_filter_to_the_bulk_page(support_client):
+    active = _accounts(2)
+    page = support_client.get(reverse("accounts:list"))
+    assert 'data-testid="bulk-ticked"' in page.content.decode() and 'name="ids"' in page.content.decode()
+    url = reverse("accounts:bulk-status")
+    page = support_client.get(url, {"ids": [a.pk for a in active]})
+    assert page.status_code == 200 and "2 ticked accounts" in page.content.decode()
+    page = support_client.get(url, {"all": "1", "backend_status": "active"})
+    assert "Every account matching the list&#x27;s filter (Back-end status: active)" in page.content.decode()
+    assert support_client.get(url, {"ids": ["x"]}).status_code == 400
+
+
+def test_the_page_flow_dry_run_save_and_skipped(support_client, django_capture_on_commit_callbacks):
+    active = _accounts(2)
+    suspended = _accounts(1, first=2, type_name="Suspended")
+    url = reverse("accounts:bulk-status")
+    data = {"ids": [a.pk for a in active + suspended], "status_type": status_type("Suspended").pk,
+            "option": "immediately_with_prorated_transaction", "reason": reason("Non-payment").pk, "note": "page"}
+    # After commit the job goes to a worker (the outbox, then its task; eager in tests).
+    with django_capture_on_commit_callbacks(execute=True):
+        response = support_client.post(url, data)
+    assert response.status_code == 302
+    job = BulkStatusJob.objects.get()
+    page = support_client.get(response["Location"]).content.decode()
+    assert "Checked: ready to save" in page and "Already in that status" in page and "-49.28" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        assert support_client.post(reverse("accounts:bulk-save", args=[job.pk])).status_code == 302
+    page = support_client.get(reverse("accounts:bulk-job", args=[job.pk])).content.decode()
+    assert "Done" in page and 'data-testid="count-applied">2<' in page
+    skipped = support_client.get(reverse("accounts:bulk-skipped", args=[job.pk])).content.decode()
+    assert suspended[0].number in skipped and "Already in that status" in skipped
+    csv_text = b"".join(support_client.get(reverse("accounts:bulk-skipped-export", args=[job.pk])).streaming_content)
+    assert csv_text.decode().splitlines()[1].startswith(f"{suspended[0].number},{suspended[0].pk},Already in that")
+    # Saving twice is a conflict, shown on the page.
+    assert support_client.post(reverse("accounts:bulk-save", args=[job.pk])).status_code == 409
+
+
+def test_the_page_shows_errors_beside_the_fields_and_saves_nothing(support_client):
+    url = reverse("accounts:bulk-status")
+    response = support_client.post(url, {"status_type": status_type("Suspended").pk,
+                                         "option": "immediately_with_prorated_transaction"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This field is required." in page  # the file, when no account was ticked
+    upload = SimpleUploadedFile("numbers.csv", b"number\nX-1\n", content_type="text/csv")
+    response = support_client.post(url, {"status_type": status_type("Suspended").pk, "file": upload,
+                                         "option": "immediately_with_prorated_transaction"})
+    assert response.status_code == 400 and "A reason is required" in response.content.decode()
+    assert not BulkStatusJob.objects.exists()
+
+
+def test_the_skipped_page_costs_the_same_for_5_and_60_skipped(support_client, admin_user):
+    counts = []
+    for n in (5, 60):
+        accounts = _accounts(n, first=len(counts) * 100, type_name="Suspended")
+        job, _ = _suspend(admin_user, account_ids=[a.pk for a in accounts])
+        with CaptureQueriesContext(connection) as queries:
+            page = support_client.get(reverse("accounts:bulk-skipped", args=[job.pk]))
+        assert page.content.decode().count("Already in that status") == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_anonymous_is_sent_to_login_and_a_user_without_a_role_is_refused(client, django_user_model):
+    url = reverse("accounts:bulk-status")
+    assert client.get(url).status_code == 302
+    client.force_login(django_user_model.objects.create_user("nobody", password="x"))
+    assert client.get(url).status_code == 403
+
+
+def test_items_are_written_in_selection_order(admin_user):
+    accounts = _accounts(3)
+    job, _ = _suspend(admin_user, worker=False, csv_numbers=[accounts[2].number, accounts[0].number])
+    assert list(job.items.order_by("position").values_list("account_id", flat=True)) == [accounts[2].pk,
+                                                                                        accounts[0].pk]
+    assert BulkStatusItem.objects.filter(job=job).count() == 2
