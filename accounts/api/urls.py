@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import status_changes
+from . import bulk, status_changes
 
 urlpatterns = [
     path(
@@ -16,4 +16,9 @@ urlpatterns = [
         name="account-status-change-preview",
     ),
     path("status-changes/<int:pk>/", status_changes.StatusChangeDetailView.as_view(), name="status-change-detail"),
+    path("bulk-status-changes/", bulk.BulkJobListView.as_view(), name="bulk-status-changes"),
+    path("bulk-status-changes/<int:pk>/", bulk.BulkJobDetailView.as_view(), name="bulk-status-change-detail"),
+    path("bulk-status-changes/<int:pk>/save/", bulk.BulkJobSaveView.as_view(), name="bulk-status-change-save"),
+    path("bulk-status-changes/<int:pk>/cancel/", bulk.BulkJobCancelView.as_view(), name="bulk-status-change-cancel"),
+    path("bulk-status-changes/<int:pk>/skipped/", bulk.BulkSkippedView.as_view(), name="bulk-status-change-skipped"),
 ]

@@ -21,6 +21,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
+from accounts.bulk import bulk_change_run, bulk_change_submit
 from accounts.status_changes import account_change_status
 from engage.clock import today
 from statuses.rules import ChangeOption
@@ -104,6 +105,13 @@ EXPECTED: dict[str, Rule] = {
     # Accounts, Overview, status changes, components, Tools, statistics: Administrators and Support
     "accounts:list": page("GET"),
     "accounts:export": page("GET"),  # the filtered list as CSV
+    "accounts:bulk-status": page("GET", "POST"),  # bulk status change (SPEC §5): step 2 and the dry run
+    "accounts:bulk-job": page("GET"),
+    "accounts:bulk-progress": page("GET"),
+    "accounts:bulk-save": page("POST"),
+    "accounts:bulk-cancel": page("POST"),
+    "accounts:bulk-skipped": page("GET"),
+    "accounts:bulk-skipped-export": page("GET"),
     "accounts:overview": page("GET"),
     "accounts:status": page("GET", "POST"),
     "accounts:status-options": page("GET", "POST"),
@@ -122,6 +130,11 @@ EXPECTED: dict[str, Rule] = {
     "account-status-changes": api("GET", "POST"),
     "account-status-change-preview": api("POST"),
     "status-change-detail": api("GET", "DELETE"),
+    "bulk-status-changes": api("GET", "POST"),
+    "bulk-status-change-detail": api("GET"),
+    "bulk-status-change-save": api("POST"),
+    "bulk-status-change-cancel": api("POST"),
+    "bulk-status-change-skipped": api("GET"),
     "billing-packages": setup_api("GET", "POST"),
     "billing-user-packages": api("GET", "POST"),
     "billing-usage": api("GET", "POST"),
@@ -199,6 +212,10 @@ def world(django_user_model, admin_user, support_user):
     other_pending = account_change_status(account_id=other.pk, to_type=status_type("Suspended"),
                                           option=ChangeOption.SPECIFIC_DATE, effective_date=later,
                                           reason=reason("Non-payment")).change
+    job, _created = bulk_change_submit(actor=admin_user, account_ids=[account.pk, other.pk],
+                                       to_type=status_type("Cancelled"), option=ChangeOption.PERIOD_END,
+                                       reason=reason("Non-payment"))
+    bulk_change_run(job.pk)  # checked: Save and Cancel both apply
     spare_type = StatusTypeFactory(name="Matrix Spare Type")
     spare_reason = StatusReasonFactory(name="Matrix Spare Reason")
     no_group = django_user_model.objects.create_user("nogroup1", "nogroup1@example.com", "nogroup-pass-123")
@@ -216,6 +233,11 @@ def world(django_user_model, admin_user, support_user):
         "status-type-detail": {"pk": spare_type.pk},
         "status-reason-detail": {"pk": spare_reason.pk},
         "status-change-detail": {"pk": other_pending.pk},
+        **{name: {"pk": job.pk} for name in (
+            "accounts:bulk-job", "accounts:bulk-progress", "accounts:bulk-save", "accounts:bulk-cancel",
+            "accounts:bulk-skipped", "accounts:bulk-skipped-export", "bulk-status-change-detail",
+            "bulk-status-change-save", "bulk-status-change-cancel", "bulk-status-change-skipped",
+        )},
         "admin:auth_group_change": {"object_id": Group.objects.get(name="Support").pk},
     }
     return {"users": users, "by_param": by_param, "by_route": by_route}
