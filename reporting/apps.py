@@ -6,3 +6,10 @@ class ReportingConfig(AppConfig):
     which reads every app below it and is imported by none."""
 
     name = "reporting"
+
+    def ready(self):
+        from accounts.signals import status_changes_applied
+
+        from .reason_rollup import add_applied_changes
+
+        status_changes_applied.connect(add_applied_changes, dispatch_uid="reporting.reason_rollup")

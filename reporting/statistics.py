@@ -5,21 +5,20 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pygal
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from pygal.style import Style
 
-from accounts.models import StatusChange
 from engage.errors import DomainError
 from engage.limits import FIRST_DATE, check_date
 from engage.models import PassRun
 from engage.pass_runs import recorded_pass
 from engage.schedule import scheduled
 from statuses.colours import chart_hex
-from statuses.models import AccountStatusType
-from statuses.rules import STATISTICS_ORDER, BackendStatus, StatusChangeState
+from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import STATISTICS_ORDER, BackendStatus
 
 from .health import health_details, scheduler_health
-from .models import StatisticsSnapshot
+from .models import ReasonDayCount, StatisticsSnapshot
 from .selectors import account_statistics
 
 CHART_DAYS = 90
@@ -189,14 +188,21 @@ def snapshot_chart(*, start: date, end: date, nonce: str | None = None) -> str:
 
 
 def reason_counts(*, start: date, end: date) -> dict:
-    """Applied status changes dated within [start, end], per reason and target back-end status (one
-    aggregate query). Rows are sorted by total, largest first; "no reason" is its own row."""
-    rows = list(
-        StatusChange.objects.filter(state=StatusChangeState.APPLIED, effective_date__gte=start, effective_date__lte=end)
-        .values("reason_id", "reason__name", "to_type__backend_status")
-        .annotate(n=Count("id"))
+    """Applied status changes dated within [start, end], per reason and target back-end status, from the
+    daily roll-up (reporting/reason_rollup.py): at most days × reasons × statuses rows, whatever the number
+    of changes. Rows are sorted by total, largest first; "no reason" is its own row."""
+    summed = (
+        ReasonDayCount.objects.filter(day__gte=start, day__lte=end)
+        .values("reason_id", "backend_status")
+        .annotate(n=Sum("count"))
         .order_by()
     )
+    names = dict(StatusReason.objects.values_list("pk", "name"))
+    rows = [
+        {"reason_id": row["reason_id"] or None, "reason__name": names.get(row["reason_id"]),
+         "to_type__backend_status": row["backend_status"], "n": row["n"]}
+        for row in summed if row["n"]
+    ]
     by_reason: dict[int | None, dict] = {}
     column_totals = {status.value: 0 for status in STATISTICS_ORDER}
     for row in rows:
