@@ -7,7 +7,7 @@ BIN := .venv/bin
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run test lint migrate demo clean
+.PHONY: install lock run test lint migrate demo clean bench
 
 # The installer itself, pinned with hashes; the stock pip of a fresh venv installs it (never upgraded).
 $(UV): tools/uv-requirements.txt
@@ -46,3 +46,8 @@ lint: install
 
 clean:
 	rm -rf var .pytest_cache
+
+## The benchmark (PostgreSQL; docs/bench.md): BENCH_ACCOUNTS accounts (default 1,000,000), each pass beside
+## its SQL floor, the pages at 1,000 and at full size; writes bench/results/latest.json.
+bench: install
+	$(BIN)/python -m bench.run
