@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 
+from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -181,12 +182,17 @@ def _hand_over(job: BulkStatusJob) -> None:
     outbox_add(RUN_KIND, job_id=job.pk)
 
 
+@shared_task(acks_late=True)
+def bulk_status_change_task(job_id: int):
+    """The worker's task (registered through accounts/tasks.py): the job's dry run or run."""
+    job = bulk_change_run(job_id)
+    return {"job": job.pk, "state": job.state}
+
+
 @handler(RUN_KIND)
 def _start_worker(job_id: int) -> None:
     """The outbox's consumer only starts the job's own task: a job runs for minutes, chunk by chunk in its
     own transactions, never inside the consumer's. A refused hand-over keeps the message open for the relay."""
-    from .bulk_tasks import bulk_status_change_task
-
     if not broker.send(bulk_status_change_task, job_id):
         raise RuntimeError("The broker did not take the bulk status change; the relay hands it over again.")
 

@@ -5,7 +5,7 @@ from celery import shared_task
 from engage import broker
 from engage.clock import parse_as_of
 
-from .bulk_tasks import bulk_status_change_task  # noqa: F401 - registered with the worker here
+from .bulk import bulk_status_change_task  # noqa: F401 - registered with the worker here
 from .notifications import send_status_change_email_task  # noqa: F401 - registered with the worker here
 from .passes import bill_part, start_billing
 from .status_changes import apply_due_status_changes

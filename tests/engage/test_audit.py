@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import Account, StatusChange
+from accounts.models import Account, BulkStatusJob, StatusChange
 from accounts.status_changes import apply_due_status_changes
 from billing.models import Invoice, Package, UsageRecord, UserPackage
 from engage.audit import OBJECT_TYPES, audit_actor, audit_record, json_safe, snapshot
@@ -348,7 +348,8 @@ def test_values_are_stored_json_safe():
 
 
 def test_every_audited_model_is_an_object_type_on_the_filter():
-    models = [AccountStatusType, StatusReason, Account, StatusChange, Package, UserPackage, UsageRecord, Invoice]
+    models = [AccountStatusType, StatusReason, Account, StatusChange, Package, UserPackage, UsageRecord, Invoice,
+              BulkStatusJob]
     assert sorted(str(m._meta.verbose_name) for m in models) == sorted(OBJECT_TYPES)
 
 
