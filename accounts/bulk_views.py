@@ -15,8 +15,6 @@ from statuses.rules import ChangeOption
 
 from .bulk import (
     MAX_TICKED,
-    bulk_change_cancel,
-    bulk_change_start,
     bulk_change_submit,
     parse_numbers,
     skip_label,
@@ -143,22 +141,15 @@ class BulkJobProgressView(StaffRequiredMixin, View):
         return render(request, "accounts/_bulk_progress.html", job_context(_job(pk)))
 
 
-class BulkJobSaveView(StaffRequiredMixin, View):
+class BulkJobActionView(StaffRequiredMixin, View):
+    """Save a checked job, or cancel one (`action` from the URL); the wrong state is a 409 on the job page."""
+
+    action = None  # bulk_change_start or bulk_change_cancel
+
     def post(self, request, pk):
         _job(pk)
         try:
-            bulk_change_start(pk, actor=request.user)
-        except DomainError as err:
-            return render(request, "accounts/bulk_job.html",
-                          {**job_context(_job(pk)), "error": err.message, "nav": "accounts"}, status=409)
-        return HttpResponseRedirect(reverse("accounts:bulk-job", args=[pk]))
-
-
-class BulkJobCancelView(StaffRequiredMixin, View):
-    def post(self, request, pk):
-        _job(pk)
-        try:
-            bulk_change_cancel(pk, actor=request.user)
+            self.action(pk, actor=request.user)
         except DomainError as err:
             return render(request, "accounts/bulk_job.html",
                           {**job_context(_job(pk)), "error": err.message, "nav": "accounts"}, status=409)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import bulk_views, views
+from .bulk import bulk_change_cancel, bulk_change_start
 
 app_name = "accounts"
 
@@ -10,8 +11,10 @@ urlpatterns = [
     path("accounts/bulk-status/", bulk_views.BulkStatusView.as_view(), name="bulk-status"),
     path("accounts/bulk-status/<int:pk>/", bulk_views.BulkJobView.as_view(), name="bulk-job"),
     path("accounts/bulk-status/<int:pk>/progress/", bulk_views.BulkJobProgressView.as_view(), name="bulk-progress"),
-    path("accounts/bulk-status/<int:pk>/save/", bulk_views.BulkJobSaveView.as_view(), name="bulk-save"),
-    path("accounts/bulk-status/<int:pk>/cancel/", bulk_views.BulkJobCancelView.as_view(), name="bulk-cancel"),
+    path("accounts/bulk-status/<int:pk>/save/", bulk_views.BulkJobActionView.as_view(action=bulk_change_start),
+         name="bulk-save"),
+    path("accounts/bulk-status/<int:pk>/cancel/", bulk_views.BulkJobActionView.as_view(action=bulk_change_cancel),
+         name="bulk-cancel"),
     path("accounts/bulk-status/<int:pk>/skipped/", bulk_views.BulkSkippedView.as_view(), name="bulk-skipped"),
     path("accounts/bulk-status/<int:pk>/skipped.csv", bulk_views.BulkSkippedExportView.as_view(),
          name="bulk-skipped-export"),
