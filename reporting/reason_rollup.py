@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from accounts.models import StatusChange
+from statuses.models import AccountStatusType
 from statuses.rules import StatusChangeState
 
 from .models import ReasonDayCount
@@ -32,13 +33,13 @@ def add_applied_changes(sender=None, *, rows, **kwargs) -> None:
                 f"INSERT INTO {table} (day, reason_id, backend_status, count) VALUES "
                 + ", ".join(["(%s, %s, %s, %s)"] * len(batch))
                 + f" ON CONFLICT (day, reason_id, backend_status) DO UPDATE SET count = {table}.count + excluded.count",
-                [v for key in batch for v in (connection.ops.adapt_datefield_value(key[0]), key[1], key[2],
-                                              counts[key])],
+                [value for key in batch
+                 for value in (connection.ops.adapt_datefield_value(key[0]), key[1], key[2], counts[key])],
             )
 
 
 def history_counts(changes=None):
-    """The same counts computed from the history itself (the backfill and the repair)."""
+    """The same counts aggregated from the history with the ORM: an independent check of the roll-up."""
     changes = StatusChange.objects.all() if changes is None else changes
     return (
         changes.filter(state=StatusChangeState.APPLIED)
@@ -48,14 +49,26 @@ def history_counts(changes=None):
     )
 
 
+# The roll-up of the whole history in one statement (the repair here; the migration's backfill is the same).
+REBUILD_SQL = """
+INSERT INTO {rollup} (day, reason_id, backend_status, count)
+SELECT c.effective_date, COALESCE(c.reason_id, 0), t.backend_status, COUNT(*)
+FROM {changes} c JOIN {types} t ON t.id = c.to_type_id
+WHERE c.state = %s
+GROUP BY c.effective_date, COALESCE(c.reason_id, 0), t.backend_status
+"""
+
+
 @transaction.atomic
 def rebuild_reason_counts() -> int:
-    """Recompute the roll-up from the history (a repair); returns the number of rows written."""
+    """Recompute the roll-up from the history (a repair), set-based: one DELETE, one INSERT … SELECT.
+    Returns the number of day × reason × status rows written."""
+    quote = connection.ops.quote_name
     ReasonDayCount.objects.all().delete()
-    rows = [
-        ReasonDayCount(day=row["effective_date"], reason_id=row["reason_id"] or NO_REASON,
-                       backend_status=row["to_type__backend_status"], count=row["n"])
-        for row in history_counts()
-    ]
-    ReasonDayCount.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REBUILD_SQL.format(rollup=quote(ReasonDayCount._meta.db_table), changes=quote(StatusChange._meta.db_table),
+                               types=quote(AccountStatusType._meta.db_table)),
+            [StatusChangeState.APPLIED.value],
+        )
+        return cursor.rowcount

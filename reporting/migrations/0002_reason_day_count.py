@@ -4,28 +4,27 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """The roll-up of the history so far, in one aggregate query."""
-    from django.db.models import Count
-
-    StatusChange = apps.get_model("accounts", "StatusChange")
-    ReasonDayCount = apps.get_model("reporting", "ReasonDayCount")
-    rows = (
-        StatusChange.objects.filter(state="applied")
-        .values("effective_date", "reason_id", "to_type__backend_status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    ReasonDayCount.objects.bulk_create(
-        [ReasonDayCount(day=r["effective_date"], reason_id=r["reason_id"] or 0,
-                        backend_status=r["to_type__backend_status"], count=r["n"]) for r in rows],
-        batch_size=1000,
-    )
+    """The roll-up of the history so far, set-based: one INSERT … SELECT (PostgreSQL and SQLite alike)."""
+    quote = schema_editor.connection.ops.quote_name
+    tables = {name: quote(apps.get_model(app, model)._meta.db_table) for name, (app, model) in {
+        "rollup": ("reporting", "ReasonDayCount"), "changes": ("accounts", "StatusChange"),
+        "types": ("statuses", "AccountStatusType")}.items()}
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {tables['rollup']} (day, reason_id, backend_status, count)
+            SELECT c.effective_date, COALESCE(c.reason_id, 0), t.backend_status, COUNT(*)
+            FROM {tables['changes']} c JOIN {tables['types']} t ON t.id = c.to_type_id
+            WHERE c.state = %s
+            GROUP BY c.effective_date, COALESCE(c.reason_id, 0), t.backend_status""",
+            ["applied"],
+        )
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0005_bulk_status_change"),
+        ("accounts", "0004_status_change_removed"),
+        ("statuses", "0002_defaults"),
         ('reporting', '0001_initial'),
     ]
 

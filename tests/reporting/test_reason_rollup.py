@@ -2,13 +2,18 @@
 batch, the due pass), equal to a count of the history, repairable, read at a constant cost, and counted
 right by two transactions at once."""
 
+import importlib
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import StatusChange
+from accounts.signals import status_changes_applied
 from accounts.status_changes import (
     account_change_status,
     apply_due_status_changes,
@@ -102,3 +107,34 @@ def test_two_transactions_adding_to_the_same_day_and_reason_both_count():
 
     all_succeed(*[add] * 6)
     assert ReasonDayCount.objects.get(day=D, reason_id=0, backend_status="active").count == 18
+
+
+def test_the_signal_adds_its_rows_grouped_per_day_reason_and_status_and_the_api_shows_them(admin_client):
+    fraud = reason("Fraud")
+    other = D + timedelta(days=1)
+    status_changes_applied.send(sender=StatusChange, rows=[
+        (D, None, "active"), (D, fraud.pk, "suspended"), (D, fraud.pk, "suspended"), (other, fraud.pk, "cancelled"),
+    ])
+    status_changes_applied.send(sender=StatusChange, rows=[(D, fraud.pk, "suspended")])
+    status_changes_applied.send(sender=StatusChange, rows=[])  # nothing applied: nothing written
+    assert _rollup() == {(D, 0, "active"): 1, (D, fraud.pk, "suspended"): 3, (other, fraud.pk, "cancelled"): 1}
+    body = admin_client.get(f"/api/v1/statistics/?start={D}&end={other}").json()
+    flat = {(row["reason"], row["backend_status"]): row["count"] for row in body["status_changes_per_reason"]}
+    assert flat == {(None, "active"): 1, ("Fraud", "suspended"): 3, ("Fraud", "cancelled"): 1}
+    one_day = admin_client.get(f"/api/v1/statistics/?start={other}&end={other}").json()["status_changes_per_reason"]
+    assert [(row["reason"], row["count"]) for row in one_day] == [("Fraud", 1)]
+
+
+def test_the_migration_backfills_the_history_in_one_statement():
+    make_account(name="Backfill", email="backfill@example.com", type_name="Suspended")
+    account = make_account(name="Backfill 2", email="backfill2@example.com")
+    account_change_status(account_id=account.pk, to_type=status_type("Cancelled"),
+                          option="immediately_with_no_transaction", reason=reason("Fraud"), on=D)
+    expected = _history()
+    assert expected and _rollup() == expected
+    ReasonDayCount.objects.all().delete()
+    migration = importlib.import_module("reporting.migrations.0002_reason_day_count")
+    with CaptureQueriesContext(connection) as queries:
+        migration.backfill(django_apps, SimpleNamespace(connection=connection))
+    assert len(queries) == 1
+    assert _rollup() == expected
