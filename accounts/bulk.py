@@ -1,9 +1,11 @@
 """Bulk status change (SPEC §5): pick accounts (ticked rows, the list's filter, a CSV of numbers), check the
 request against each of them (dry run), then run it in the background, chunk by chunk, through the
 engine's batch path (`change_status_batch`): the same rules, history, provisioning and e-mail as a single
-change. A job's accounts are rows (BulkStatusItem), written set-based, so a selection of hundreds of
-thousands never sits in one request's memory; each chunk's changes and its items' outcomes commit together,
-so a worker killed midway resumes after the last chunk that committed, and nothing is applied twice.
+change. The request stores the selection as asked (ids, the filter's parameters, or the numbers); the worker writes
+it out as rows (BulkStatusItem), set-based in chunks, so a selection of hundreds of thousands is never
+resolved inside a request nor held as model objects. Items are done in position order, a chunk at a time;
+each chunk's changes, its items' outcomes and the job's cursor commit together, so a worker killed midway
+resumes after the last chunk that committed, and nothing is applied twice.
 
     job, created = bulk_change_submit(actor=user, filter_params={"backend_status": "active"},
                                       to_type=suspended, option="period_end", reason=non_payment)
@@ -82,8 +84,9 @@ def _selection(account_ids, filter_params, csv_numbers):
         ids = sorted({int(pk) for pk in account_ids})
         if not ids:
             raise DomainError("Tick at least one account.", field="account_ids")
-        if len(ids) > MAX_TICKED:
-            raise DomainError(f"At most {MAX_TICKED:,} ticked accounts; use the filter for more.", field="account_ids")
+        # The page and the API stop at MAX_TICKED; a caller in code (a command, the benchmark) may pass more.
+        if len(ids) > MAX_ACCOUNTS:
+            raise DomainError(f"At most {MAX_ACCOUNTS:,} accounts in one bulk change.", field="account_ids")
         return Job.Selection.TICKED, {"ids": ids}, f"{len(ids):,} ticked accounts"
     if filter_params is not None:
         filterset = accounts_filtered(filter_params)
@@ -101,12 +104,15 @@ def bulk_change_submit(
     *, actor, account_ids=None, filter_params=None, csv_numbers=None, to_type, option, effective_date=None,
     reason=None, note: str = "", dry_run: bool = True, on: date | None = None,
 ) -> tuple[BulkStatusJob, bool]:
-    """Create the job and its accounts, and hand it to a worker (its dry run, or its run). The same request
-    again (same person, day, accounts and step 2) is the same job: (the job, False), and nothing more
-    happens. Request-level errors (option, reason, date, note) raise DomainError and save nothing."""
+    """Create the job (its selection as asked: the worker writes out its accounts) and hand it to a worker
+    (its dry run, or its run). The same request again (same person, day, accounts and step 2) is the same
+    job: (the job, False), and nothing more happens. Request-level errors (option, reason, date, note, a
+    filter matching nothing) raise DomainError and save nothing."""
     on = on or today()
     kind, selection, text = _selection(account_ids, filter_params, csv_numbers)
     check_request_fields(to_type, option, effective_date, reason, note, on)
+    if "filter" in selection and not accounts_filtered(selection["filter"]).qs.exists():
+        raise DomainError("No account matches: nothing to change.")
     key = _key(actor=getattr(actor, "pk", None), on=on, selection=selection, to_type=to_type.pk, option=option,
                effective_date=effective_date, reason=getattr(reason, "pk", None), note=note.strip())
     existing = Job.objects.select_for_update().filter(request_key=key).first()
@@ -122,59 +128,61 @@ def bulk_change_submit(
         with transaction.atomic():
             job = Job.objects.create(
                 created_by=actor if getattr(actor, "is_authenticated", False) else None, request_key=key,
-                selection=kind, selection_text=text, to_type=to_type, option=option, effective_date=effective_date,
-                reason=reason, note=note.strip(), requested_on=on,
+                selection=kind, selection_text=text, selection_params=selection, to_type=to_type, option=option,
+                effective_date=effective_date, reason=reason, note=note.strip(), requested_on=on,
                 state=Job.State.CHECKING if dry_run else Job.State.QUEUED,
             )
     except IntegrityError:  # the same request, submitted at the same moment: that one is the job
         return Job.objects.get(request_key=key), False
-    job.total = _write_items(job, selection)
-    if job.total == 0:
-        raise DomainError("No account matches: nothing to change.")
-    if job.total > MAX_ACCOUNTS:
-        raise DomainError(f"At most {MAX_ACCOUNTS:,} accounts in one bulk change.")
-    job.save(update_fields=["total"])
     audit_record(action=AuditAction.BULK_STATUS_CHANGE, obj=job, object_repr=f"Bulk change #{job.pk}: {text}",
                  after={"to": to_type.name, "option": option, "effective_date": effective_date,
-                        "reason": reason.name if reason else None, "accounts": job.total,
-                        "dry_run": dry_run})
+                        "reason": reason.name if reason else None, "selection": text, "dry_run": dry_run})
     _hand_over(job)
     return job, True
 
 
-def _write_items(job: BulkStatusJob, selection: dict) -> int:
-    """The job's accounts as rows, in chunks (one INSERT each): ids, a filter's matches, or a file's numbers
-    (an unknown number is an item with no account)."""
-    position = 0
+class _TooMany(Exception):
+    pass
 
-    def write(rows):
-        nonlocal position
-        BulkStatusItem.objects.bulk_create(
-            [BulkStatusItem(job=job, position=position + i, account_id=pk, number=number or "")
-             for i, (pk, number) in enumerate(rows)]
-        )
-        position += len(rows)
 
-    if "ids" in selection:
-        known = dict(Account.objects.filter(pk__in=selection["ids"]).values_list("pk", "number"))
-        write([(pk, known.get(pk, "")) for pk in selection["ids"]])
-    elif "filter" in selection:
-        rows = accounts_filtered(selection["filter"]).qs.order_by("pk").values_list("pk", "number")
-        batch = []
-        for row in rows.iterator(chunk_size=5000):
-            batch.append(row)
-            if len(batch) == 5000:
-                write(batch)
-                batch = []
-        if batch:
-            write(batch)
+COLLECT_STEP = 20_000  # items written per transaction while collecting; cancel is checked between steps
+INSERT_ROWS = 5_000  # rows per INSERT
+
+
+def _collect_step(job: BulkStatusJob) -> None:
+    """Write out the next COLLECT_STEP accounts of the selection as items, after the last one written (so a
+    worker killed midway is followed by one that goes on from there); `collected` once all are. Ids and
+    numbers keep their order in the request; a filter's matches come in pk order."""
+    last = job.items.order_by("-position").values("position", "account_id").first()
+    position = last["position"] + 1 if last else 0
+    selection = Job.objects.filter(pk=job.pk).values_list("selection_params", flat=True).get()
+    if "filter" in selection:
+        qs = accounts_filtered(selection["filter"]).qs.order_by("pk")
+        if last:
+            qs = qs.filter(pk__gt=last["account_id"])
+        rows = list(qs.values_list("pk", "number")[:COLLECT_STEP])
+    elif "ids" in selection:
+        ids = selection["ids"][position : position + COLLECT_STEP]
+        known = {}
+        for i in range(0, len(ids), INSERT_ROWS):
+            known.update(Account.objects.filter(pk__in=ids[i : i + INSERT_ROWS]).values_list("pk", "number"))
+        rows = [(pk, known.get(pk, "")) for pk in ids]
     else:
-        numbers = selection["numbers"]
-        for i in range(0, len(numbers), 5000):
-            chunk = numbers[i : i + 5000]
-            found = dict(Account.objects.filter(number__in=chunk).values_list("number", "pk"))
-            write([(found.get(number), number) for number in chunk])
-    return position
+        numbers = selection["numbers"][position : position + COLLECT_STEP]
+        found = {}
+        for i in range(0, len(numbers), INSERT_ROWS):
+            found.update(Account.objects.filter(number__in=numbers[i : i + INSERT_ROWS]).values_list("number", "pk"))
+        rows = [(found.get(number), number) for number in numbers]
+    if position + len(rows) > MAX_ACCOUNTS:
+        raise _TooMany
+    for i in range(0, len(rows), INSERT_ROWS):
+        BulkStatusItem.objects.bulk_create(
+            [BulkStatusItem(job=job, position=position + i + j, account_id=pk, number=number or "")
+             for j, (pk, number) in enumerate(rows[i : i + INSERT_ROWS])]
+        )
+    job.total = position + len(rows)
+    job.collected = len(rows) < COLLECT_STEP
+    job.save(update_fields=["total", "collected"])
 
 
 def _hand_over(job: BulkStatusJob) -> None:
@@ -200,10 +208,10 @@ def _start_worker(job_id: int) -> None:
 @transaction.atomic
 def bulk_change_start(job_id: int, *, actor=None) -> BulkStatusJob:
     """Save a checked job: its accounts wait again, and a worker runs it."""
-    job = Job.objects.select_for_update().get(pk=job_id)
+    job = Job.objects.select_for_update().defer("selection_params").get(pk=job_id)
     if job.state != Job.State.CHECKED:
         raise ConflictError(f"This bulk change is {job.get_state_display().lower()}; it cannot be saved now.")
-    job.items.update(state=BulkStatusItem.State.WAITING, skip_code="", message="")
+    # The items keep the dry run's outcomes: the run overwrites them chunk by chunk (its cursor is `processed`).
     job.state = Job.State.QUEUED
     job.save(update_fields=["state"])
     _hand_over(job)
@@ -213,7 +221,7 @@ def bulk_change_start(job_id: int, *, actor=None) -> BulkStatusJob:
 @transaction.atomic
 def bulk_change_cancel(job_id: int, *, actor=None) -> BulkStatusJob:
     """Stop a job after the chunk it is on: what was changed stays changed and is listed."""
-    job = Job.objects.select_for_update().get(pk=job_id)
+    job = Job.objects.select_for_update().defer("selection_params").get(pk=job_id)
     if job.state == Job.State.CHECKED or job.state == Job.State.CHECKING:
         job.state, job.finished_at = Job.State.CANCELLED, timezone.now()
     elif job.state in (Job.State.QUEUED, Job.State.RUNNING):
@@ -241,13 +249,24 @@ def bulk_change_run(job_id: int) -> BulkStatusJob:
 def _run(job_id: int) -> BulkStatusJob:
     while True:
         with transaction.atomic():
-            job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+            # The selection (up to 200,000 numbers) is read only while collecting.
+            job = Job.objects.select_for_update(skip_locked=True).defer("selection_params").filter(pk=job_id).first()
             if job is None or job.state not in OPEN_STATES:
                 return job or Job.objects.get(pk=job_id)
             if job.state == Job.State.CANCELLING:
                 job.state, job.finished_at = Job.State.CANCELLED, timezone.now()
                 job.save(update_fields=["state", "finished_at"])
                 return job
+            if not job.collected:
+                try:
+                    with transaction.atomic():
+                        _collect_step(job)
+                except _TooMany:
+                    job.state, job.finished_at = Job.State.FAILED, timezone.now()
+                    job.error = f"More than {MAX_ACCOUNTS:,} accounts match: choose fewer (a narrower filter)."
+                    job.save(update_fields=["state", "error", "finished_at"])
+                    return job
+                continue  # committed: the next step, or the chunks, each in its own transaction
             if not _next_chunk(job):
                 job.state = Job.State.CHECKED if job.state == Job.State.CHECKING else Job.State.DONE
                 job.finished_at = timezone.now() if job.state == Job.State.DONE else None
@@ -259,7 +278,8 @@ def _next_chunk(job: BulkStatusJob) -> bool:
     """Check or run the next chunk of waiting accounts, in the job row's transaction (locked); False when
     none is left."""
     checking = job.state == Job.State.CHECKING
-    items = list(job.items.filter(state=BulkStatusItem.State.WAITING).order_by("position")[:CHUNK])
+    cursor = job.checked if checking else job.processed
+    items = list(job.items.filter(position__gte=cursor).order_by("position")[:CHUNK])
     if not items:
         return False
     if job.state == Job.State.QUEUED:
@@ -304,9 +324,22 @@ def _next_chunk(job: BulkStatusJob) -> bool:
     return True
 
 
+def shows_dry_run(job: BulkStatusJob) -> bool:
+    """Whether the job shows its dry run (being checked, ready to save, or ended before its run started)
+    rather than its run."""
+    return job.state in (Job.State.CHECKING, Job.State.CHECKED) or (
+        job.state in (Job.State.CANCELLED, Job.State.FAILED) and job.started_at is None)
+
+
+def done_upto(job: BulkStatusJob) -> int:
+    """The position before which the items hold the outcome the job shows (the others still hold the dry
+    run's, or nothing yet)."""
+    return job.checked if shows_dry_run(job) else job.processed
+
+
 def skip_rows(job: BulkStatusJob):
     """The job's skipped accounts, in selection order."""
-    return job.items.filter(state=BulkStatusItem.State.SKIPPED).order_by("position")
+    return job.items.filter(state=BulkStatusItem.State.SKIPPED, position__lt=done_upto(job)).order_by("position")
 
 
 def skip_label(code: str) -> str:

@@ -14,9 +14,11 @@ from engage.views import StaffRequiredMixin
 from statuses.rules import ChangeOption
 
 from .bulk import (
+    MAX_CSV_BYTES,
     MAX_TICKED,
     bulk_change_submit,
     parse_numbers,
+    shows_dry_run,
     skip_label,
     skip_rows,
 )
@@ -27,16 +29,20 @@ from .status_changes import OPTION_DEFINITIONS
 from .views import _csv_cell, _Echo
 
 FILTER_FIELDS = ("q", "status_type", "backend_status")
+FILTER_PREFIX = "filter_"  # the filter's fields in step 2's form: its own `status_type` is the new status
 SKIPPED_PAGE = 100
 
 
-def _selection(params):
-    """What the list handed over: ticked ids, or its filter (`all=1`), or nothing (a file then)."""
+def _selection(params, prefix=""):
+    """What the list handed over (plain names) or step 2's form carries (prefixed): ticked ids, or the list's
+    filter (`all=1`), or nothing (a file then)."""
     if params.get("all") == "1":
-        return {"filter_params": {k: params[k] for k in FILTER_FIELDS if params.get(k)}}
+        return {"filter_params": {k: params[prefix + k] for k in FILTER_FIELDS if params.get(prefix + k)}}
     ids = params.getlist("ids")
     if ids:
-        parsed = [parse_id(value) for value in ids[: MAX_TICKED + 1]]
+        if len(ids) > MAX_TICKED:
+            raise DomainError(f"At most {MAX_TICKED:,} ticked accounts: use “Change status of all matching…” for more.")
+        parsed = [parse_id(value) for value in ids]
         if None in parsed:
             raise DomainError("The ticked accounts are not valid: tick them again on the list.")
         return {"account_ids": parsed}
@@ -48,9 +54,10 @@ def _selection_text(selection) -> str:
         n = len(set(selection["account_ids"]))
         return f"{n:,} ticked account{'s' if n != 1 else ''}"
     if "filter_params" in selection:
-        filterset = accounts_filtered(selection["filter_params"])
-        parts = [f"{filterset.form.fields[k].label}: {v}" for k, v in selection["filter_params"].items()
-                 if k in filterset.form.fields]
+        form = accounts_filtered(selection["filter_params"]).form
+        shown = form.cleaned_data if form.is_valid() else {}  # a status type by its name, not its id
+        parts = [f"{form.fields[k].label}: {shown.get(k) or v}" for k, v in selection["filter_params"].items()
+                 if k in form.fields]
         return "Every account matching the list's filter" + (f" ({'; '.join(parts)})" if parts else " (all accounts)")
     return ""
 
@@ -65,7 +72,8 @@ class BulkStatusView(StaffRequiredMixin, View):
     def _render(self, request, selection, form, status=200, error=None):
         return render(request, self.template_name, {
             "form": form, "selection": selection, "selection_text": _selection_text(selection),
-            "hidden": [(k, v) for k in ("all", *FILTER_FIELDS) if (v := request.GET.get(k))]
+            "hidden": ([("all", "1")] if "filter_params" in selection else [])
+            + [(FILTER_PREFIX + k, v) for k, v in selection.get("filter_params", {}).items()]
             + [("ids", pk) for pk in selection.get("account_ids", [])],
             "definitions": OPTION_DEFINITIONS, "error": error, "nav": "accounts",
         }, status=status)
@@ -79,7 +87,7 @@ class BulkStatusView(StaffRequiredMixin, View):
 
     def post(self, request):
         try:
-            selection = _selection(request.POST)
+            selection = _selection(request.POST, FILTER_PREFIX)
         except DomainError as err:
             return self._render(request, {}, self._form({}), status=400, error=err.message)
         form = self._form(selection, request.POST, request.FILES)
@@ -87,7 +95,8 @@ class BulkStatusView(StaffRequiredMixin, View):
             data = form.cleaned_data
             try:
                 if not selection:
-                    selection = {"csv_numbers": parse_numbers(data["file"].read())}
+                    # Read one byte past the bound: a larger file is refused without reading it all.
+                    selection = {"csv_numbers": parse_numbers(data["file"].read(MAX_CSV_BYTES + 1))}
                 job, _created = bulk_change_submit(
                     actor=request.user, to_type=data["status_type"], option=data["option"],
                     effective_date=data.get("effective_date"), reason=data.get("reason"), note=data.get("note", ""),
@@ -102,18 +111,20 @@ class BulkStatusView(StaffRequiredMixin, View):
 
 
 def _job(pk) -> BulkStatusJob:
-    return get_object_or_404(BulkStatusJob.objects.select_related("to_type", "reason", "created_by"), pk=pk)
+    jobs = BulkStatusJob.objects.select_related("to_type", "reason", "created_by").defer("selection_params")
+    return get_object_or_404(jobs, pk=pk)
 
 
 def job_context(job: BulkStatusJob) -> dict:
     """What the job page and its progress fragment show."""
-    checking = job.state in (BulkStatusJob.State.CHECKING, BulkStatusJob.State.CHECKED)
+    checking = shows_dry_run(job)
     tally = job.dry_run if checking else job.result
     done = job.checked if checking else job.processed
     counts = tally.get("counts", {})
     return {
         "job": job,
         "checking": checking,
+        "collecting": not job.collected and job.state in (BulkStatusJob.State.CHECKING, BulkStatusJob.State.QUEUED),
         "running": job.state in (BulkStatusJob.State.CHECKING, BulkStatusJob.State.QUEUED,
                                  BulkStatusJob.State.RUNNING, BulkStatusJob.State.CANCELLING),
         "done": done,

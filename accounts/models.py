@@ -118,6 +118,10 @@ class BulkStatusJob(models.Model):
     request_key = models.CharField(max_length=80, unique=True)
     selection = models.CharField(max_length=10, choices=Selection.choices)
     selection_text = models.CharField(max_length=300, blank=True)  # the filter or file, as the page shows it
+    # The selection as asked ({"ids": [...]}, {"filter": {...}} or {"numbers": [...]}); the worker writes it out as
+    # items (`collected`), so a filter matching a million accounts is never resolved inside a request.
+    selection_params = models.JSONField(default=dict)
+    collected = models.BooleanField(default=False)
     to_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="+")
     option = models.CharField(max_length=40, choices=ChangeOption.choices)
     effective_date = models.DateField(null=True, blank=True)
@@ -127,8 +131,10 @@ class BulkStatusJob(models.Model):
     requested_on = models.DateField()  # the business day it was asked on (the engine's `on`)
     state = models.CharField(max_length=10, choices=State.choices, default=State.CHECKING)
     total = models.PositiveIntegerField(default=0)
-    checked = models.PositiveIntegerField(default=0)  # dry run progress
-    processed = models.PositiveIntegerField(default=0)  # run progress
+    # Progress, and the cursor of the next chunk: items are done in position order, so the items before
+    # `checked` (the dry run) or `processed` (the run) have their outcome; the run overwrites the dry run's.
+    checked = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
     # Counts by outcome ({"applied": n, "pending": n, "skipped": n}), skip reasons ({code: n}) and the
     # transactions' totals by kind ({kind: "amount"}), of the dry run and then of the run.
     dry_run = models.JSONField(default=dict)

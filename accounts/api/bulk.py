@@ -12,7 +12,15 @@ from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
 
-from ..bulk import MAX_CSV_NUMBERS, MAX_TICKED, bulk_change_cancel, bulk_change_start, bulk_change_submit, skip_label
+from ..bulk import (
+    MAX_CSV_NUMBERS,
+    MAX_TICKED,
+    bulk_change_cancel,
+    bulk_change_start,
+    bulk_change_submit,
+    skip_label,
+    skip_rows,
+)
 from ..models import BulkStatusItem, BulkStatusJob
 
 
@@ -47,8 +55,8 @@ class BulkJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = BulkStatusJob
         fields = ["id", "state", "selection", "selection_text", "status_type", "option", "effective_date", "reason",
-                  "note", "requested_on", "total", "checked", "processed", "dry_run", "result", "error", "created_at",
-                  "started_at", "finished_at"]
+                  "note", "requested_on", "collected", "total", "checked", "processed", "dry_run", "result", "error",
+                  "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
 
@@ -67,7 +75,7 @@ class BulkJobListView(generics.ListAPIView):
     """Bulk status changes, newest first; POST submits one (a dry run unless dry_run is false)."""
 
     serializer_class = BulkJobSerializer
-    queryset = BulkStatusJob.objects.order_by("-id")
+    queryset = BulkStatusJob.objects.defer("selection_params").order_by("-id")
     # JSON only: a form body of a million repeated fields is refused as 415, before Django counts them.
     parser_classes = [JSONParser]
 
@@ -95,7 +103,7 @@ class BulkJobListView(generics.ListAPIView):
 
 class BulkJobDetailView(generics.RetrieveAPIView):
     serializer_class = BulkJobSerializer
-    queryset = BulkStatusJob.objects.all()
+    queryset = BulkStatusJob.objects.defer("selection_params")
 
 
 class BulkJobSaveView(APIView):
@@ -124,5 +132,4 @@ class BulkSkippedView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return BulkStatusItem.objects.none()
-        job = get_object_or_404(BulkStatusJob, pk=self.kwargs["pk"])
-        return job.items.filter(state=BulkStatusItem.State.SKIPPED).order_by("position")
+        return skip_rows(get_object_or_404(BulkStatusJob, pk=self.kwargs["pk"]))

@@ -134,10 +134,12 @@ def test_a_request_refused_for_every_account_saves_nothing(admin_user):
     assert not BulkStatusJob.objects.exists()
 
 
-def test_cancel_stops_after_the_chunk_and_keeps_what_was_changed(admin_user, monkeypatch):
+def test_cancel_stops_after_the_chunk_and_keeps_what_was_changed(admin_user, support_client, monkeypatch):
     monkeypatch.setattr(bulk, "CHUNK", 2)
     active = _accounts(5)
-    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    already = _accounts(1, first=5, type_name="Suspended")[0]  # last in the selection: the dry run skips it
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active] + [already.pk])
+    assert job.dry_run["skips"] == {"same_status": 1}
     real = bulk._next_chunk
     calls = []
 
@@ -152,8 +154,13 @@ def test_cancel_stops_after_the_chunk_and_keeps_what_was_changed(admin_user, mon
     monkeypatch.setattr(bulk, "_next_chunk", one_chunk_then_cancel)
     job = _save(job, admin_user)
     assert job.state == BulkStatusJob.State.CANCELLED and job.processed == 2
-    assert Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended").count() == 2
-    assert job.items.filter(state="waiting").count() == 3
+    assert job.result["counts"] == {"applied": 2}
+    assert list(Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended")
+                .order_by("pk").values_list("pk", flat=True)) == [a.pk for a in active[:2]]
+    # The run never reached the account the dry run skipped: the result lists no skipped account.
+    assert not bulk.skip_rows(job).exists()
+    page = support_client.get(reverse("accounts:bulk-job", args=[job.pk])).content.decode()
+    assert "Cancelled" in page and "Processed 2 of 6 accounts" in page and 'data-testid="count-applied">2<' in page
 
 
 def test_a_crashed_run_resumes_after_the_last_chunk_that_committed(admin_user, monkeypatch):
@@ -263,9 +270,83 @@ def test_anonymous_is_sent_to_login_and_a_user_without_a_role_is_refused(client,
     assert client.get(url).status_code == 403
 
 
-def test_items_are_written_in_selection_order(admin_user):
+def test_the_worker_writes_the_items_in_selection_order(admin_user):
     accounts = _accounts(3)
     job, _ = _suspend(admin_user, worker=False, csv_numbers=[accounts[2].number, accounts[0].number])
+    # The request stores the selection as asked; resolving it is the worker's (a filter may match a million).
+    assert (job.collected, job.total, job.items.count()) == (False, 0, 0)
+    job = bulk_change_run(job.pk)
+    assert (job.collected, job.total, job.checked) == (True, 2, 2)
     assert list(job.items.order_by("position").values_list("account_id", flat=True)) == [accounts[2].pk,
                                                                                         accounts[0].pk]
     assert BulkStatusItem.objects.filter(job=job).count() == 2
+
+
+def test_code_may_pass_more_ids_than_the_page_ticks(admin_user):
+    active = _accounts(3)
+    unknown = list(range(10_000_000, 10_000_000 + bulk.MAX_TICKED + 500))
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active] + unknown)
+    assert job.total == 3 + len(unknown)
+    assert job.dry_run["counts"] == {"applied": 3, "skipped": len(unknown)}
+    assert job.dry_run["skips"] == {"unknown_account": len(unknown)}
+
+
+def test_a_selection_over_the_bound_fails_the_job_with_a_message(admin_user, monkeypatch):
+    monkeypatch.setattr(bulk, "MAX_ACCOUNTS", 2)
+    _accounts(3)
+    job, _ = _suspend(admin_user, filter_params={"backend_status": "active"})
+    assert job.state == BulkStatusJob.State.FAILED and "More than 2 accounts match" in job.error
+    assert (job.total, job.items.count(), StatusChange.objects.filter(note="wave").count()) == (0, 0, 0)
+
+
+def test_a_filter_that_matches_nothing_is_refused_at_once(admin_user):
+    _accounts(1)
+    with pytest.raises(DomainError) as err:
+        _suspend(admin_user, filter_params={"q": "no such customer anywhere"})
+    assert err.value.message == "No account matches: nothing to change."
+    assert not BulkStatusJob.objects.exists()
+
+
+def test_the_page_carries_the_lists_filter_apart_from_the_new_status(support_client):
+    active = _accounts(2)
+    cancelled = _accounts(1, first=2, type_name="Cancelled")
+    url = reverse("accounts:bulk-status")
+    page = support_client.get(url, {"all": "1", "status_type": status_type("Active").pk}).content.decode()
+    assert 'name="filter_status_type"' in page and 'name="all" value="1"' in page
+    assert "Every account matching the list&#x27;s filter (Status type: Active)" in page
+    # Step 2's own status_type is the new status; the list's filter comes as filter_status_type.
+    response = support_client.post(url, {
+        "all": "1", "filter_status_type": status_type("Active").pk, "status_type": status_type("Suspended").pk,
+        "option": "immediately_with_prorated_transaction", "reason": reason("Non-payment").pk,
+    })
+    assert response.status_code == 302
+    job = bulk_change_run(BulkStatusJob.objects.get().pk)
+    assert job.selection_params == {"filter": {"status_type": str(status_type("Active").pk)}}
+    assert set(job.items.values_list("account_id", flat=True)) == {a.pk for a in active}
+    assert cancelled[0].pk not in set(job.items.values_list("account_id", flat=True))
+    assert job.dry_run["counts"] == {"applied": 2}
+
+
+def test_collecting_goes_in_steps_and_resumes_after_a_crash(admin_user, monkeypatch):
+    monkeypatch.setattr(bulk, "COLLECT_STEP", 2)
+    _accounts(5)
+    job, _ = _suspend(admin_user, worker=False, filter_params={"backend_status": "active"})
+    real, calls = bulk._collect_step, []
+
+    def dies_on_the_second_step(job):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real(job)
+
+    monkeypatch.setattr(bulk, "_collect_step", dies_on_the_second_step)
+    with pytest.raises(SystemExit):
+        bulk._run(job.pk)
+    job.refresh_from_db()
+    assert (job.collected, job.total, job.items.count()) == (False, 2, 2)  # the first step committed
+    monkeypatch.setattr(bulk, "_collect_step", real)
+    job = bulk_change_run(job.pk)  # redelivered: goes on after the last account written
+    expected = list(Account.objects.filter(status_type__backend_status="active").order_by("pk")
+                    .values_list("pk", flat=True))
+    assert list(job.items.order_by("position").values_list("account_id", flat=True)) == expected
+    assert (job.state, job.total, job.dry_run["counts"]) == ("checked", len(expected), {"applied": len(expected)})

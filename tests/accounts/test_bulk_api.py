@@ -41,10 +41,10 @@ def test_dry_run_then_save_then_skipped(api_support):
     answer = api_support.post(URL, _body(numbers=numbers), format="json")
     assert answer.status_code == 201, answer.json()
     job_id = answer.json()["id"]
-    assert answer.json()["total"] == 4
+    assert (answer.json()["state"], answer.json()["collected"]) == ("checking", False)
     bulk_change_run(job_id)  # the worker
     job = api_support.get(f"{URL}{job_id}/").json()
-    assert job["state"] == "checked"
+    assert (job["state"], job["total"], job["checked"]) == ("checked", 4, 4)
     assert job["dry_run"] == {"counts": {"applied": 2, "skipped": 2},
                               "skips": {"same_status": 1, "unknown_account": 1},
                               "totals": {"prorated_credit": str(Decimal("-49.28"))}}

@@ -69,4 +69,23 @@ def test_tick_rows_dry_run_save_and_follow_the_job(live_server, browser_page, su
     page.click("[data-testid=bulk-skipped-link]")
     table = page.locator("[data-testid=bulk-skipped]").inner_text()
     assert suspended.number in table and "Already in that status" in table
+    shot(page, "bulk-skipped")
+
+    # The other way in: a file of account numbers, when nothing was ticked on the list.
+    page.goto(f"{live_server.url}/accounts/bulk-status/")
+    assert "Upload a file of account numbers" in page.locator("[data-testid=bulk-selection]").inner_text()
+    page.set_input_files("#id_file", files=[{"name": "numbers.csv", "mimeType": "text/csv",
+                                             "buffer": b"number\n" + active[2].number.encode() + b"\nNO-SUCH-1\n"}])
+    page.select_option("#id_status_type", label="Suspended")
+    page.check("input[value=period_end]")
+    page.select_option("#id_reason", label="Non-payment")
+    page.click("[data-testid=bulk-dry-run]")
+    page.wait_for_url("**/accounts/bulk-status/*/")
+    upload_job = BulkStatusJob.objects.order_by("-pk").first()
+    bulk_change_run(upload_job.pk)
+    page.wait_for_selector("text=Checked: ready to save", timeout=10_000)
+    progress = page.locator("[data-testid=bulk-progress]").inner_text()
+    assert "Unknown account number" in progress and "Checked 2 of 2 accounts" in progress
+    assert page.locator("[data-testid=count-pending]").inner_text() == "1"
+    shot(page, "bulk-upload-dry-run")
     assert violations == []
