@@ -49,5 +49,6 @@ clean:
 
 ## The benchmark (PostgreSQL; docs/bench.md): BENCH_ACCOUNTS accounts (default 1,000,000), each pass beside
 ## its SQL floor, the pages at 1,000 and at full size; writes bench/results/latest.json.
-bench: install
+bench: $(UV)
+	$(UV) sync --locked --group bench --quiet
 	$(BIN)/python -m bench.run

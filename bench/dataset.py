@@ -9,23 +9,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from .sql import copy, exists, psql, url
+from .sql import MARKER, copy, drop, psql, refuse_real_database, url
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKER = "bench_marker"
-
-
-def refuse_real_database(db: str) -> None:
-    """Stop when `db` exists, holds accounts and was not made by the harness."""
-    if not exists(db):
-        return
-    has_accounts = psql("SELECT to_regclass('accounts_account') IS NOT NULL", db) == "t"
-    made_here = psql(f"SELECT to_regclass('{MARKER}') IS NOT NULL", db) == "t"
-    if has_accounts and not made_here:
-        count = psql("SELECT count(*) FROM accounts_account", db)
-        if count != "0":
-            raise SystemExit(f"{db} holds {count} accounts and was not made by the benchmark: refusing to touch it. "
-                             "Point BENCH_DATABASE_URL at a database of its own.")
 
 
 def django_env(db: str) -> dict:
@@ -36,31 +22,20 @@ def django_env(db: str) -> dict:
             "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "ENGAGE_API_RATE": "1000000/minute"}
 
 
-def migrate(db: str) -> None:
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=django_env(db),
+def build_pair(prefix: str, accounts: int, as_of: date) -> list[str]:
+    """[full-size template, 1,000-account template, the empty migrated schema they were made from]."""
+    schema, full, small = f"{prefix}_schema", f"{prefix}_full", f"{prefix}_small"
+    for db in (schema, full, small):
+        refuse_real_database(db)
+    drop(schema)
+    psql(f'CREATE DATABASE "{schema}"')
+    psql(f"CREATE TABLE {MARKER} (made_at timestamptz DEFAULT now())", schema)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=django_env(schema),
                    check=True)
-
-
-def build(db: str, accounts: int, as_of: date) -> None:
-    """A fresh database `db` with the data set (made from scratch each run)."""
-    refuse_real_database(db)
-    psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    psql(f'CREATE DATABASE "{db}"')
-    psql(f"CREATE TABLE {MARKER} (made_at timestamptz DEFAULT now())", db)
-    migrate(db)
-    psql(DATASET.format(n=accounts, as_of=as_of.isoformat()), db)
-
-
-def build_pair(prefix: str, accounts: int, as_of: date) -> tuple[str, str]:
-    """(full-size template, 1,000-account template)."""
-    full, small = f"{prefix}_full", f"{prefix}_small"
-    build(full, accounts, as_of)
-    build(small, min(1000, accounts), as_of)
-    return full, small
-
-
-def fresh(template: str, name: str) -> str:
-    return copy(template, name)
+    for db, n in ((full, accounts), (small, min(1000, accounts))):
+        copy(schema, db)
+        psql(DATASET.format(n=n, as_of=as_of.isoformat()), db)
+    return [full, small, schema]
 
 
 DATASET = """
@@ -113,10 +88,12 @@ SELECT a.id, a.status_type_id, (SELECT id FROM types WHERE backend_status = 'act
   date '{as_of}' + 1 + (a.id % 30)::int, NULL, '', 'pending', '', now()
 FROM accounts_account a JOIN types t ON t.id = a.status_type_id
 WHERE a.id % 20 = 3 AND t.backend_status IN ('suspended', 'cancelled');
+-- The per-reason roll-up of the statistics page, where the code has one.
+DO $$ BEGIN IF to_regclass('reporting_reasondaycount') IS NOT NULL THEN EXECUTE $sql$
 INSERT INTO reporting_reasondaycount (day, reason_id, backend_status, count)
 SELECT c.effective_date, coalesce(c.reason_id, 0), t.backend_status, count(*)
 FROM accounts_statuschange c JOIN statuses_accountstatustype t ON t.id = c.to_type_id
-WHERE c.state = 'applied' GROUP BY 1, 2, 3;
+WHERE c.state = 'applied' GROUP BY 1, 2, 3 $sql$; END IF; END $$;
 INSERT INTO accounts_statustypecount (status_type_id, count)
 SELECT status_type_id, count(*) FROM accounts_account GROUP BY 1
 ON CONFLICT (status_type_id) DO UPDATE SET count = excluded.count;

@@ -85,9 +85,11 @@ INSERT INTO engage_auditentry (at, actor_id, actor_name, address, action, object
   account_id, before, after)
 SELECT now(), NULL, 'system', NULL, 'status_change', 'status change', ch.id, 'bench', ch.account_id,
   jsonb_build_object('status_type', 'Active'), jsonb_build_object('state', 'applied') FROM ch;
+DO $$ BEGIN IF to_regclass('reporting_reasondaycount') IS NOT NULL THEN EXECUTE $sql$
 INSERT INTO reporting_reasondaycount (day, reason_id, backend_status, count)
 SELECT d, coalesce(reason_id, 0), to_backend, count(*) FROM ch GROUP BY 1, 2, 3
-ON CONFLICT (day, reason_id, backend_status) DO UPDATE SET count = reporting_reasondaycount.count + excluded.count;
+ON CONFLICT (day, reason_id, backend_status) DO UPDATE SET count = reporting_reasondaycount.count + excluded.count
+$sql$; END IF; END $$;
 INSERT INTO provisioning_provisioningjob (account_id, target, state, idempotency_key, attempts, last_error,
   created_at)
 SELECT account_id, 'suspended', 'pending', gen_random_uuid(), 0, '', now() FROM ch;

@@ -38,7 +38,24 @@ def drop(db: str) -> None:
     psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
+MARKER = "bench_marker"  # a table in every database the harness made (copies inherit it)
+
+
+def refuse_real_database(db: str) -> None:
+    """Stop when `db` exists, holds accounts and was not made by the harness."""
+    if not exists(db):
+        return
+    has_accounts = psql("SELECT to_regclass('accounts_account') IS NOT NULL", db) == "t"
+    made_here = psql(f"SELECT to_regclass('{MARKER}') IS NOT NULL", db) == "t"
+    if has_accounts and not made_here:
+        count = psql("SELECT count(*) FROM accounts_account", db)
+        if count != "0":
+            raise SystemExit(f"{db} holds {count} accounts and was not made by the benchmark: refusing to touch it. "
+                             "Point BENCH_DATABASE_URL at a database of its own.")
+
+
 def copy(template: str, db: str) -> str:
+    refuse_real_database(db)
     drop(db)
     psql(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
     return db

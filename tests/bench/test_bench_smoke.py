@@ -1,5 +1,6 @@
-"""`make bench` at a small size (PostgreSQL): the harness builds its data set, runs every step, writes its
-JSON with a ratio for each work, and the app wrote exactly the rows its SQL floor wrote (same checksums)."""
+"""`make bench` at a small size (PostgreSQL): the harness builds its data set, runs its steps (the load and
+the Celery workers skipped: they take minutes), writes its JSON with a ratio for each work, and the app wrote
+exactly the rows its SQL floor wrote (same checksums). It also refuses a database it did not make."""
 
 import json
 import os
@@ -8,28 +9,62 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
-from tests.faults.conftest import database_url
-
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_harness_measures_every_step_and_the_app_writes_what_its_floor_writes(tmp_path):
-    base = database_url().rsplit("/", 1)[0]
-    env = {**os.environ, "BENCH_ACCOUNTS": "400", "BENCH_DATABASE_URL": f"{base}/engage_bench_smoke",
-           "BENCH_RESULTS": str(tmp_path)}
+def _bench_env(tmp_path, prefix: str, **extra) -> dict:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}_{prefix}"
+    return {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_RESULTS": str(tmp_path), "BENCH_WORK": str(tmp_path),
+            **extra}
+
+
+def _psql(env, sql, db="postgres"):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(env["BENCH_DATABASE_URL"])
+    return subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", parts.hostname, "-p",
+                           str(parts.port or 5432), "-U", parts.username, "-d", db, "-c", sql],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_harness_measures_each_step_and_the_app_writes_what_its_floor_writes(tmp_path):
+    env = _bench_env(tmp_path, "bsmoke", BENCH_ACCOUNTS="2000", BENCH_SKIP="load,workers", BENCH_PAGE_REPEATS="2")
     done = subprocess.run([sys.executable, "-m", "bench.run"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "latest.json").read_text())
-    assert result["accounts"] == 400
+    assert result["accounts"] == 2000
     for key in ("billing_ratio", "status_changes_ratio", "bulk_change_ratio", "provisioning_ratio", "sidebar_ratio",
                 "list_ratio", "overview_ratio", "statistics_ratio"):
         assert isinstance(result[key], int | float) and result[key] > 0, key
     for work in ("billing", "status_changes", "bulk_change", "provisioning"):
         assert result[work]["check"] == {"same_rows": True, "differ": []}, (work, result[work])
-    assert result["status_changes"]["counts"]["applied"] == result["status_changes"]["changes"] == 140
-    assert result["bulk_change"]["applied"] == 140 and result["provisioning"]["done"] == 140
+    assert result["status_changes"]["counts"]["applied"] == result["status_changes"]["changes"] == 700
+    assert result["bulk_change"]["applied"] == 700 and result["provisioning"]["done"] == 700
+    assert result["pages_queries_constant"] is True
+    assert result["load"] == result["workers"] == {"available": False, "why": "skipped (BENCH_SKIP)"}
     assert "billing pass" in done.stdout and "page list" in done.stdout
+    left = _psql(env, "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_bsmoke\\_%'")
+    assert left == "0"  # every database it made is dropped
+
+
+def test_a_database_it_did_not_make_is_refused_and_left_alone(tmp_path):
+    env = _bench_env(tmp_path, "brefuse", BENCH_ACCOUNTS="2000")
+    real = env["BENCH_DATABASE_URL"].rsplit("/", 1)[1] + "_full"
+    _psql(env, f'DROP DATABASE IF EXISTS "{real}"')
+    _psql(env, f'CREATE DATABASE "{real}"')
+    try:
+        _psql(env, "CREATE TABLE accounts_account (id int); INSERT INTO accounts_account VALUES (1)", db=real)
+        done = subprocess.run([sys.executable, "-m", "bench.run"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode != 0
+        assert f"{real} holds 1 accounts and was not made by the benchmark" in done.stderr
+        assert _psql(env, "SELECT count(*) FROM accounts_account", db=real) == "1"
+    finally:
+        _psql(env, f'DROP DATABASE IF EXISTS "{real}" WITH (FORCE)')
