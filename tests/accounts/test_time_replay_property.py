@@ -136,7 +136,7 @@ def play(ids, schedule) -> dict:
     return result
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(
     plans=st.lists(account_plans, min_size=1, max_size=3),
