@@ -314,7 +314,7 @@ def _next_chunk(job: BulkStatusJob) -> bool:
         if outcome[1]:
             skips[outcome[1]] += 1
     for (state, code, message), ids in groups.items():
-        BulkStatusItem.objects.filter(pk__in=ids).update(state=state, skip_code=code, message=message)
+        BulkStatusItem.objects.filter(pk__any=ids).update(state=state, skip_code=code, message=message)
     tally.update(counts=dict(counts), skips=dict(skips), totals={k: str(v) for k, v in sorted(totals.items())})
     if checking:
         job.checked += len(items)

@@ -229,7 +229,7 @@ def lock_account(account_id: int) -> Account:
 def lock_accounts(account_ids) -> dict[int, Account]:
     """Lock the accounts in pk order (so that two batches never deadlock), each with its status type; the
     rows alone are locked, as in lock_account."""
-    accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=sorted(account_ids)).order_by("pk")}
+    accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__any=sorted(account_ids)).order_by("pk")}
     types = {t.pk: t for t in AccountStatusType.objects.filter(pk__in={a.status_type_id for a in accounts.values()})}
     for account in accounts.values():
         account.status_type = types[account.status_type_id]
@@ -373,7 +373,7 @@ def _apply_many(pairs: list[tuple[Account, StatusChange]], *, actor) -> dict[int
         change.executed_at, change.executed_by = executed_at, executed_by
         by_from_type[change.from_type.pk].append(change.pk)
     for from_type_id, ids in sorted(by_from_type.items()):
-        StatusChange.objects.filter(pk__in=ids).update(
+        StatusChange.objects.filter(pk__any=ids).update(
             from_type_id=from_type_id, state=StatusChangeState.APPLIED, executed_at=executed_at, executed_by=executed_by
         )
     _audit_changes([(change, from_types[account.pk], plans_by_account[account.pk]) for account, change in pairs])
@@ -401,9 +401,9 @@ def _write_statuses(pairs) -> None:
             account.left_prospect_on = day
         account.status_type, account.cancelled_on = to_type, cancelled_on
     for (type_id, cancelled_on), ids in sorted(groups.items(), key=lambda item: (item[0][0], str(item[0][1]))):
-        Account.objects.filter(pk__in=ids).update(status_type_id=type_id, cancelled_on=cancelled_on)
+        Account.objects.filter(pk__any=ids).update(status_type_id=type_id, cancelled_on=cancelled_on)
     for day, ids in sorted(leaving.items()):
-        Account.objects.filter(pk__in=ids).update(left_prospect_on=day)
+        Account.objects.filter(pk__any=ids).update(left_prospect_on=day)
 
 
 @transaction.atomic
@@ -521,7 +521,7 @@ def change_status_batch(
     note = clean_note(note)
     ids = sorted(set(account_ids))
     if dry_run:
-        accounts = {a.pk: a for a in Account.objects.filter(pk__in=ids).select_related("status_type")}
+        accounts = {a.pk: a for a in Account.objects.filter(pk__any=ids).select_related("status_type")}
     else:
         accounts = lock_accounts(ids)
     pending = pending_changes_of_many(ids)
@@ -559,7 +559,7 @@ def change_status_batch(
 
     changes = [change for _, change, _ in later] + [change for _, change in now_pairs]
     StatusChange.objects.bulk_create(changes)
-    Account.objects.filter(pk__in=[change.account_id for change in changes]).update(version=F("version") + 1)
+    Account.objects.filter(pk__any=[change.account_id for change in changes]).update(version=F("version") + 1)
     for account, change, account_pending in later:
         _restamp_timeline(account, [*account_pending, change])
         results[account.pk].change_id = change.pk
@@ -612,9 +612,9 @@ def _apply_due(changes: list[StatusChange], *, on: date) -> dict[int, DueOutcome
     earlier = {
         account_id
         for account_id, day in StatusChange.objects.filter(
-            account_id__in=sorted(accounts), state=StatusChangeState.PENDING,
+            account_id__any=sorted(accounts), state=StatusChangeState.PENDING,
             effective_date__lt=max(change.effective_date for change in changes),
-        ).exclude(pk__in=[change.pk for change in changes]).values_list("account_id", "effective_date")
+        ).exclude(pk__any=[change.pk for change in changes]).values_list("account_id", "effective_date")
         if day < claimed[account_id].effective_date
     }
     pairs, failures = [], []
@@ -634,7 +634,7 @@ def _apply_due(changes: list[StatusChange], *, on: date) -> dict[int, DueOutcome
     if failures:
         _fail_many(failures)
     _apply_many(pairs, actor=None)
-    Account.objects.filter(pk__in=[account.pk for account, _ in pairs]).update(version=F("version") + 1)
+    Account.objects.filter(pk__any=[account.pk for account, _ in pairs]).update(version=F("version") + 1)
     return outcomes
 
 
@@ -647,7 +647,7 @@ def _claim_due(*, on: date, limit: int, only=None) -> list[StatusChange]:
     )
     qs = StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=on).filter(~Exists(earlier))
     if only is not None:
-        qs = qs.filter(pk__in=sorted(only))
+        qs = qs.filter(pk__any=sorted(only))
     changes = list(qs.select_for_update(skip_locked=True, of=("self",)).order_by("effective_date", "id")[:limit])
     # The types and reasons from two small reads, not a row each per change.
     types = {t.pk: t for t in AccountStatusType.objects.filter(pk__in={c.to_type_id for c in changes})}
@@ -687,7 +687,7 @@ def apply_due_status_changes(*, as_of: date, chunk: int | None = None) -> dict:
         while True:  # sweeps: the next one finds what an applied change let through (an account's next change)
             due = list(
                 StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=as_of)
-                .exclude(pk__in=sorted(errored)).order_by("effective_date", "id").values_list("pk", flat=True)
+                .exclude(pk__any=sorted(errored)).order_by("effective_date", "id").values_list("pk", flat=True)
             )
             applied_before = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
             for i in range(0, len(due), chunk):

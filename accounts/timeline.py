@@ -99,7 +99,7 @@ def pending_changes_of_many(account_ids) -> dict[int, list[StatusChange]]:
     """pending_changes_of for many accounts in one query."""
     pending: dict[int, list[StatusChange]] = {}
     for change in (
-        StatusChange.objects.filter(account_id__in=sorted(account_ids), state=StatusChangeState.PENDING)
+        StatusChange.objects.filter(account_id__any=sorted(account_ids), state=StatusChangeState.PENDING)
         .select_related("to_type", "reason", "created_by")
         .order_by("account_id", "effective_date", "id")
     ):
@@ -154,7 +154,7 @@ def billing_horizon(account_ids: list[int], as_of: date) -> dict[int, date]:
     pending change dated on or before `as_of` (what follows depends on the status that change brings)."""
     rows = (
         StatusChange.objects.filter(
-            account_id__in=account_ids, state=StatusChangeState.PENDING, effective_date__lte=as_of
+            account_id__any=account_ids, state=StatusChangeState.PENDING, effective_date__lte=as_of
         )
         .values("account_id")
         .annotate(first=Min("effective_date"))

@@ -162,7 +162,7 @@ def bill_locked_accounts(
     if package_accounts:
         packages = list(
             UserPackage.objects.filter(
-                account_id__in=sorted(package_accounts),
+                account_id__any=sorted(package_accounts),
                 status=UserPackageStatus.ACTIVE,
                 next_bill_date__lte=as_of,
             )
@@ -173,7 +173,7 @@ def bill_locked_accounts(
     if usage_accounts:
         usage = list(
             UsageRecord.objects.filter(
-                account_id__in=sorted(usage_accounts), billed=False, occurred_on__lte=as_of
+                account_id__any=sorted(usage_accounts), billed=False, occurred_on__lte=as_of
             ).order_by("account_id", "occurred_on", "pk")
         )
         usage = [record for record in usage if record.occurred_on <= through(record.account_id)]
@@ -191,14 +191,13 @@ def bill_locked_accounts(
         line = usage_line(record)
         lines_by_invoice[record.account_id, issued_on or due_day(line)].append(line)
     # Billing these accounts works now: earlier failures of theirs no longer need an operator.
-    BillingFailure.objects.filter(account_id__in=sorted(bill_days), resolved=False).update(resolved=True)
+    BillingFailure.objects.filter(account_id__any=sorted(bill_days), resolved=False).update(resolved=True)
     if not lines_by_invoice:
         return [], []
 
     invoices, all_lines = write_invoices(lines_by_invoice)
     set_next_bill_dates(billed_packages)
     # By id: a usage record added meanwhile is not marked billed without its line.
-    usage_ids = [record.pk for record in usage]
-    for i in range(0, len(usage_ids), WRITE_BATCH * 5):
-        UsageRecord.objects.filter(pk__in=usage_ids[i : i + WRITE_BATCH * 5]).update(billed=True)
+    if usage:
+        UsageRecord.objects.filter(pk__any=[record.pk for record in usage]).update(billed=True)
     return invoices, all_lines

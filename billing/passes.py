@@ -89,11 +89,11 @@ def _claim(*, as_of: date, package_types, usage_types, exclude=(), id_range=None
         | (Q(status_type_id__in=usage_types) & Exists(due_usage))
     )
     if only is not None:
-        qs = qs.filter(pk__in=only)
+        qs = qs.filter(pk__any=only)
     else:
         qs = qs.filter(pk__gt=id_range[0], pk__lte=id_range[1])
     if exclude:
-        qs = qs.exclude(pk__in=sorted(exclude))
+        qs = qs.exclude(pk__any=sorted(exclude))
     return list(qs.select_for_update(skip_locked=True).order_by("pk").values_list("pk", "bill_day", "status_type_id"))
 
 

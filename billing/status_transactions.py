@@ -47,7 +47,7 @@ def active_packages_of(account_ids, *, lock: bool = False) -> dict[int, list[Use
     """active_packages of many accounts in one query: {account id: its packages in pk order}."""
     by_account: dict[int, list[UserPackage]] = {}
     packages = (
-        UserPackage.objects.filter(account_id__in=sorted(account_ids), status=UserPackageStatus.ACTIVE)
+        UserPackage.objects.filter(account_id__any=sorted(account_ids), status=UserPackageStatus.ACTIVE)
         .annotate(package_name=F("package__name"))  # the line's description, without a row per package
         .order_by("account_id", "pk")
     )

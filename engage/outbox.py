@@ -72,7 +72,7 @@ def hand_over(message_ids: list[int]) -> int:
             break
         sent += group
     if sent:
-        OutboxMessage.objects.filter(pk__in=sent).update(handed_at=timezone.now(), handovers=F("handovers") + 1)
+        OutboxMessage.objects.filter(pk__any=sent).update(handed_at=timezone.now(), handovers=F("handovers") + 1)
     return len(sent)
 
 

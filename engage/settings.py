@@ -28,6 +28,7 @@ env = environ.Env(
     ENGAGE_WEBHOOK_SECRET=(str, ""),
     ENGAGE_WEBHOOK_TIMEOUT=(float, 5.0),
     ENGAGE_PROVISIONING_CONCURRENCY=(int, 8),
+    ENGAGE_PROVISIONING_BATCH=(int, 5000),
     ENGAGE_LOGIN_FAILURE_LIMIT=(int, 5),
     ENGAGE_LOGIN_LOCKOUT_MINUTES=(int, 15),
     ENGAGE_API_RATE=(str, "600/minute"),
@@ -289,6 +290,9 @@ ENGAGE_WEBHOOK_TIMEOUT = env("ENGAGE_WEBHOOK_TIMEOUT")
 # Accounts whose jobs a provisioning pass runs at once (threads; each holds no transaction while it calls
 # the backend): a pass takes about (accounts ÷ this) × the webhook deadline at worst.
 ENGAGE_PROVISIONING_CONCURRENCY = env("ENGAGE_PROVISIONING_CONCURRENCY")
+# Accounts per transaction when the backend batches (the ledger): a chunk's jobs are claimed, applied and
+# recorded together, in a few statements whatever its size.
+ENGAGE_PROVISIONING_BATCH = max(1, env("ENGAGE_PROVISIONING_BATCH"))
 # The scheduled billing pass is cut into this many account-id ranges, one Celery task each, that any number
 # of workers share (SPEC §10).
 ENGAGE_PASS_PARTS = max(1, env("ENGAGE_PASS_PARTS"))

@@ -181,15 +181,24 @@ def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK
             advance(run, summary.done)
 
 
+def _due_chunk_size() -> int:
+    try:
+        return settings.ENGAGE_PROVISIONING_BATCH if get_backend().batches else CHUNK_SIZE
+    except Exception:  # a backend that cannot be loaded fails each job, with the reason (run_accounts)
+        return CHUNK_SIZE
+
+
 def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
-                      chunk_size: int = CHUNK_SIZE) -> PassSummary:
-    """Create jobs for every drifted account, then run every due job; recorded as a PassRun."""
+                      chunk_size: int | None = None) -> PassSummary:
+    """Create jobs for every drifted account, then run every due job; recorded as a PassRun. `chunk_size`
+    accounts at a time (default: CHUNK_SIZE, and ENGAGE_PROVISIONING_BATCH for the due jobs of a batching
+    backend)."""
     now = now or timezone.now()
     as_of = as_of or timezone.localdate(now)
     summary = PassSummary()
     with recorded_pass(PassRun.Name.PROVISIONING, as_of) as run:
-        summary.drift_jobs = create_drift_jobs(chunk_size=chunk_size)
-        run_due_jobs(now=now, summary=summary, chunk_size=chunk_size, run=run)
+        summary.drift_jobs = create_drift_jobs(chunk_size=chunk_size or CHUNK_SIZE)
+        run_due_jobs(now=now, summary=summary, chunk_size=chunk_size or _due_chunk_size(), run=run)
         run.processed = summary.done
         run.failed = summary.failed
         run.detail = detail(summary, summary.errors)

@@ -184,64 +184,76 @@ def _apply(job: ProvisioningJob, now: datetime) -> str:
 
 
 def run_jobs_batch(account_ids: list[int], *, now: datetime, backend) -> list[RunResult]:
-    """What run_account_jobs does, for a chunk of accounts at once through a backend that batches: one
-    short transaction claims every account's open jobs (an account whose oldest open job another worker
-    holds, or whose job is leased, is busy; one waiting for its back-off is idle), supersedes all but the
-    newest and leases it; the backend then applies the targets with no transaction held; the outcomes are
-    recorded with one UPDATE per outcome. A constant number of statements per chunk."""
+    """What run_account_jobs does, for a chunk of accounts at once through a backend that batches: claim
+    every account's open jobs (an account whose oldest open job another worker holds, or whose job is
+    leased, is busy; one waiting for its back-off is idle), supersede all but the newest, apply the newest
+    targets, and record the outcomes with one UPDATE per outcome. A constant number of statements per chunk,
+    ids sent as one array each (`__any`), jobs read as tuples.
+
+    A backend in Engage's own database (`in_database`: its writes are statements, no network call) does
+    all of it in the claim's transaction, holding the rows' locks: no lease is needed. Any other backend is
+    called with no transaction held: the newest jobs are leased and committed first."""
     results: list[RunResult] = []
-    until = now + backend.lease()
+    in_database = getattr(backend, "in_database", False)
+    until = None if in_database else now + backend.lease()
     with transaction.atomic():
-        oldest = dict(
-            ProvisioningJob.objects.filter(account_id__in=sorted(account_ids), state__in=OPEN_STATES)
-            .values("account_id").annotate(first=Min("id")).values_list("account_id", "first").order_by()
-        )
-        claimed: dict[int, list[ProvisioningJob]] = {}
-        for job in (
-            ProvisioningJob.objects.filter(account_id__in=sorted(oldest), state__in=OPEN_STATES)
-            .select_for_update(skip_locked=True).order_by("account_id", "id")
-        ):
-            claimed.setdefault(job.account_id, []).append(job)
-        superseded, leased = [], []
+        jobs = ProvisioningJob.objects.filter(account_id__any=sorted(account_ids), state__in=OPEN_STATES)
+        oldest = dict(jobs.values("account_id").annotate(first=Min("id")).values_list("account_id", "first")
+                      .order_by())
+        claimed: dict[int, list[tuple]] = {}
+        for row in (jobs.select_for_update(skip_locked=True).order_by("account_id", "id")
+                    .values_list("id", "account_id", "target", "state", "attempts", "next_attempt_at", "leased_until")):
+            claimed.setdefault(row[1], []).append(row)
+        superseded, leased = [], []  # leased: (job id, account id, target, attempts before)
         for account_id in sorted(oldest):
-            jobs = claimed.get(account_id, [])
-            if not jobs or jobs[0].id != oldest[account_id] or any(j.leased_until and j.leased_until > now
-                                                                   for j in jobs):
+            rows = claimed.get(account_id, [])
+            if not rows or rows[0][0] != oldest[account_id] or any(r[6] and r[6] > now for r in rows):
                 results.append(RunResult(account_id, Outcome.BUSY))
                 continue
-            *older, job = jobs
-            if job.state == JobState.FAILED and job.next_attempt_at and job.next_attempt_at > now:
-                results.append(RunResult(account_id, Outcome.IDLE, job.id))
+            *older, newest = rows
+            if newest[3] == JobState.FAILED and newest[5] and newest[5] > now:
+                results.append(RunResult(account_id, Outcome.IDLE, newest[0]))
                 continue
-            superseded += [o.id for o in older]
-            leased.append(job)
+            superseded += [r[0] for r in older]
+            leased.append((newest[0], account_id, newest[2], newest[4]))
         if superseded:
-            ProvisioningJob.objects.filter(id__in=superseded).update(
+            ProvisioningJob.objects.filter(id__any=superseded).update(
                 state=JobState.SUPERSEDED, finished_at=now, leased_until=None
             )
-        if leased:
-            ProvisioningJob.objects.filter(id__in=[job.id for job in leased]).update(
-                attempts=F("attempts") + 1, leased_until=until
-            )
-    if not leased:
-        return results
+        if not leased:
+            return results
+        if in_database:  # applied and recorded under the locks just taken, in this transaction
+            errors = backend.apply_targets({account_id: target for _, account_id, target, _ in leased})
+            return results + _record_outcomes(leased, errors, now=now, until=None)
+        ProvisioningJob.objects.filter(id__any=[job_id for job_id, *_ in leased]).update(
+            attempts=F("attempts") + 1, leased_until=until
+        )
     try:
-        errors = backend.apply_targets({job.account_id: job.target for job in leased})
+        errors = backend.apply_targets({account_id: target for _, account_id, target, _ in leased})
     except Exception as exc:  # the whole chunk failed: each job is retried after its back-off
         logger.exception("Provisioning backend failed on a chunk of %s accounts", len(leased))
-        errors = dict.fromkeys((job.account_id for job in leased), f"Backend error ({type(exc).__name__}): {exc}")
-    done = [job for job in leased if not errors.get(job.account_id)]
-    ProvisioningJob.objects.filter(id__in=[job.id for job in done], leased_until=until).update(
-        state=JobState.DONE, finished_at=now, next_attempt_at=None, leased_until=None
+        errors = dict.fromkeys((account_id for _, account_id, _, _ in leased),
+                               f"Backend error ({type(exc).__name__}): {exc}")
+    return results + _record_outcomes(leased, errors, now=now, until=until)
+
+
+def _record_outcomes(leased, errors: dict[int, str], *, now: datetime, until) -> list[RunResult]:
+    """Done jobs in one UPDATE, failed ones one each (rare). With a lease (`until`), only while the lease is
+    still ours (a job taken over after its lease expired is recorded by its taker); without one, the attempt
+    is counted here."""
+    counted = {} if until is not None else {"attempts": F("attempts") + 1}
+    done = [job_id for job_id, account_id, _, _ in leased if not errors.get(account_id)]
+    ProvisioningJob.objects.filter(id__any=done, leased_until=until).update(
+        state=JobState.DONE, finished_at=now, next_attempt_at=None, leased_until=None, **counted
     )
-    results += [RunResult(job.account_id, Outcome.DONE, job.id) for job in done]
-    for job in leased:
-        error = errors.get(job.account_id)
-        if error:  # rare: one statement each
-            job.attempts += 1
-            ProvisioningJob.objects.filter(pk=job.pk, leased_until=until).update(
+    results = [RunResult(account_id, Outcome.DONE, job_id) for job_id, account_id, _, _ in leased
+               if not errors.get(account_id)]
+    for job_id, account_id, _, attempts in leased:
+        error = errors.get(account_id)
+        if error:
+            ProvisioningJob.objects.filter(pk=job_id, leased_until=until).update(
                 state=JobState.FAILED, last_error=error[:ERROR_MAX_CHARS],
-                next_attempt_at=now + backoff(job.attempts), leased_until=None,
+                next_attempt_at=now + backoff(attempts + 1), leased_until=None, **counted,
             )
-            results.append(RunResult(job.account_id, Outcome.FAILED, job.id, error[:ERROR_MAX_CHARS]))
+            results.append(RunResult(account_id, Outcome.FAILED, job_id, error[:ERROR_MAX_CHARS]))
     return results

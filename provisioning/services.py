@@ -20,7 +20,7 @@ def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
     if not account_ids:
         return []
     Account = get_account_model()
-    rows = Account.objects.filter(pk__in=account_ids).values_list("pk", "status_type__backend_status")
+    rows = Account.objects.filter(pk__any=account_ids).values_list("pk", "status_type__backend_status")
     jobs = insert_objects(
         ProvisioningJob, [ProvisioningJob(account_id=pk, target=switch_state(backend)) for pk, backend in rows]
     )

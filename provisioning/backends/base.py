@@ -87,6 +87,9 @@ class ProvisioningBackend(ABC):
     # A backend that can bring many accounts to their targets at once sets this and implements apply_targets;
     # the provisioning pass then runs a chunk of jobs in a few statements instead of account by account.
     batches = False
+    # A batching backend whose writes are statements in Engage's own database (no network call) sets this: the
+    # pass then applies a chunk inside the transaction that claims its jobs, without leasing them.
+    in_database = False
 
     def apply_targets(self, targets: dict[int, str]) -> dict[int, str]:
         """Bring each account (id) to its target state; {account id: "" or the error}. Only when `batches`."""

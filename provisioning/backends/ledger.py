@@ -27,6 +27,7 @@ class Backend(ProvisioningBackend):
         return {a.id: held.get(a.id, SwitchState.ABSENT) for a in accounts}
 
     batches = True
+    in_database = True
 
     def apply_targets(self, targets: dict[int, str]) -> dict[int, str]:
         """The whole chunk in two statements: absent accounts deleted, the others upserted. What the verbs
@@ -34,11 +35,11 @@ class Backend(ProvisioningBackend):
         absent = [pk for pk, state in targets.items() if state == SwitchState.ABSENT]
         held = [SwitchEntry(account_id=pk, state=state) for pk, state in targets.items() if state != SwitchState.ABSENT]
         if absent:
-            SwitchEntry.objects.filter(account_id__in=sorted(absent)).delete()
+            SwitchEntry.objects.filter(account_id__any=sorted(absent)).delete()
         if held:
             SwitchEntry.objects.bulk_create(
                 sorted(held, key=lambda e: e.account_id), update_conflicts=True, unique_fields=["account"],
-                update_fields=["state", "updated_at"], batch_size=1000,
+                update_fields=["state", "updated_at"],
             )
         return dict.fromkeys(targets, "")
 

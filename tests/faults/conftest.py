@@ -50,11 +50,12 @@ def database_url() -> str:
 class Worker:
     """One worker process; `kill()` is SIGKILL: no warm shutdown, no ack, the open transaction is lost."""
 
-    def __init__(self, queue: str, log: Path):
+    def __init__(self, queue: str, log: Path, extra_env: dict | None = None):
         self.queue = queue
         self.log = log
         env = {
             **os.environ,
+            **(extra_env or {}),
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -110,8 +111,8 @@ class Workers:
         self.tmp_path = tmp_path
         self.started: list[Worker] = []
 
-    def start(self) -> Worker:
-        worker = Worker(self.queue, self.tmp_path / f"worker-{len(self.started) + 1}.log")
+    def start(self, **extra_env: str) -> Worker:
+        worker = Worker(self.queue, self.tmp_path / f"worker-{len(self.started) + 1}.log", extra_env)
         self.started.append(worker)
         return worker
 

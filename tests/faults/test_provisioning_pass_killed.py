@@ -63,7 +63,8 @@ def test_provisioning_pass_killed_twice_then_rerun_reaches_the_desired_state_onc
          len(drifted) // 2),
     ]
     for what, count, threshold in points:
-        worker = workers.start()
+        # Chunks of 100 accounts (one transaction each with the ledger): there is a middle to be killed in.
+        worker = workers.start(ENGAGE_PROVISIONING_BATCH="100")
         sent = time.monotonic()
         worker.send(provisioning_pass_task, AS_OF)
         seen = kill_when(worker, count, threshold, timeout=120, what=what)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Account
 from engage.models import PassRun
 from provisioning import passes
+from provisioning.backends.ledger import Backend as LedgerBackend
 from provisioning.models import JobState, ProvisioningJob, SwitchEntry
 from provisioning.passes import create_drift_jobs, provisioning_pass
 from provisioning.runner import run_account_jobs
@@ -204,3 +205,47 @@ def test_the_pass_runs_a_chunk_of_changed_accounts_in_the_same_number_of_queries
         assert jobs.filter(state="superseded").count() == 2 * n
         assert jobs.filter(target="suspended", state="done").count() == n
     assert counts[0] == counts[1], counts
+
+
+class _RemoteBatches(LedgerBackend):
+    """A batching backend outside Engage's database: its chunk is leased and committed before it is called."""
+
+    in_database = False
+    seen_leases: list = []
+    fail = False
+
+    def apply_targets(self, targets):
+        # Called after the claim's transaction: the jobs it is called for are leased.
+        self.seen_leases.append(set(ProvisioningJob.objects.filter(account_id__in=targets, leased_until__isnull=False)
+                                    .values_list("account_id", flat=True)))
+        if self.fail:
+            raise RuntimeError("switch unreachable")
+        return super().apply_targets(targets)
+
+
+def test_a_batching_backend_outside_the_database_is_called_with_the_chunk_leased(make_account, monkeypatch):
+    accounts = provisioned(make_account, 3)
+    drift(accounts, "Suspended")
+    backend = _RemoteBatches()
+    monkeypatch.setattr(passes, "get_backend", lambda: backend)
+    summary = provisioning_pass(as_of=date(2025, 3, 1))
+    assert (summary.drift_jobs, summary.done, summary.failed) == (3, 3, 0)
+    assert backend.seen_leases == [{a.pk for a in accounts}]
+    assert {switch_states()[a.pk] for a in accounts} == {"suspended"}
+    jobs = ProvisioningJob.objects.filter(account__in=accounts, target="suspended")
+    assert set(jobs.values_list("state", "attempts", "leased_until")) == {("done", 1, None)}
+
+
+def test_a_chunk_the_remote_backend_refuses_fails_each_job_with_its_back_off(make_account, monkeypatch):
+    accounts = provisioned(make_account, 2)
+    drift(accounts, "Suspended")
+    backend = _RemoteBatches()
+    backend.fail, backend.seen_leases = True, []
+    monkeypatch.setattr(passes, "get_backend", lambda: backend)
+    now = timezone.now()
+    summary = provisioning_pass(as_of=date(2025, 3, 1), now=now)
+    assert (summary.done, summary.failed) == (0, 2)
+    jobs = ProvisioningJob.objects.filter(account__in=accounts, target="suspended")
+    rows = set(jobs.values_list("state", "attempts", "last_error", "next_attempt_at", "leased_until"))
+    assert rows == {("failed", 1, "Backend error (RuntimeError): switch unreachable", now + timedelta(minutes=1), None)}
+    assert {switch_states()[a.pk] for a in accounts} == {"enabled"}  # nothing changed on the switch
