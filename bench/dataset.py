@@ -57,7 +57,10 @@ SELECT lpad(g::text, 8, '0'),
          'suspended' WHEN g % 10 = 8 THEN 'cancelled' ELSE 'prospect' END),
        timestamptz '{as_of}' - (g % 700) * interval '1 day', 1,
        CASE WHEN g % 10 = 8 THEN date '{as_of}' - 30 END
-FROM generate_series(1, {n}) g JOIN first_names f ON f.i = (g * 13) % 20;
+FROM generate_series(1, {n}) g JOIN first_names f ON f.i = (g * 13) % 20
+-- In g's order: ids follow numbers, as the app assigns them, and names are spread over ids (the join alone
+-- returns them grouped by first name, which put every Homer among the oldest ids).
+ORDER BY g;
 -- A rare name: one in ten thousand.
 UPDATE accounts_account SET name = 'Zebulon Quist ' || id WHERE id % 10000 = 7;
 UPDATE accounts_account SET left_prospect_on = date '{as_of}' - 400

@@ -51,7 +51,11 @@ def _past(key: str | None, marker: Marker, descending: bool) -> Q:
     op = "lt" if descending else "gt"
     if key is None:
         return Q(**{f"id__{op}": marker.pk})
-    return Q(**{f"{key}__{op}": marker.value}) | Q(**{key: marker.value, f"id__{op}": marker.pk})
+    # The first term is implied by the other two; it is the range an index on (key, id) starts its scan at,
+    # so a deep page reads a page of index entries, not every entry before it.
+    return Q(**{f"{key}__{op}e": marker.value}) & (
+        Q(**{f"{key}__{op}": marker.value}) | Q(**{key: marker.value, f"id__{op}": marker.pk})
+    )
 
 
 def _marker(row, key: str | None) -> Marker:
