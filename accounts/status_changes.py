@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from billing.lines import bill_locked_accounts, set_next_bill_dates, write_invoices
@@ -641,11 +641,16 @@ def _apply_due(changes: list[StatusChange], *, on: date) -> dict[int, DueOutcome
 def _claim_due(*, on: date, limit: int, only=None) -> list[StatusChange]:
     """Lock the next due pending changes, each its account's earliest pending one, oldest first; rows
     another run holds are skipped."""
-    earlier = StatusChange.objects.filter(
-        account_id=OuterRef("account_id"), state=StatusChangeState.PENDING,
-        effective_date__lt=OuterRef("effective_date"),
+    # "Its account's earliest pending change" as a scalar subquery (one probe of the pending index per row),
+    # not NOT EXISTS: right after a wave of changes is scheduled, the table's statistics still say "no pending
+    # rows", and the planner turned the anti-join into a scan of every pending row per row (1.8 s a chunk of
+    # 1,000 at 7,000 pending). One pending change per account and day (a constraint): no ties.
+    earliest = (
+        StatusChange.objects.filter(account_id=OuterRef("account_id"), state=StatusChangeState.PENDING)
+        .order_by("effective_date").values("effective_date")[:1]
     )
-    qs = StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=on).filter(~Exists(earlier))
+    qs = StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__lte=on,
+                                     effective_date=Subquery(earliest))
     if only is not None:
         qs = qs.filter(pk__any=sorted(only))
     changes = list(qs.select_for_update(skip_locked=True, of=("self",)).order_by("effective_date", "id")[:limit])
