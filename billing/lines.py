@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F
 
-from engage.copy_rows import insert_objects
+from engage.copy_rows import build, insert_objects
 
 from .models import BillingFailure, ChargeKind, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
@@ -33,15 +33,10 @@ def package_label(user_package: UserPackage) -> str:
 def package_line(user_package: UserPackage, kind: str, amount, start: date, end: date, **fields) -> ChargeLine:
     """An unsaved line of a package for [start, end)."""
     fields.setdefault("description", package_label(user_package))
-    return ChargeLine(
-        account_id=user_package.account_id,
-        user_package_id=user_package.pk,
-        kind=kind,
-        amount=amount,
-        period_start=start,
-        period_end=end,
-        **fields,
-    )
+    return build(ChargeLine, {
+        "account_id": user_package.account_id, "user_package_id": user_package.pk, "kind": kind, "amount": amount,
+        "period_start": start, "period_end": end, **fields,
+    })
 
 
 def period_line(user_package: UserPackage, d: date, bill_day: int, **fields) -> ChargeLine:
@@ -64,7 +59,8 @@ def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]
     invoices = insert_objects(
         Invoice,
         [
-            Invoice(account_id=a, issued_on=day, total=sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0)))
+            build(Invoice, {"account_id": a, "issued_on": day,
+                            "total": sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0))})
             for a, day in keys
         ],
         batch_size=WRITE_BATCH,
@@ -125,15 +121,11 @@ def package_lines(user_package: UserPackage, bill_day: int, as_of: date) -> list
 
 def usage_line(record: UsageRecord) -> ChargeLine:
     # A usage line's period is the day it occurred.
-    return ChargeLine(
-        account_id=record.account_id,
-        usage_record=record,
-        kind=ChargeKind.USAGE,
-        amount=record.amount,
-        period_start=record.occurred_on,
-        period_end=record.occurred_on,
-        description=record.description or "Usage",
-    )
+    return build(ChargeLine, {
+        "account_id": record.account_id, "usage_record_id": record.pk, "kind": ChargeKind.USAGE,
+        "amount": record.amount, "period_start": record.occurred_on, "period_end": record.occurred_on,
+        "description": record.description or "Usage",
+    })
 
 
 def bill_locked_accounts(

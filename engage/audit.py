@@ -16,7 +16,7 @@ from ipaddress import ip_address
 from django.db import models
 
 from .client_address import client_address
-from .copy_rows import insert_objects
+from .copy_rows import build, insert_objects
 from .models import AuditAction, AuditEntry
 
 SYSTEM = "system"
@@ -127,11 +127,11 @@ def _entry(*, action, obj, object_type, object_id, object_repr, account_id, befo
         if account_id is None:
             account_id = getattr(obj, "account_id", None)
     actor_id, actor_name, address = who
-    return AuditEntry(
-        actor_id=actor_id, actor_name=actor_name, address=address, action=action,
-        object_type=(object_type or "")[:64], object_id=object_id, object_repr=(object_repr or "")[:200],
-        account_id=account_id, before=json_safe(before), after=json_safe(after),
-    )
+    return build(AuditEntry, {
+        "actor_id": actor_id, "actor_name": actor_name, "address": address, "action": action,
+        "object_type": (object_type or "")[:64], "object_id": object_id, "object_repr": (object_repr or "")[:200],
+        "account_id": account_id, "before": json_safe(before), "after": json_safe(after),
+    })
 
 
 def audit_record(*, action, obj=None, object_type=None, object_id=None, object_repr=None, account_id=None,

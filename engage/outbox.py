@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import broker
-from .copy_rows import insert_objects
+from .copy_rows import build, insert_objects
 from .limits import ERROR_MAX_CHARS
 from .models import OutboxMessage
 
@@ -52,7 +52,9 @@ def outbox_add_many(kind: str, payloads: list[dict]) -> list[OutboxMessage]:
     """outbox_add for many messages: one INSERT, one hand-over after commit."""
     if not payloads:
         return []
-    messages = insert_objects(OutboxMessage, [OutboxMessage(kind=kind, payload=payload) for payload in payloads])
+    messages = insert_objects(
+        OutboxMessage, [build(OutboxMessage, {"kind": kind, "payload": payload}) for payload in payloads]
+    )
     ids = [message.pk for message in messages]
     transaction.on_commit(lambda: hand_over(ids))
     return messages

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from engage import broker
 from engage.account_model import get_account_model
-from engage.copy_rows import insert_objects
+from engage.copy_rows import build, insert_objects
 from statuses.rules import switch_state
 
 from .models import JobState, ProvisioningJob
@@ -22,7 +22,8 @@ def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
     Account = get_account_model()
     rows = Account.objects.filter(pk__any=account_ids).values_list("pk", "status_type__backend_status")
     jobs = insert_objects(
-        ProvisioningJob, [ProvisioningJob(account_id=pk, target=switch_state(backend)) for pk, backend in rows]
+        ProvisioningJob,
+        [build(ProvisioningJob, {"account_id": pk, "target": switch_state(backend)}) for pk, backend in rows],
     )
     ids = sorted({job.account_id for job in jobs})
     # A few accounts: a task each, at once; a batch: one provisioning pass runs them all.
