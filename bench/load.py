@@ -4,7 +4,6 @@ the data set, locust headless (bench/locustfile.py) posting status changes; requ
 import csv
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 from .dataset import ROOT, django_env
+from .sql import stop_group
 
 BIN = Path(os.environ.get("BENCH_BIN", Path(sys.executable).parent))  # the venv running the harness
 USERS = 8
@@ -47,16 +47,6 @@ def _warm_up(port: int) -> None:
             response.read()
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def run(db: str, setup: dict, workdir: Path) -> dict:
     if not (BIN / "locust").exists():
         return {"available": False, "why": "locust is not installed (make bench installs the `bench` group)"}
@@ -79,7 +69,7 @@ def run(db: str, setup: dict, workdir: Path) -> dict:
             cwd=ROOT, env={**os.environ, "BENCH_LOAD_FILE": str(workdir / "setup.json")}, capture_output=True,
             text=True, timeout=SECONDS + 120)
     finally:
-        _stop(server)
+        stop_group(server, timeout=20)
     rows = {}
     stats = workdir / "load_stats.csv"
     if stats.exists():

@@ -1,6 +1,7 @@
 """Talking to PostgreSQL from the harness: psql for scripts, databases copied from templates."""
 
 import os
+import signal
 import subprocess
 import time
 from urllib.parse import urlsplit
@@ -59,3 +60,15 @@ def copy(template: str, db: str) -> str:
     drop(db)
     psql(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
     return db
+
+
+def stop_group(process, timeout: float = 30) -> None:
+    """Stop a process started in its own session (gunicorn, a Celery worker) and its children: SIGTERM, then
+    SIGKILL after `timeout` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

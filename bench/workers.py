@@ -4,14 +4,13 @@ the worker (`celery -A engage worker -c N`) on a queue of its own, waits until i
 day) has finished_at set; the worker is stopped after each run."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from .dataset import ROOT, django_env
-from .sql import PREFIX
+from .sql import PREFIX, stop_group
 
 BIN = Path(os.environ.get("BENCH_BIN", Path(sys.executable).parent))  # the venv running the harness
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -32,16 +31,6 @@ def _wait_ready(log: Path, worker: subprocess.Popen, timeout: float = 90) -> Non
     raise RuntimeError(f"the Celery worker was not ready within {timeout:.0f} s:\n{log.read_text()[-2000:]}")
 
 
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
-
-
 def run(db: str, concurrency: int, as_of, app, workdir: Path) -> dict:
     """The pass on `db` with one worker process of `concurrency` children; `app` runs bench.app's steps."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +44,7 @@ def run(db: str, concurrency: int, as_of, app, workdir: Path) -> dict:
         _wait_ready(log, worker)
         result = app("pass_on_workers", db, as_of, queue, env=env(db))
     finally:
-        _stop(worker)
+        stop_group(worker)
         _forget(queue)
     return {"workers": concurrency, **result}
 
