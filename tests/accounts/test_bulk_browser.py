@@ -87,5 +87,6 @@ def test_tick_rows_dry_run_save_and_follow_the_job(live_server, browser_page, su
     progress = page.locator("[data-testid=bulk-progress]").inner_text()
     assert "Unknown account number" in progress and "Checked 2 of 2 accounts" in progress
     assert page.locator("[data-testid=count-pending]").inner_text() == "1"
+    assert page.locator("[data-testid=bulk-save]").inner_text() == "Save: change 1 account"
     shot(page, "bulk-upload-dry-run")
     assert violations == []
