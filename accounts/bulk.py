@@ -31,7 +31,7 @@ from engage.outbox import handler, outbox_add
 
 from .filters import accounts_filtered
 from .models import Account, BulkStatusItem, BulkStatusJob
-from .status_changes import SkipCode, change_status_batch, check_request_fields
+from .status_changes import BatchResult, SkipCode, change_status_batch, check_request_fields
 
 logger = logging.getLogger(__name__)
 
@@ -288,15 +288,14 @@ def _next_chunk(job: BulkStatusJob) -> bool:
     results = {}
     if known:
         try:
-            with transaction.atomic():
-                results = {r.account_id: r for r in change_status_batch(
-                    account_ids=known, to_type=job.to_type, option=job.option, effective_date=job.effective_date,
-                    reason=job.reason, note=job.note, actor=job.created_by, on=job.requested_on, dry_run=checking,
-                )}
+            results = _change(job, known, checking)
         except DomainError as err:  # the request is refused for every account now (a reason retired since)
             job.state, job.error, job.finished_at = Job.State.FAILED, err.message, timezone.now()
             job.save(update_fields=["state", "error", "finished_at", "started_at"])
             return True
+        except Exception:  # one bad account must not stop the job: this chunk account by account
+            logger.exception("Bulk status change %s: a chunk of %s failed together; one by one", job.pk, len(known))
+            results = {pk: _change_one(job, pk, checking) for pk in known}
     tally = job.dry_run if checking else job.result
     counts, skips = Counter(tally.get("counts", {})), Counter(tally.get("skips", {}))
     totals = defaultdict(Decimal, {k: Decimal(v) for k, v in tally.get("totals", {}).items()})
@@ -322,6 +321,25 @@ def _next_chunk(job: BulkStatusJob) -> bool:
         job.processed += len(items)
     job.save(update_fields=["state", "started_at", "dry_run", "result", "checked", "processed"])
     return True
+
+
+def _change(job: BulkStatusJob, account_ids: list[int], checking: bool) -> dict[int, BatchResult]:
+    """The job's change for these accounts through the engine's batch path, in a savepoint: all or nothing."""
+    with transaction.atomic():
+        return {r.account_id: r for r in change_status_batch(
+            account_ids=account_ids, to_type=job.to_type, option=job.option, effective_date=job.effective_date,
+            reason=job.reason, note=job.note, actor=job.created_by, on=job.requested_on, dry_run=checking,
+        )}
+
+
+def _change_one(job: BulkStatusJob, account_id: int, checking: bool) -> BatchResult:
+    """One account of a chunk that failed together: its result, or skipped with the error that stopped it
+    (rolled back: nothing of it changed)."""
+    try:
+        return _change(job, [account_id], checking)[account_id]
+    except Exception as exc:
+        logger.exception("Bulk status change %s: account %s failed", job.pk, account_id)
+        return BatchResult(account_id, "skipped", SkipCode.ERROR, f"{type(exc).__name__}: {exc}"[:300])
 
 
 def shows_dry_run(job: BulkStatusJob) -> bool:

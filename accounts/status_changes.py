@@ -482,6 +482,7 @@ class SkipCode(models.TextChoices):
     OPTION_NOT_ALLOWED = OPTION_NOT_ALLOWED, "Only the timing can be chosen between its status and this one"
     LATER_CHANGE = LATER_CHANGE, "A later pending change would become invalid"
     UNKNOWN_ACCOUNT = "unknown_account", "Unknown account number"
+    ERROR = "error", "An error: nothing was changed (see the message)"
 
 
 @dataclass

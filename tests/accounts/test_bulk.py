@@ -350,3 +350,28 @@ def test_collecting_goes_in_steps_and_resumes_after_a_crash(admin_user, monkeypa
                     .values_list("pk", flat=True))
     assert list(job.items.order_by("position").values_list("account_id", flat=True)) == expected
     assert (job.state, job.total, job.dry_run["counts"]) == ("checked", len(expected), {"applied": len(expected)})
+
+
+def test_an_account_that_breaks_its_chunk_is_skipped_with_the_error_and_the_others_change(admin_user, support_client,
+                                                                                           monkeypatch):
+    active = _accounts(4)
+    bad = active[1].pk
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    real = bulk.change_status_batch
+
+    def breaks_on_the_bad_account(*, account_ids, dry_run, **kwargs):
+        if not dry_run and bad in account_ids:
+            raise RuntimeError("disk full")
+        return real(account_ids=account_ids, dry_run=dry_run, **kwargs)
+
+    monkeypatch.setattr(bulk, "change_status_batch", breaks_on_the_bad_account)
+    job = _save(job, admin_user)
+    assert (job.state, job.processed, job.error) == (BulkStatusJob.State.DONE, 4, "")
+    assert job.result["counts"] == {"applied": 3, "skipped": 1} and job.result["skips"] == {"error": 1}
+    suspended = set(Account.objects.filter(status_type__name="Suspended").values_list("pk", flat=True))
+    assert suspended == {a.pk for a in active} - {bad}
+    assert not StatusChange.objects.filter(account_id=bad).exists()
+    skipped = list(bulk.skip_rows(job).values_list("account_id", "skip_code", "message"))
+    assert skipped == [(bad, "error", "RuntimeError: disk full")]
+    page = support_client.get(reverse("accounts:bulk-skipped", args=[job.pk])).content.decode()
+    assert "An error: nothing was changed (see the message)" in page and "RuntimeError: disk full" in page
