@@ -43,6 +43,13 @@ def test_two_step_status_flow_with_preview(live_server, browser_page, support_us
     assert "Active → Cancelled" in page.locator("h1").inner_text()
     assert page.locator("text=Immediately with prorated transaction").count() == 1
     assert page.locator("text=credits the unused part").count() == 1
+    # Preview before choosing: the server refuses (400) and the preview area says why instead of staying blank.
+    page.click("button:has-text('Preview')")
+    refused = page.locator("#preview [data-testid=preview-errors]")
+    refused.wait_for()
+    assert refused.inner_text().splitlines() == ["No preview:", "Option: This field is required.",
+                                                 "Reason: This field is required."]
+    shot(page, "status-preview-refused")
     page.check("input[value=immediately_with_prorated_transaction]")
     page.select_option("#id_reason", label="Non-payment")
     page.fill("#id_note", "Asked by phone")
