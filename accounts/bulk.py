@@ -163,9 +163,7 @@ def _collect_step(job: BulkStatusJob) -> None:
         rows = list(qs.values_list("pk", "number")[:COLLECT_STEP])
     elif "ids" in selection:
         ids = selection["ids"][position : position + COLLECT_STEP]
-        known = {}
-        for i in range(0, len(ids), INSERT_ROWS):
-            known.update(Account.objects.filter(pk__in=ids[i : i + INSERT_ROWS]).values_list("pk", "number"))
+        known = dict(Account.objects.filter(pk__any=ids).values_list("pk", "number"))
         rows = [(pk, known.get(pk, "")) for pk in ids]
     else:
         numbers = selection["numbers"][position : position + COLLECT_STEP]

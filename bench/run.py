@@ -34,9 +34,12 @@ def app(step: str, db: str, as_of: date, *args, env: dict | None = None) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def profiled(step: str, db: str, as_of: date, *args) -> list[str]:
-    """cProfile's top 10 by cumulative time of a step, on a copy of its own (the timed run is not profiled)."""
-    return app(step, db, as_of, *args, env={**django_env(db), "BENCH_PROFILE": "1"})["profile"]
+def profile_into(figures: dict, step: str, db: str | None, as_of: date) -> None:
+    """With BENCH_PROFILE=1 (`db` then a copy of its own: the timed run is not profiled), cProfile's top 10
+    by cumulative time of a step under figures["profile"]; the copy is dropped."""
+    if db is not None:
+        figures["profile"] = app(step, db, as_of, env={**django_env(db), "BENCH_PROFILE": "1"})["profile"]
+        discard(db)
 
 
 def checksums(db: str) -> dict:
@@ -50,6 +53,15 @@ def compare(app_db: str, floor_db: str) -> dict:
 
 def ratio(app_seconds: float, floor_seconds: float) -> float:
     return round(app_seconds / floor_seconds, 2) if floor_seconds else None
+
+
+def beside_floor(out: dict, key: str, run: dict, floor: float, app_db: str, floor_db: str, **figures) -> dict:
+    """One pass measured beside its floor: its figures, the check that both wrote the same rows, and
+    `<key>_ratio`."""
+    out[key] = {"app_seconds": round(run["seconds"], 2), "floor_seconds": round(floor, 2), **figures,
+                "check": compare(app_db, floor_db)}
+    out[f"{key}_ratio"] = ratio(run["seconds"], floor)
+    return out[key]
 
 
 def discard(db: str) -> None:
@@ -86,13 +98,9 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
         print(f"warning: the floors assume that only active bills; the truth table says {run['truth']}",
               file=sys.stderr)
     floor = timed_psql(floors.BILLING.format(as_of=as_of), floor_db)
-    out["billing"] = {"app_seconds": round(run["seconds"], 2), "floor_seconds": round(floor, 2),
-                      "lines": run["summary"]["lines"], "invoices": run["summary"]["invoices"],
-                      "check": compare(billed, floor_db)}
-    out["billing_ratio"] = ratio(run["seconds"], floor)
-    if PROFILE:
-        out["billing"]["profile"] = profiled("billing", new("billing_profile", full), as_of)
-        discard(dbs[-1])
+    beside_floor(out, "billing", run, floor, billed, floor_db, lines=run["summary"]["lines"],
+                 invoices=run["summary"]["invoices"])
+    profile_into(out["billing"], "billing", new("billing_profile", full) if PROFILE else None, as_of)
     lap("billing")
 
     # 2a. Applying k due dated changes (suspensions, prorated, dated the as-of day), after that billing.
@@ -102,23 +110,17 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
     due_app, due_floor = new("due_app", base), new("due_floor", base)
     run = app("due", due_app, as_of)
     floor = timed_psql(floors.CHANGES.format(changes=floors.DUE_CHANGES.format(as_of=as_of)), due_floor)
-    out["status_changes"] = {"changes": k, "app_seconds": round(run["seconds"], 2), "floor_seconds": round(floor, 2),
-                             "per_second": round(k / run["seconds"]), "counts": run["counts"],
-                             "check": compare(due_app, due_floor)}
-    out["status_changes_ratio"] = ratio(run["seconds"], floor)
-    if PROFILE:
-        out["status_changes"]["profile"] = profiled("due", new("due_profile", base), as_of)
-        discard(dbs[-1])
+    beside_floor(out, "status_changes", run, floor, due_app, due_floor, changes=k, per_second=round(k / run["seconds"]),
+                 counts=run["counts"])
+    profile_into(out["status_changes"], "due", new("due_profile", base) if PROFILE else None, as_of)
     lap("status_changes")
 
     # 3. The provisioning pass with the k changed accounts' jobs, then again with nothing to do (no drift).
     run = app("provisioning", due_app, as_of)
     floor = timed_psql(floors.PROVISIONING, due_floor)
-    out["provisioning"] = {"jobs": k, "app_seconds": round(run["seconds"], 2), "floor_seconds": round(floor, 2),
-                           "done": run["done"], "failed": run["failed"], "check": compare(due_app, due_floor)}
-    out["provisioning_ratio"] = ratio(run["seconds"], floor)
     idle = run["again"]
-    out["provisioning"].update(no_drift_seconds=round(idle["seconds"], 2), no_drift_jobs=idle["drift_jobs"])
+    beside_floor(out, "provisioning", run, floor, due_app, due_floor, jobs=k, done=run["done"], failed=run["failed"],
+                 no_drift_seconds=round(idle["seconds"], 2), no_drift_jobs=idle["drift_jobs"])
     for db in (base, due_app, due_floor):
         discard(db)
     lap("provisioning")
@@ -129,11 +131,8 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
     if run["available"]:
         bulk_floor = new("bulk_floor", billed)
         floor = timed_psql(floors.CHANGES.format(changes=floors.BULK_CHANGES.format(as_of=as_of, n=k)), bulk_floor)
-        out["bulk_change"] = {"accounts": k, "how": run["how"], "app_seconds": round(run["seconds"], 2),
-                              "floor_seconds": round(floor, 2), "per_second": round(k / run["seconds"]),
-                              "state": run["state"], "applied": run["applied"],
-                              "check": compare(bulk_app, bulk_floor)}
-        out["bulk_change_ratio"] = ratio(run["seconds"], floor)
+        beside_floor(out, "bulk_change", run, floor, bulk_app, bulk_floor, accounts=k, how=run["how"],
+                     per_second=round(k / run["seconds"]), state=run["state"], applied=run["applied"])
         discard(bulk_floor)
     else:
         single = app("single", bulk_app, as_of, min(2000, k))
@@ -141,8 +140,7 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
                               "one_at_a_time": {k2: round(v, 2) for k2, v in single.items()}}
         out["bulk_change_ratio"] = None
     discard(bulk_app)
-    for db in (billed,):
-        discard(db)
+    discard(billed)
     lap("bulk_change")
 
     # 4. Pages at 1,000 and at the full size, with history in proportion.

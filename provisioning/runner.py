@@ -109,6 +109,38 @@ def _lease() -> timedelta:
         return DEFAULT_LEASE
 
 
+def _not_now(account_id: int, claimed: list, oldest: int, now: datetime) -> RunResult | None:
+    """Whether the account's jobs wait (the result saying why) or are this worker's to run now (None).
+    `claimed`: the account's open jobs this worker locked, in id order (rows with id, state, next_attempt_at,
+    leased_until); `oldest`: the id of its oldest open job, locked or not. Another worker holds them when it
+    holds the oldest, or when one is leased (a request in flight: one at a time); the newest waits for its
+    back-off after a failure."""
+    if not claimed or claimed[0].id != oldest or any(j.leased_until and j.leased_until > now for j in claimed):
+        return RunResult(account_id, Outcome.BUSY)
+    newest = claimed[-1]
+    if newest.state == JobState.FAILED and newest.next_attempt_at and newest.next_attempt_at > now:
+        return RunResult(account_id, Outcome.IDLE, newest.id)
+    return None
+
+
+def _supersede(job_ids: list[int], now: datetime) -> None:
+    """Older open jobs of an account whose newest is run: kept as history, not run."""
+    if job_ids:
+        ProvisioningJob.objects.filter(id__any=job_ids).update(
+            state=JobState.SUPERSEDED, finished_at=now, leased_until=None
+        )
+
+
+def _done_fields(now: datetime) -> dict:
+    return dict(state=JobState.DONE, finished_at=now, next_attempt_at=None, leased_until=None)
+
+
+def _failed_fields(error: str, attempts: int, now: datetime) -> dict:
+    """A failed attempt (the `attempts`-th): the error kept, retried after its back-off."""
+    return dict(state=JobState.FAILED, last_error=error[:ERROR_MAX_CHARS], next_attempt_at=now + backoff(attempts),
+                leased_until=None)
+
+
 def _claim(account_id: int, now: datetime) -> tuple[RunResult | None, ProvisioningJob | None]:
     """A short transaction: lock the account's open jobs (SKIP LOCKED), supersede all but the newest,
     lease the newest and count the attempt; committed before anything is sent."""
@@ -118,17 +150,11 @@ def _claim(account_id: int, now: datetime) -> tuple[RunResult | None, Provisioni
         if oldest is None:
             return RunResult(account_id, Outcome.IDLE), None
         claimed = list(open_jobs.select_for_update(skip_locked=True).order_by("id"))
-        if not claimed or claimed[0].id != oldest:
-            return RunResult(account_id, Outcome.BUSY), None
-        if any(j.leased_until and j.leased_until > now for j in claimed):
-            return RunResult(account_id, Outcome.BUSY), None  # a request is in flight: one at a time
+        waiting = _not_now(account_id, claimed, oldest, now)
+        if waiting is not None:
+            return waiting, None
         *older, job = claimed
-        if job.state == JobState.FAILED and job.next_attempt_at and job.next_attempt_at > now:
-            return RunResult(account_id, Outcome.IDLE, job.id), None
-        if older:
-            ProvisioningJob.objects.filter(id__in=[o.id for o in older]).update(
-                state=JobState.SUPERSEDED, finished_at=now, leased_until=None
-            )
+        _supersede([o.id for o in older], now)
         job.attempts += 1
         job.leased_until = now + _lease()
         job.save(update_fields=["attempts", "leased_until"])
@@ -141,11 +167,7 @@ def _run_once(account_id: int, now: datetime) -> RunResult:
     if busy is not None:
         return busy
     error = _apply(job, now)
-    if error:
-        fields = dict(state=JobState.FAILED, last_error=error[:ERROR_MAX_CHARS],
-                      next_attempt_at=now + backoff(job.attempts), leased_until=None)
-    else:
-        fields = dict(state=JobState.DONE, finished_at=now, next_attempt_at=None, leased_until=None)
+    fields = _failed_fields(error, job.attempts, now) if error else _done_fields(now)
     # Only while the lease is still ours: a job taken over after its lease expired is recorded by its taker.
     ProvisioningJob.objects.filter(pk=job.pk, leased_until=job.leased_until).update(**fields)
     if error:
@@ -200,26 +222,22 @@ def run_jobs_batch(account_ids: list[int], *, now: datetime, backend) -> list[Ru
         jobs = ProvisioningJob.objects.filter(account_id__any=sorted(account_ids), state__in=OPEN_STATES)
         oldest = dict(jobs.values("account_id").annotate(first=Min("id")).values_list("account_id", "first")
                       .order_by())
-        claimed: dict[int, list[tuple]] = {}
+        claimed: dict[int, list] = {}
         for row in (jobs.select_for_update(skip_locked=True).order_by("account_id", "id")
-                    .values_list("id", "account_id", "target", "state", "attempts", "next_attempt_at", "leased_until")):
-            claimed.setdefault(row[1], []).append(row)
+                    .values_list("id", "account_id", "target", "state", "attempts", "next_attempt_at", "leased_until",
+                                 named=True)):
+            claimed.setdefault(row.account_id, []).append(row)
         superseded, leased = [], []  # leased: (job id, account id, target, attempts before)
         for account_id in sorted(oldest):
             rows = claimed.get(account_id, [])
-            if not rows or rows[0][0] != oldest[account_id] or any(r[6] and r[6] > now for r in rows):
-                results.append(RunResult(account_id, Outcome.BUSY))
+            waiting = _not_now(account_id, rows, oldest[account_id], now)
+            if waiting is not None:
+                results.append(waiting)
                 continue
             *older, newest = rows
-            if newest[3] == JobState.FAILED and newest[5] and newest[5] > now:
-                results.append(RunResult(account_id, Outcome.IDLE, newest[0]))
-                continue
-            superseded += [r[0] for r in older]
-            leased.append((newest[0], account_id, newest[2], newest[4]))
-        if superseded:
-            ProvisioningJob.objects.filter(id__any=superseded).update(
-                state=JobState.SUPERSEDED, finished_at=now, leased_until=None
-            )
+            superseded += [r.id for r in older]
+            leased.append((newest.id, account_id, newest.target, newest.attempts))
+        _supersede(superseded, now)
         if not leased:
             return results
         if in_database:  # applied and recorded under the locks just taken, in this transaction
@@ -243,17 +261,14 @@ def _record_outcomes(leased, errors: dict[int, str], *, now: datetime, until) ->
     is counted here."""
     counted = {} if until is not None else {"attempts": F("attempts") + 1}
     done = [job_id for job_id, account_id, _, _ in leased if not errors.get(account_id)]
-    ProvisioningJob.objects.filter(id__any=done, leased_until=until).update(
-        state=JobState.DONE, finished_at=now, next_attempt_at=None, leased_until=None, **counted
-    )
+    ProvisioningJob.objects.filter(id__any=done, leased_until=until).update(**_done_fields(now), **counted)
     results = [RunResult(account_id, Outcome.DONE, job_id) for job_id, account_id, _, _ in leased
                if not errors.get(account_id)]
     for job_id, account_id, _, attempts in leased:
         error = errors.get(account_id)
         if error:
             ProvisioningJob.objects.filter(pk=job_id, leased_until=until).update(
-                state=JobState.FAILED, last_error=error[:ERROR_MAX_CHARS],
-                next_attempt_at=now + backoff(attempts + 1), leased_until=None, **counted,
+                **_failed_fields(error, attempts + 1, now), **counted
             )
             results.append(RunResult(account_id, Outcome.FAILED, job_id, error[:ERROR_MAX_CHARS]))
     return results

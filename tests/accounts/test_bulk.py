@@ -48,6 +48,19 @@ def _suspend(user, *, worker=True, **selection):
     return (bulk_change_run(job.pk) if worker else job), created
 
 
+def _killed_on_the_second_call(real):
+    """`real`, except that its second call kills the worker (SystemExit) before doing anything."""
+    calls = []
+
+    def step(job):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real(job)
+
+    return step
+
+
 def _save(job, user=None):
     bulk_change_start(job.pk, actor=user)
     return bulk_change_run(job.pk)
@@ -168,15 +181,8 @@ def test_a_crashed_run_resumes_after_the_last_chunk_that_committed(admin_user, m
     active = _accounts(5)
     job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
     bulk_change_start(job.pk, actor=admin_user)
-    real, seen = bulk._next_chunk, []
-
-    def dies_on_the_second_chunk(job):
-        seen.append(1)
-        if len(seen) == 2:
-            raise SystemExit("worker killed")
-        return real(job)
-
-    monkeypatch.setattr(bulk, "_next_chunk", dies_on_the_second_chunk)
+    real = bulk._next_chunk
+    monkeypatch.setattr(bulk, "_next_chunk", _killed_on_the_second_call(real))
     with pytest.raises(SystemExit):
         bulk._run(job.pk)
     assert Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended").count() == 2
@@ -331,15 +337,8 @@ def test_collecting_goes_in_steps_and_resumes_after_a_crash(admin_user, monkeypa
     monkeypatch.setattr(bulk, "COLLECT_STEP", 2)
     _accounts(5)
     job, _ = _suspend(admin_user, worker=False, filter_params={"backend_status": "active"})
-    real, calls = bulk._collect_step, []
-
-    def dies_on_the_second_step(job):
-        calls.append(1)
-        if len(calls) == 2:
-            raise SystemExit("worker killed")
-        return real(job)
-
-    monkeypatch.setattr(bulk, "_collect_step", dies_on_the_second_step)
+    real = bulk._collect_step
+    monkeypatch.setattr(bulk, "_collect_step", _killed_on_the_second_call(real))
     with pytest.raises(SystemExit):
         bulk._run(job.pk)
     job.refresh_from_db()
