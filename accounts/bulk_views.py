@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
+from billing.models import ChargeKind
 from engage.errors import DomainError, add_to_form
 from engage.limits import parse_id
 from engage.views import StaffRequiredMixin
@@ -133,7 +134,9 @@ def job_context(job: BulkStatusJob) -> dict:
         "pending": counts.get("pending", 0),
         "skipped": counts.get("skipped", 0),
         "skips": sorted(((skip_label(code), n) for code, n in tally.get("skips", {}).items()), key=lambda r: -r[1]),
-        "totals": sorted(tally.get("totals", {}).items()),
+        # By the kind's label ("Prorated credit"), as the Overview shows a line's kind.
+        "totals": [(ChargeKind(kind).label if kind in ChargeKind.values else kind, amount)
+                   for kind, amount in sorted(tally.get("totals", {}).items())],
         "can_save": job.state == BulkStatusJob.State.CHECKED,
         "can_cancel": job.state in (BulkStatusJob.State.CHECKING, BulkStatusJob.State.CHECKED,
                                     BulkStatusJob.State.QUEUED, BulkStatusJob.State.RUNNING),

@@ -174,6 +174,7 @@ def test_cancel_stops_after_the_chunk_and_keeps_what_was_changed(admin_user, sup
     assert not bulk.skip_rows(job).exists()
     page = support_client.get(reverse("accounts:bulk-job", args=[job.pk])).content.decode()
     assert "Cancelled" in page and "Processed 2 of 6 accounts" in page and 'data-testid="count-applied">2<' in page
+    assert "<td>Prorated credit</td>" in page  # the kind's label, not its code
 
 
 def test_a_crashed_run_resumes_after_the_last_chunk_that_committed(admin_user, monkeypatch):
