@@ -3,14 +3,16 @@ from the services (the same functions the API goes through), which check again u
 
 from django import forms
 
+from engage.forms import AccessibleForm
+
 from .models import AccountStatusType, StatusReason
 from .rules import BackendStatus
 from .services import status_reason_problems, status_type_problems
 from .validators import IMAGE_URL_MAX, NAME_MAX, NAME_REQUIRED
 
 
-class SetupForm(forms.Form):
-    """Bootstrap classes on every widget, and `is-invalid` on each field that has an error."""
+class SetupForm(AccessibleForm):
+    """Bootstrap classes on every widget; `is-invalid` on each field that has an error (AccessibleForm)."""
 
     problems = None  # services.<entity>_problems(instance, fields) -> (values, {field: [message]})
 
@@ -25,15 +27,6 @@ class SetupForm(forms.Form):
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                if "is-invalid" not in attrs.get("class", ""):
-                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
-                attrs["aria-invalid"] = "true"
 
     def clean(self):
         cleaned = super().clean()
@@ -103,8 +96,8 @@ class StatusReasonForm(SetupForm):
         help_text="The back-end statuses this reason may be given for.",
     )
     is_active = forms.BooleanField(
-        label="Active", required=False, initial=True,
-        help_text="Untick to retire: hidden from pick lists, kept on history.",
+        label="Offered in pick lists", required=False, initial=True,
+        help_text="Untick to retire the reason: it is no longer offered, and stays on the history that used it.",
     )
 
     problems = staticmethod(status_reason_problems)
