@@ -63,8 +63,16 @@ class UserPackage(models.Model):
         return self.price * self.quantity
 
 
+class InvoiceKind(models.TextChoices):
+    """An invoice whose total is below zero (a suspension's credit, say) is a credit note: the money goes
+    back to the customer. The same word on the Overview, the API and the Tools page."""
+
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
 class Invoice(models.Model):
-    """One account's new lines of one billing run."""
+    """One account's new lines of one billing run; a credit note when they add up to less than zero."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,7 +83,14 @@ class Invoice(models.Model):
         ordering = ["-id"]
 
     def __str__(self):
-        return f"Invoice {self.pk}"
+        return f"{self.get_kind_display()} {self.pk}"
+
+    @property
+    def kind(self) -> str:
+        return InvoiceKind.CREDIT_NOTE if self.total < 0 else InvoiceKind.INVOICE
+
+    def get_kind_display(self) -> str:
+        return InvoiceKind(self.kind).label
 
 
 class UsageRecord(models.Model):

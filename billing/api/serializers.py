@@ -12,7 +12,7 @@ from engage.limits import (
     PACKAGE_NAME_MAX_CHARS,
 )
 
-from ..models import ChargeKind, ChargeLine, Invoice, Package, UsageRecord, UserPackage
+from ..models import ChargeKind, ChargeLine, Invoice, InvoiceKind, Package, UsageRecord, UserPackage
 
 
 def _money(*, allow_negative=False, **kwargs):
@@ -69,11 +69,15 @@ class ChargeLineSerializer(serializers.ModelSerializer):
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(
+        choices=InvoiceKind.choices, read_only=True,
+        help_text="credit_note when the total is below zero (money back to the customer), else invoice.",
+    )
     lines = serializers.SerializerMethodField()
 
     class Meta:
         model = Invoice
-        fields = ["id", "issued_on", "total", "lines"]
+        fields = ["id", "kind", "issued_on", "total", "lines"]
         read_only_fields = fields
 
     @extend_schema_field(ChargeLineSerializer(many=True))
