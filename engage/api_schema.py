@@ -48,3 +48,78 @@ def add_error_responses(result, generator, request, public):
             for code, description in answers.items():
                 responses.setdefault(code, _error(description))
     return result
+
+
+# Each operation's group in the docs (by the resource its path names) and its one-line summary.
+TAGS = [
+    ("Accounts", "Subscriber accounts: list (filters, cursor paging), create, read, edit."),
+    ("Status changes", "Change an account's status now or on a date, preview it, list its history, remove "
+                       "a pending change."),
+    ("Bulk status changes", "One status change for many accounts: dry run, save, cancel, skipped accounts."),
+    ("Billing", "Packages, user packages, usage, charges and credits, Bill Account."),
+    ("Provisioning", "What the network switch holds for an account."),
+    ("Statistics", "Account Statistics, as in the sidebar."),
+    ("Status types", "Setup: the operator's Account Status Types (Administrators)."),
+    ("Status reasons", "Setup: the reasons given for a cancel or suspend (Administrators)."),
+]
+# The first path segment after /api/v1/ (or after /accounts/{account_id}/) → its tag.
+_SEGMENT_TAGS = {
+    "accounts": "Accounts", "status-changes": "Status changes", "bulk-status-changes": "Bulk status changes",
+    "bill": "Billing", "charges": "Billing", "packages": "Billing", "usage": "Billing",
+    "provisioning": "Provisioning", "statistics": "Statistics", "status-types": "Status types",
+    "status-reasons": "Status reasons",
+}
+SUMMARIES = {
+    "v1_accounts_list": "List accounts",
+    "v1_accounts_create": "Create an account",
+    "v1_accounts_retrieve": "Read an account",
+    "v1_accounts_partial_update": "Edit an account's name, e-mail or bill day",
+    "v1_accounts_bill_create": "Bill Account: bill what is due today",
+    "v1_accounts_charges_list": "List an account's charges and credits",
+    "v1_accounts_packages_list": "List an account's user packages",
+    "v1_accounts_packages_create": "Sell a package to an account",
+    "v1_accounts_provisioning_retrieve": "Read an account's provisioning state",
+    "v1_accounts_status_changes_list": "List an account's status changes (history and pending)",
+    "v1_accounts_status_changes_create": "Change an account's status (now or on a date)",
+    "v1_accounts_status_changes_preview_create": "Preview a status change (saves nothing)",
+    "v1_accounts_usage_list": "List an account's usage records",
+    "v1_accounts_usage_create": "Record rated usage",
+    "v1_bulk_status_changes_list": "List bulk status changes",
+    "v1_bulk_status_changes_create": "Submit a bulk status change (a dry run unless dry_run is false)",
+    "v1_bulk_status_changes_retrieve": "Read a bulk status change and its progress",
+    "v1_bulk_status_changes_cancel_create": "Cancel a bulk status change after its current chunk",
+    "v1_bulk_status_changes_save_create": "Run a checked bulk status change",
+    "v1_bulk_status_changes_skipped_list": "List the accounts a bulk status change skipped, and why",
+    "v1_packages_list": "List the package catalogue",
+    "v1_packages_create": "Add a package to the catalogue",
+    "v1_statistics_retrieve": "Read Account Statistics",
+    "v1_status_changes_retrieve": "Read a status change",
+    "v1_status_changes_destroy": "Remove a pending status change",
+    "v1_status_reasons_list": "List status reasons",
+    "v1_status_reasons_create": "Add a status reason",
+    "v1_status_reasons_retrieve": "Read a status reason",
+    "v1_status_reasons_partial_update": "Edit or retire a status reason",
+    "v1_status_reasons_destroy": "Delete a status reason (refused while it is used)",
+    "v1_status_types_list": "List Account Status Types",
+    "v1_status_types_create": "Add an Account Status Type",
+    "v1_status_types_retrieve": "Read an Account Status Type",
+    "v1_status_types_partial_update": "Edit an Account Status Type",
+    "v1_status_types_destroy": "Delete an Account Status Type (refused while accounts use it)",
+}
+
+
+def _tag_for(path: str) -> str:
+    parts = [p for p in path.removeprefix("/api/v1/").split("/") if p and not p.startswith("{")]
+    if parts[:1] == ["accounts"] and len(parts) > 1:
+        parts = parts[1:]
+    return _SEGMENT_TAGS[parts[0]]
+
+
+def group_and_summarise(result, generator, request, public):
+    """Operations grouped by resource (not one "v1" group) in the order of TAGS, each with its summary."""
+    result["tags"] = [{"name": name, "description": text} for name, text in TAGS]
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            operation["tags"] = [_tag_for(path)]
+            operation.setdefault("summary", SUMMARIES.get(operation.get("operationId"), ""))
+    return result

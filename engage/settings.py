@@ -230,7 +230,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Engage API",
-    "DESCRIPTION": "Account status types, status changes, billing and provisioning.",
+    "DESCRIPTION": (
+        "Account status types, status changes, billing and provisioning. [← Back to Engage](/accounts/)\n\n"
+        "**Signing in.** In the browser the API uses your Engage session. A program sends a token: "
+        "`Authorization: Token <key>`. An administrator creates a user's token with "
+        "`python manage.py drf_create_token <username>` (or in Django admin → Tokens); keep it secret, "
+        "and delete it there to revoke it. Lists are paged (`limit`, `offset` or `cursor`); errors answer "
+        "`{\"detail\": message}` or `{field: [messages]}`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -240,6 +247,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "engage.api_schema.add_error_responses",
+        "engage.api_schema.group_and_summarise",
     ],
     "ENUM_NAME_OVERRIDES": {
         "StatusChangeStateEnum": "statuses.rules.StatusChangeState",
