@@ -96,7 +96,10 @@ def status_type_problems(instance: AccountStatusType | None, fields: dict) -> tu
         errors.setdefault("is_default", []).append(
             "There must always be a default type for new accounts: to change it, make another type the default."
         )
-    if values["is_default"] and not was_default and not fields.get("replace_default"):
+    # A cancelled type can never be the default: replacing the current default would not help, so that
+    # advice is not given beside the refusal.
+    cancelled_default = values["is_default"] and new_backend == BackendStatus.CANCELLED
+    if values["is_default"] and not was_default and not fields.get("replace_default") and not cancelled_default:
         current = AccountStatusType.objects.filter(is_default=True).exclude(pk=pk).first()
         if current is not None:
             errors.setdefault("is_default", []).append(
