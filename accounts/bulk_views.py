@@ -26,7 +26,7 @@ from .bulk import (
 from .filters import accounts_filtered
 from .forms import BulkStatusForm
 from .models import BulkStatusJob
-from .status_changes import OPTION_DEFINITIONS
+from .option_wording import OPTION_DEFINITIONS
 from .views import _csv_cell, _Echo
 
 FILTER_FIELDS = ("q", "status_type", "backend_status")

@@ -1,11 +1,19 @@
 from django import forms
 
+from engage.forms import AccessibleForm
 from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import ChangeOption
 
 
-class StatusPickForm(forms.Form):
-    """Step 1 of the Status flow: the new status type."""
+def _date_field(**kwargs):
+    return forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}), **kwargs
+    )
+
+
+class StatusPickForm(AccessibleForm):
+    """Step 1 of the Status flow: the new status type, among those the rules allow (timeline.allowed_targets)."""
 
     status_type = forms.ModelChoiceField(
         queryset=AccountStatusType.objects.all(),
@@ -14,13 +22,12 @@ class StatusPickForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
-    def __init__(self, *args, account=None, **kwargs):
+    def __init__(self, *args, allowed, **kwargs):
         super().__init__(*args, **kwargs)
-        if account is not None:
-            self.fields["status_type"].queryset = AccountStatusType.objects.exclude(pk=account.status_type_id)
+        self.fields["status_type"].queryset = AccountStatusType.objects.filter(pk__in=[t.pk for t in allowed])
 
 
-class StatusOptionForm(forms.Form):
+class StatusOptionForm(AccessibleForm):
     """Step 2: option, reason, date, note; carries the account version so a stale form is refused."""
 
     option = forms.ChoiceField(widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
@@ -30,45 +37,57 @@ class StatusOptionForm(forms.Form):
         empty_label="Choose a reason…",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    effective_date = forms.DateField(
-        label="Date", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
-    )
+    effective_date = _date_field(required=False, help_text="Today or later.")
     note = forms.CharField(
         required=False, max_length=NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, options, reasons, reason_required, **kwargs):
+    def __init__(self, *args, options, reasons, reason_required, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["option"].choices = options
         self.fields["reason"].queryset = StatusReason.objects.filter(pk__in=[r.pk for r in reasons])
         self.fields["reason"].required = reason_required
+        if reason_required:
+            self.fields["reason"].widget.attrs["aria-required"] = "true"
+        self.fields["effective_date"].widget.attrs["min"] = today.isoformat()
 
 
-class ComponentStatusForm(forms.Form):
-    """Components → Add → Change User Status: the status type and the date."""
+class ComponentStatusForm(AccessibleForm):
+    """Components → Add → Change User Status: the status type, when (a date, or the period end) and the
+    reason; previewed like step 2."""
 
     status_type = forms.ModelChoiceField(
         queryset=AccountStatusType.objects.all(),
         label="User Status Type",
+        empty_label="Choose a status…",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    effective_date = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+    # SPEC §5: a component is the type and its date, so Specific date is what it means unless Period end is
+    # chosen (shown ticked, and what a post without the field gets).
+    option = forms.ChoiceField(
+        label="When", required=False,
+        choices=[(ChangeOption.SPECIFIC_DATE, "Specific date"), (ChangeOption.PERIOD_END, "Period end")],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
+    effective_date = _date_field(required=False, help_text="Today or later.")
     reason = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="(needed to cancel or suspend)",
+        empty_label="Choose a reason…",
         help_text="Required when the new status is a cancelled or suspended type.",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, account, **kwargs):
+    def __init__(self, *args, allowed, today, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status_type"].queryset = AccountStatusType.objects.exclude(pk=account.status_type_id)
+        self.fields["status_type"].queryset = AccountStatusType.objects.filter(pk__in=[t.pk for t in allowed])
         self.fields["reason"].queryset = StatusReason.objects.filter(is_active=True)
+        self.fields["effective_date"].widget.attrs["min"] = today.isoformat()
+
+    def clean_option(self):
+        return self.cleaned_data.get("option") or ChangeOption.SPECIFIC_DATE
 
 
 class BulkStatusForm(forms.Form):

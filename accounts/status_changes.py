@@ -61,17 +61,6 @@ Option = ChangeOption
 IMMEDIATE_OPTIONS = (Option.PRORATED, Option.FULL, Option.NO_TRANSACTION)
 TIMING_OPTIONS = (Option.NO_TRANSACTION, Option.PERIOD_END, Option.SPECIFIC_DATE)
 
-OPTION_DEFINITIONS = {
-    Option.PRORATED: "Takes effect today. Cancel/suspend credits the unused part of an already billed period; "
-    "enable charges the rest of the current period, prorated.",
-    Option.FULL: "Takes effect today. Cancel/suspend gives no credit and charges the current period in full "
-    "if it was not billed yet; enable charges the current period in full.",
-    Option.NO_TRANSACTION: "Takes effect today. No credit and no charge; after an enable, billing resumes at "
-    "the next bill date.",
-    Option.PERIOD_END: "Takes effect on the next bill date. No transaction: the current period is used up; "
-    "after an enable, billing starts with that period.",
-    Option.SPECIFIC_DATE: "Takes effect on the date you give (today or later), prorated as of that date.",
-}
 TIMING_LABELS = {
     Option.NO_TRANSACTION: "Now",
     Option.PERIOD_END: "Period end",

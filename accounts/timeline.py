@@ -161,3 +161,20 @@ def billing_horizon(account_ids: list[int], as_of: date) -> dict[int, date]:
         .order_by()
     )
     return {row["account_id"]: row["first"] - timedelta(days=1) for row in rows}
+
+def allowed_targets(start: Position, pending: Iterable[StatusChange], types: Iterable[AccountStatusType]) -> list:
+    """The status types a change may go to at some point of the timeline (now, or after one of the pending
+    changes): what step 1 and Components → Add offer. The engine still checks the one chosen on its date."""
+    positions = [start]
+    for step in walk(start, pending):
+        positions.append(after_step(step))
+    allowed = []
+    for to_type in types:
+        for at in positions:
+            try:
+                check_transition(at, to_type, None, check_reason=False)
+            except DomainError:
+                continue
+            allowed.append(to_type)
+            break
+    return allowed

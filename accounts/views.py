@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
+from billing.proration import next_bill_day
 from billing.selectors import account_billing_summary
 from billing.services import bill_account
 from engage.clock import today
@@ -22,14 +23,15 @@ from statuses.selectors import reasons_for
 from .filters import DEFAULT_SORT, accounts_filtered, accounts_sorted, parse_sort
 from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
+from .option_wording import option_definitions, option_heading, pending_summary
 from .selectors import count_up_to, earliest_pending_changes, pending_timeline, status_history
 from .status_changes import (
-    OPTION_DEFINITIONS,
     account_change_status,
     options_for,
     preview_status_change,
     status_change_remove,
 )
+from .timeline import Position, allowed_targets, pending_changes_of
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000  # the list counts this far and then says "more than 1,000 accounts"
@@ -188,9 +190,14 @@ class AccountOverviewView(StaffRequiredMixin, View):
 
 
 def overview_context(account):
+    pending = [
+        {"change": change, "before": before, "error": error,
+         "summary": pending_summary(change, before.backend_status)}
+        for change, before, error in pending_timeline(account)
+    ]
     return {
         "account": account,
-        "pending": pending_timeline(account),
+        "pending": pending,
         "history": list(status_history(account.pk)),
         "billing": account_billing_summary(account.pk),
         "provisioning": provisioning_summary(account.pk),
@@ -217,37 +224,56 @@ def _change_status(request, form, account, rerender, **args):
         messages.success(
             request,
             f"Status change to “{to_type.name}” scheduled for {outcome.effective_date:%Y-%m-%d}; "
-            "it is listed under Components until then.",
+            "it is shown beside the status and under Components until then.",
         )
     else:
         messages.success(request, f"Status changed to “{to_type.name}”.")
     return redirect("accounts:overview", account.pk)
 
 
+def _preview_or_save(request, form, account, rerender, **args):
+    """Preview (saves nothing; a refusal is put on the form and shown in the preview area too) or Save."""
+    if "preview" not in request.POST:
+        return _change_status(request, form, account, lambda status: rerender(status=status), **args)
+    try:
+        outcome = preview_status_change(account_id=account.pk, **args)
+    except DomainError as err:
+        add_to_form(form, err)
+        return rerender(status=err.status_code, previewed=True)
+    return rerender(outcome=outcome, previewed=True)
+
+
+def _allowed_targets(account):
+    return allowed_targets(Position.now(account), pending_changes_of(account.pk), AccountStatusType.objects.all())
+
+
+def _next_bill(account):
+    return next_bill_day(account.bill_day, today())
+
+
 class StatusPickView(StaffRequiredMixin, View):
-    """Overview → Status, step 1: pick the new status type."""
+    """Overview → Status, step 1: pick the new status type among those the rules allow."""
+
+    def _render(self, request, account, form, status=200):
+        context = {"account": account, "form": form, "nav": "accounts"}
+        return render(request, "accounts/status_pick.html", context, status=status)
 
     def get(self, request, pk):
         account = _account(pk)
-        return render(
-            request,
-            "accounts/status_pick.html",
-            {"account": account, "form": StatusPickForm(account=account), "nav": "accounts"},
-        )
+        return self._render(request, account, StatusPickForm(allowed=_allowed_targets(account)))
 
     def post(self, request, pk):
         account = _account(pk)
-        form = StatusPickForm(request.POST, account=account)
+        form = StatusPickForm(request.POST, allowed=_allowed_targets(account))
         if form.is_valid():
             url = reverse("accounts:status-options", args=[account.pk, form.cleaned_data["status_type"].pk])
-            return redirect(f"{url}?version={request.POST.get('version') or account.version}")
-        return render(
-            request, "accounts/status_pick.html", {"account": account, "form": form, "nav": "accounts"}, status=400
-        )
+            return redirect(f"{url}?version={parse_id(request.POST.get('version')) or account.version}")
+        return self._render(request, account, form, status=400)
 
 
 class StatusOptionsView(StaffRequiredMixin, View):
-    """Step 2: option, reason, date, note, a preview of the exact lines, and Save."""
+    """Step 2: the options for this direction (Cancel / Suspend / Enable), reason, date, note, a preview of
+    the exact lines, and Save."""
 
     def _form(self, account, to_type, data=None, version=None):
         backend = to_type.backend_status
@@ -256,25 +282,23 @@ class StatusOptionsView(StaffRequiredMixin, View):
             options=options_for(account.status_type.backend_status, backend),
             reasons=reasons_for(backend),
             reason_required=needs_reason(backend),
-            initial={"version": version or account.version, "effective_date": today()},
+            today=today(),
+            initial={"version": version or account.version},
         )
 
-    def _render(self, request, account, to_type, form, outcome=None, status=200):
-        # htmx asks for the preview alone; it is swapped in below the form.
-        template = (
-            "accounts/_status_preview.html"
-            if request.htmx and "preview" in request.POST
-            else ("accounts/status_options.html")
-        )
+    def _render(self, request, account, to_type, form, outcome=None, previewed=False, status=200):
+        from_backend, to_backend = account.status_type.backend_status, to_type.backend_status
         return render(
             request,
-            template,
+            "accounts/status_options.html",
             {
                 "account": account,
                 "to_type": to_type,
                 "form": form,
                 "outcome": outcome,
-                "definitions": OPTION_DEFINITIONS,
+                "previewed": previewed,
+                "heading": option_heading(from_backend, to_backend),
+                "definitions": option_definitions(from_backend, to_backend, next_bill=_next_bill(account)),
                 "nav": "accounts",
             },
             status=status,
@@ -283,82 +307,118 @@ class StatusOptionsView(StaffRequiredMixin, View):
     def get(self, request, pk, type_pk):
         account = _account(pk)
         to_type = get_object_or_404(AccountStatusType, pk=type_pk)
-        version = request.GET.get("version")
-        return self._render(
-            request,
-            account,
-            to_type,
-            self._form(account, to_type, version=parse_id(version)),
-        )
+        version = parse_id(request.GET.get("version"))
+        return self._render(request, account, to_type, self._form(account, to_type, version=version))
 
     def post(self, request, pk, type_pk):
         account = _account(pk)
         to_type = get_object_or_404(AccountStatusType, pk=type_pk)
         form = self._form(account, to_type, request.POST)
+
+        def rerender(**kwargs):
+            return self._render(request, account, to_type, form, **kwargs)
+
         if not form.is_valid():
-            return self._render(request, account, to_type, form, status=400)
+            return rerender(status=400, previewed="preview" in request.POST)
         data = form.cleaned_data
-        args = dict(
+        return _preview_or_save(
+            request, form, account, rerender,
             to_type=to_type,
             option=data["option"],
             reason=data["reason"],
             effective_date=data["effective_date"] if data["option"] == ChangeOption.SPECIFIC_DATE else None,
             note=data["note"],
         )
-        if "preview" in request.POST:
-            try:
-                outcome = preview_status_change(account_id=account.pk, **args)
-            except DomainError as err:
-                add_to_form(form, err)
-                return self._render(request, account, to_type, form, status=err.status_code)
-            return self._render(request, account, to_type, form, outcome)
-        return _change_status(
-            request, form, account, lambda status: self._render(request, account, to_type, form, status=status), **args
-        )
+
+
+COMPONENT_DEFINITIONS = {
+    ChangeOption.SPECIFIC_DATE: "On the date below, prorated as of that date: a cancel or suspend credits the "
+    "unused part of an already billed period, an enable charges the rest of it. No transaction between two "
+    "statuses that bill alike.",
+    ChangeOption.PERIOD_END: "On the account's next bill date, {next}. No transaction: a cancel or suspend uses "
+    "the period up, an enable starts billing with the next period.",
+}
 
 
 class ComponentAddView(StaffRequiredMixin, View):
-    """Components → Add → Change User Status: a dated change, listed until it is executed."""
+    """Components → Add → Change User Status: a dated change (a date, or the period end), previewed like
+    step 2, listed until it is executed."""
 
-    def _render(self, request, account, form, status=200):
-        return render(
-            request, "accounts/component_add.html", {"account": account, "form": form, "nav": "accounts"}, status=status
+    def _form(self, account, data=None):
+        return ComponentStatusForm(
+            data, allowed=_allowed_targets(account), today=today(),
+            initial={"version": account.version, "option": ChangeOption.SPECIFIC_DATE},
         )
+
+    def _render(self, request, account, form, outcome=None, previewed=False, status=200):
+        next_bill = f"{_next_bill(account):%Y-%m-%d}"
+        definitions = {key: text.format(next=next_bill) for key, text in COMPONENT_DEFINITIONS.items()}
+        context = {
+            "account": account, "form": form, "outcome": outcome, "previewed": previewed,
+            "definitions": definitions, "option_legend": "When", "nav": "accounts",
+        }
+        return render(request, "accounts/component_add.html", context, status=status)
 
     def get(self, request, pk):
         account = _account(pk)
-        form = ComponentStatusForm(account=account, initial={"version": account.version, "effective_date": today()})
-        return self._render(request, account, form)
+        return self._render(request, account, self._form(account))
 
     def post(self, request, pk):
         account = _account(pk)
-        form = ComponentStatusForm(request.POST, account=account)
+        form = self._form(account, request.POST)
+
+        def rerender(**kwargs):
+            return self._render(request, account, form, **kwargs)
+
         if not form.is_valid():
-            return self._render(request, account, form, status=400)
+            return rerender(status=400, previewed="preview" in request.POST)
         data = form.cleaned_data
-        return _change_status(
-            request,
-            form,
-            account,
-            lambda status: self._render(request, account, form, status=status),
+        return _preview_or_save(
+            request, form, account, rerender,
             to_type=data["status_type"],
-            option=ChangeOption.SPECIFIC_DATE,
-            effective_date=data["effective_date"],
+            option=data["option"],
+            effective_date=data["effective_date"] if data["option"] == ChangeOption.SPECIFIC_DATE else None,
             reason=data["reason"],
         )
 
 
+def describe_change(change) -> str:
+    """“Cancelled on 2026-12-10 (Customer request)”: a pending change in a sentence."""
+    reason = f" ({change.reason.name})" if change.reason_id else ""
+    return f"“{change.to_type.name}” on {change.effective_date:%Y-%m-%d}{reason}"
+
+
 class ComponentRemoveView(StaffRequiredMixin, View):
+    """Remove a pending change: a confirmation page naming it (GET), then the removal (POST), recorded in the
+    history and the audit log by the engine."""
+
+    def _change(self, account, change_pk):
+        change = (
+            StatusChange.objects.select_related("to_type", "reason")
+            .filter(pk=parse_id(change_pk), account=account).first()
+        )
+        if change is None:
+            raise Http404("No such component on this account.")
+        return change
+
+    def get(self, request, pk, change_pk):
+        account = _account(pk)
+        change = self._change(account, change_pk)
+        if change.state != StatusChangeState.PENDING:
+            messages.info(request, f"The change to {describe_change(change)} is no longer pending.")
+            return redirect("accounts:overview", account.pk)
+        context = {"account": account, "change": change, "what": describe_change(change), "nav": "accounts"}
+        return render(request, "accounts/component_remove.html", context)
+
     def post(self, request, pk, change_pk):
         account = _account(pk)
-        if not StatusChange.objects.filter(pk=change_pk, account=account).exists():
-            raise Http404("No such component on this account.")
+        change = self._change(account, change_pk)
         try:
-            status_change_remove(change_id=change_pk, actor=request.user)
+            status_change_remove(change_id=change.pk, actor=request.user)
         except DomainError as err:
             messages.error(request, err.message)
         else:
-            messages.success(request, "The pending status change was removed.")
+            messages.success(request, f"Removed the pending change to {describe_change(change)}.")
         return redirect("accounts:overview", account.pk)
 
 
@@ -381,6 +441,7 @@ class ToolsView(StaffRequiredMixin, View):
             lines = invoice.lines.count()
             messages.success(
                 request,
-                f"Billed {lines} line{'s' if lines != 1 else ''}, {invoice.total} in all (invoice {invoice.pk}).",
+                f"Billed {lines} line{'s' if lines != 1 else ''}, {invoice.total} in all "
+                f"({invoice.get_kind_display().lower()} {invoice.pk}).",
             )
         return redirect("accounts:tools", account.pk)

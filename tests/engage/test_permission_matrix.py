@@ -116,7 +116,7 @@ EXPECTED: dict[str, Rule] = {
     "accounts:status": page("GET", "POST"),
     "accounts:status-options": page("GET", "POST"),
     "accounts:component-add": page("GET", "POST"),
-    "accounts:component-remove": page("POST"),
+    "accounts:component-remove": page("GET", "POST"),  # GET: the confirmation naming the change
     "accounts:tools": page("GET", "POST"),
     "reporting:statistics": page("GET"),
     # API (SPEC §9)
