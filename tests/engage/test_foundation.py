@@ -82,6 +82,24 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
     assert "/api/v1/accounts/{account_id}/status-changes/" in (tmp_path / "schema.yml").read_text()
 
 
+def test_api_docs_group_operations_by_resource_each_with_a_summary(admin_client):
+    schema = admin_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
+    assert [t["name"] for t in schema["tags"]] == [
+        "Accounts", "Status changes", "Bulk status changes", "Billing", "Provisioning", "Statistics",
+        "Status types", "Status reasons",
+    ]
+    assert {op["tags"][0] for _path, _method, op in operations} == {t["name"] for t in schema["tags"]}
+    assert [f"{method} {path}" for path, method, op in operations if not op.get("summary")] == []
+    tags = {(method, path): op["tags"] for path, method, op in operations}
+    assert tags[("post", "/api/v1/accounts/{account_id}/status-changes/preview/")] == ["Status changes"]
+    assert tags[("get", "/api/v1/accounts/{account_id}/charges/")] == ["Billing"]
+    assert tags[("delete", "/api/v1/status-changes/{id}/")] == ["Status changes"]
+    description = schema["info"]["description"]
+    assert "[← Back to Engage](/accounts/)" in description
+    assert "Authorization: Token <key>" in description and "drf_create_token" in description
+
+
 def test_schema_and_docs_pages_are_served(admin_client):
     assert admin_client.get("/api/schema/").status_code == 200
     docs = admin_client.get("/api/docs/")

@@ -199,6 +199,12 @@ def test_statistics_page_shows_counts_chart_and_an_empty_state(support_client):
     backend = re.search(r'data-testid="backend-active">(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r">(\d+)<", backend) == ["2", "1"]  # all accounts 2, the sidebar counts 1
     assert "Hidden" in html and "Grace" in html
+    # Every count row leads to the accounts it counts.
+    grace = AccountStatusType.objects.get(name="Grace")
+    assert f'href="/accounts/?status_type={grace.pk}" data-testid="type-link-{grace.pk}">Grace</a>' in html
+    assert 'href="/accounts/?backend_status=active">Active</a>' in html
+    listed = support_client.get(f"/accounts/?status_type={grace.pk}").content.decode()
+    assert "Hidden One" in listed and "Test Customer" not in listed
 
     record_snapshot(day=date.today())
     html = support_client.get(reverse("reporting:statistics")).content.decode()

@@ -163,6 +163,9 @@ def test_save_new_shows_a_confirmation_and_an_empty_form(admin_client):
          "Also tick “Replace the current default” to make this type the default instead."),
         ({"backend_status": "cancelled", "is_default": "on", "replace_default": "on"}, "is_default",
          "The default type for new accounts cannot be a cancelled type."),
+        # Without Replace ticked: still the one error that applies, not also advice to tick a box that cannot help.
+        ({"backend_status": "cancelled", "is_default": "on"}, "is_default",
+         "The default type for new accounts cannot be a cancelled type."),
     ],
 )
 def test_add_form_errors(admin_client, overrides, field, message):
