@@ -43,6 +43,8 @@ LIST_COLUMNS = (
     ("number", "Number"), ("name", "Name"), (None, "E-mail"), (None, "Bill day"), ("status", "Status"),
     (None, "Back-end status"), ("created", "Created"),
 )
+# Columns a phone leaves out (the number, name and status fit a 390 px screen; the Overview has the rest).
+WIDE_ONLY = {"E-mail", "Bill day", "Back-end status", "Created"}
 BAD_SORT = "That sort is not one this list offers: showing the newest accounts first."
 BAD_MARKER = "That page link is not valid (or no longer is): showing the first page."
 
@@ -68,7 +70,8 @@ def _headers(params, sort_name: str, descending: bool) -> list[dict]:
     headers = []
     for name, label in LIST_COLUMNS:
         current = name == sort_name
-        header = {"label": label, "current": current, "aria_sort": None, "query": None}
+        header = {"label": label, "current": current, "aria_sort": None, "query": None,
+                  "wide_only": label in WIDE_ONLY}
         if name:
             toggled = f"-{name}" if current and not descending else name
             header["query"] = _query(params, sort=toggled, after=None, before=None)

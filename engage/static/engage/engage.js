@@ -25,3 +25,55 @@ document.addEventListener("change", (event) => {
     }
   });
 });
+
+// <div data-date-for-option="specific_date">: shown only while that option is chosen in its form (a date
+// that would be ignored is not offered).
+function showDatesForOptions(root) {
+  root.querySelectorAll("[data-date-for-option]").forEach((box) => {
+    const form = box.closest("form");
+    const chosen = form && form.querySelector("input[name=option]:checked");
+    box.hidden = !(chosen && chosen.value === box.dataset.dateForOption);
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.name === "option") {
+    showDatesForOptions(event.target.form || document);
+  }
+});
+
+// After a refusal the focus goes to the first field marked invalid (or the summary saying nothing was
+// saved), so that keyboard and screen-reader users land on what needs correcting.
+function focusFirstError(root) {
+  const field = root.querySelector("[aria-invalid=true]");
+  if (field) {
+    field.focus();
+    return true;
+  }
+  const summary = root.querySelector("[data-testid=form-errors]");
+  if (summary) {
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+    return true;
+  }
+  return false;
+}
+document.addEventListener("DOMContentLoaded", () => {
+  showDatesForOptions(document);
+  focusFirstError(document.querySelector("main") || document);
+});
+// A Preview replaces the change form and its preview (#change-step): then the focus moves.
+document.addEventListener("htmx:afterSettle", () => {
+  const root = document.getElementById("change-step");
+  if (!root || root.dataset.settled) {
+    return;
+  }
+  root.dataset.settled = "1";
+  showDatesForOptions(root);
+  if (!focusFirstError(root)) {
+    const preview = root.querySelector("[data-testid=preview]");
+    if (preview) {
+      preview.setAttribute("tabindex", "-1");
+      preview.focus();
+    }
+  }
+});
