@@ -93,7 +93,8 @@ def test_each_sort_pages_through_every_account_once_in_order(support_client, acc
 def test_the_default_order_is_newest_first_with_an_arrow_and_aria_sort(support_client, accounts):
     response, html = _get(support_client)
     assert _ids(response) == sorted(a.pk for a in accounts)[::-1]
-    created = '<th scope="col" class="text-nowrap d-none d-md-table-cell" aria-sort="descending"><a class="sort-link" href="?sort=created">'
+    created = ('<th scope="col" class="text-nowrap d-none d-md-table-cell" aria-sort="descending">'
+               '<a class="sort-link" href="?sort=created">')
     assert f"{created}Created" in html
     assert html.count("aria-sort=") == 1
     response, html = _get(support_client, "sort=name&q=a")
