@@ -51,6 +51,8 @@ def test_add_with_save_new_red_label_and_bulk_delete(live_server, browser_page, 
     assert label.evaluate("el => getComputedStyle(el).color") == "rgb(204, 0, 0)"
     assert page.locator("[data-testid=error-name]").inner_text() == "Name is required."
     assert "is-invalid" in page.get_attribute("#id_name", "class")
+    assert page.evaluate("document.activeElement.id") == "id_name"  # the focus is on the field to correct
+    assert page.get_attribute("#id_name", "aria-invalid") == "true"
     assert page.locator("[data-testid=label-image_url]").evaluate("el => getComputedStyle(el).color") != (
         "rgb(204, 0, 0)"
     )
