@@ -1,7 +1,8 @@
 from django import forms
 
+from billing.models import PaymentMethod
 from engage.forms import AccessibleForm
-from engage.limits import NOTE_MAX_CHARS
+from engage.limits import DESCRIPTION_MAX_CHARS, NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
 
@@ -128,3 +129,24 @@ class BulkStatusForm(forms.Form):
             self.fields["file"].required = True
         else:
             del self.fields["file"]
+
+
+class PaymentForm(AccessibleForm):
+    """Overview → Payments → Add (SPEC §11): the rules are the service's (billing.payments.payment_record)."""
+
+    amount = forms.DecimalField(
+        label="Amount", max_digits=12, decimal_places=2, widget=forms.NumberInput(attrs={"class": "form-control",
+                                                                                      "step": "0.01", "min": "0.01"})
+    )
+    paid_on = _date_field(help_text="The day the money was received: today or earlier.")
+    method = forms.ChoiceField(choices=[("", "Choose a method…"), *PaymentMethod.choices],
+                               widget=forms.Select(attrs={"class": "form-select"}))
+    reference = forms.CharField(label="Reference", required=False, max_length=DESCRIPTION_MAX_CHARS,
+                                help_text="The bank's or card processor's reference, if any.",
+                                widget=forms.TextInput(attrs={"class": "form-control"}))
+
+
+class PaymentReverseForm(AccessibleForm):
+    reason = forms.CharField(label="Reason", max_length=DESCRIPTION_MAX_CHARS,
+                             help_text="Why the payment is taken back (a bounced cheque, a charge-back, a mistake).",
+                             widget=forms.TextInput(attrs={"class": "form-control"}))

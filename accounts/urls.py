@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bulk_views, views
+from . import bulk_views, payment_views, views
 from .bulk import bulk_change_cancel, bulk_change_start
 
 app_name = "accounts"
@@ -28,4 +28,7 @@ urlpatterns = [
         name="component-remove",
     ),
     path("accounts/<int:pk>/tools/", views.ToolsView.as_view(), name="tools"),
+    path("accounts/<int:pk>/payments/add/", payment_views.PaymentAddView.as_view(), name="payment-add"),
+    path("accounts/<int:pk>/payments/<int:payment_pk>/reverse/", payment_views.PaymentReverseView.as_view(),
+         name="payment-reverse"),
 ]

@@ -25,8 +25,8 @@ WITH wanted AS (
   SELECT account_id, day, sum(total) AS total FROM wanted GROUP BY 1, 2
 )
 SELECT nextval(pg_get_serial_sequence('billing_invoice', 'id')) AS id, account_id, day, total FROM grouped;
-INSERT INTO billing_invoice (id, account_id, created_at, issued_on, total)
-SELECT id, account_id, now(), day, total FROM inv;
+INSERT INTO billing_invoice (id, account_id, created_at, issued_on, due_on, total)
+SELECT id, account_id, now(), day, day + 14, total FROM inv;
 INSERT INTO billing_chargeline (account_id, user_package_id, usage_record_id, status_change_id, kind, amount,
   period_start, period_end, description, invoice_id, created_at)
 SELECT due.account_id, due.id, NULL::bigint, NULL::bigint, 'recurring', due.amount, due.s, due.e, due.name,
@@ -66,8 +66,8 @@ JOIN billing_package p ON p.id = up.package_id;
 CREATE TEMP TABLE inv ON COMMIT DROP AS
 SELECT nextval(pg_get_serial_sequence('billing_invoice', 'id')) AS id, account_id, d, sum(amount) AS total
 FROM cr GROUP BY account_id, d;
-INSERT INTO billing_invoice (id, account_id, created_at, issued_on, total)
-SELECT id, account_id, now(), d, total FROM inv;
+INSERT INTO billing_invoice (id, account_id, created_at, issued_on, due_on, total)
+SELECT id, account_id, now(), d, d + 14, total FROM inv;
 INSERT INTO billing_chargeline (account_id, user_package_id, usage_record_id, status_change_id, kind, amount,
   period_start, period_end, description, invoice_id, created_at)
 SELECT cr.account_id, cr.up_id, NULL::bigint, cr.change_id, 'prorated_credit', cr.amount, cr.d, cr.e, cr.name,

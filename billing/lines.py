@@ -10,9 +10,10 @@ package and period start.
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
@@ -56,10 +57,11 @@ def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]
     keys = sorted(key for key, lines in lines_by_invoice.items() if lines)
     if not keys:
         return [], []
+    terms = timedelta(days=settings.ENGAGE_PAYMENT_TERMS_DAYS)
     invoices = insert_objects(
         Invoice,
         [
-            build(Invoice, {"account_id": a, "issued_on": day,
+            build(Invoice, {"account_id": a, "issued_on": day, "due_on": day + terms,
                             "total": sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0))})
             for a, day in keys
         ],

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -77,6 +78,8 @@ class Invoice(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="invoices")
     created_at = models.DateTimeField(auto_now_add=True)
     issued_on = models.DateField()
+    # issued_on + the payment terms then in force (ENGAGE_PAYMENT_TERMS_DAYS), set when it is written.
+    due_on = models.DateField(null=True, blank=True)
     total = models.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
 
     class Meta:
@@ -170,3 +173,47 @@ class BillingFailure(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card"
+    DIRECT_DEBIT = "direct_debit", "Direct debit"
+    CASH = "cash", "Cash"
+    OTHER = "other", "Other"
+
+
+class Payment(models.Model):
+    """Money received from the customer (SPEC §11). Never deleted: a mistaken payment is reversed by a
+    negative payment with a reason, which names the payment it reverses. Payments and credit notes are
+    allocated to invoices oldest first (billing.payments)."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    paid_on = models.DateField()
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=DESCRIPTION_MAX_CHARS, blank=True)
+    reason = models.CharField(max_length=DESCRIPTION_MAX_CHARS, blank=True)
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        indexes = [models.Index(fields=["account", "paid_on", "id"], name="payment_account_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="payment_not_zero"),
+            # A negative payment is a reversal: it names what it reverses and why.
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0, reverses__isnull=True)
+                | models.Q(amount__lt=0, reverses__isnull=False) & ~models.Q(reason=""),
+                name="payment_reversal_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Payment {self.pk}: {self.amount} on {self.paid_on:%Y-%m-%d}"

@@ -2,10 +2,8 @@
 
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from .models import ChargeLine, Invoice, Package, UsageRecord, UserPackage
-from .proration import money
+from .payments import allocate, payments_total, recent_payments
 
 RECENT_LINES = 20
 RECENT_INVOICES = 10
@@ -31,18 +29,16 @@ def invoice_lines(invoice: Invoice) -> list[ChargeLine]:
     return list(ChargeLine.objects.filter(invoice=invoice).order_by("pk"))
 
 
-def account_balance(account_id: int) -> Decimal:
-    total = ChargeLine.objects.filter(account_id=account_id).aggregate(total=Sum("amount"))["total"]
-    # SQLite sums decimals as floats: round back to cents.
-    return money(total) if total is not None else Decimal("0.00")
-
-
 def account_billing_summary(account_id: int) -> dict:
-    """The Overview's billing section: user packages with their next bill date, the recent charge lines
-    and invoices, and the balance (every line, charges and credits). Four queries whatever the account holds."""
+    """The Overview's billing section: user packages with their next bill date, the recent charge lines,
+    the recent invoices and credit notes with what is paid of each, the recent payments, and the balance
+    (invoices and credit notes less payments, SPEC §11). Five queries whatever the account holds."""
+    paid_in = payments_total(account_id)
+    allocated = allocate(list(Invoice.objects.filter(account_id=account_id)), paid_in)
     return {
         "packages": list(user_packages(account_id)),
         "lines": list(charge_lines(account_id)[:RECENT_LINES]),
-        "invoices": list(Invoice.objects.filter(account_id=account_id).order_by("-pk")[:RECENT_INVOICES]),
-        "balance": account_balance(account_id),
+        "invoices": list(reversed(allocated))[:RECENT_INVOICES],
+        "payments": list(recent_payments(account_id)),
+        "balance": sum((a.invoice.total for a in allocated), Decimal("0.00")) - paid_in,
     }

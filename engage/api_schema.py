@@ -56,7 +56,7 @@ TAGS = [
     ("Status changes", "Change an account's status now or on a date, preview it, list its history, remove "
                        "a pending change."),
     ("Bulk status changes", "One status change for many accounts: dry run, save, cancel, skipped accounts."),
-    ("Billing", "Packages, user packages, usage, charges and credits, Bill Account."),
+    ("Billing", "Packages, user packages, usage, charges and credits, invoices, payments, Bill Account."),
     ("Provisioning", "What the network switch holds for an account."),
     ("Statistics", "Account Statistics, as in the sidebar."),
     ("Status types", "Setup: the operator's Account Status Types (Administrators)."),
@@ -66,6 +66,7 @@ TAGS = [
 _SEGMENT_TAGS = {
     "accounts": "Accounts", "status-changes": "Status changes", "bulk-status-changes": "Bulk status changes",
     "bill": "Billing", "charges": "Billing", "packages": "Billing", "usage": "Billing",
+    "payments": "Billing", "invoices": "Billing",
     "provisioning": "Provisioning", "statistics": "Statistics", "status-types": "Status types",
     "status-reasons": "Status reasons",
 }
@@ -83,6 +84,9 @@ SUMMARIES = {
     "v1_accounts_status_changes_create": "Change an account's status (now or on a date)",
     "v1_accounts_status_changes_preview_create": "Preview a status change (saves nothing)",
     "v1_accounts_usage_list": "List an account's usage records",
+    "v1_accounts_payments_list": "List an account's payments",
+    "v1_accounts_payments_create": "Record a payment, or reverse a mistaken one",
+    "v1_accounts_invoices_list": "List an account's invoices and credit notes with what is paid",
     "v1_accounts_usage_create": "Record rated usage",
     "v1_bulk_status_changes_list": "List bulk status changes",
     "v1_bulk_status_changes_create": "Submit a bulk status change (a dry run unless dry_run is false)",

@@ -67,6 +67,8 @@ class AuditAction(models.TextChoices):
     USAGE_ADDED = "usage_added", "Usage added"
     SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in unlocked"
     BULK_STATUS_CHANGE = "bulk_status_change", "Bulk status change"
+    PAYMENT_RECEIVED = "payment_received", "Payment received"
+    PAYMENT_REVERSED = "payment_reversed", "Payment reversed"
 
 
 class AuditEntry(models.Model):

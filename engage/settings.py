@@ -29,6 +29,7 @@ env = environ.Env(
     ENGAGE_WEBHOOK_TIMEOUT=(float, 5.0),
     ENGAGE_PROVISIONING_CONCURRENCY=(int, 8),
     ENGAGE_PROVISIONING_BATCH=(int, 5000),
+    ENGAGE_PAYMENT_TERMS_DAYS=(int, 14),
     ENGAGE_LOGIN_FAILURE_LIMIT=(int, 5),
     ENGAGE_LOGIN_LOCKOUT_MINUTES=(int, 15),
     ENGAGE_API_RATE=(str, "600/minute"),
@@ -254,6 +255,10 @@ SPECTACULAR_SETTINGS = {
         "ChangeOptionEnum": "statuses.rules.ChangeOption",
         "BackendStatusEnum": "statuses.rules.BackendStatus",
         "SwitchStateEnum": "statuses.rules.SwitchState",
+        "ChargeKindEnum": "billing.models.ChargeKind",
+        "InvoiceKindEnum": "billing.models.InvoiceKind",
+        "InvoiceStateEnum": "billing.payments.InvoiceState",
+        "PaymentMethodEnum": "billing.models.PaymentMethod",
     },
 }
 
@@ -304,6 +309,8 @@ ENGAGE_PROVISIONING_BATCH = max(1, env("ENGAGE_PROVISIONING_BATCH"))
 # The scheduled billing pass is cut into this many account-id ranges, one Celery task each, that any number
 # of workers share (SPEC §10).
 ENGAGE_PASS_PARTS = max(1, env("ENGAGE_PASS_PARTS"))
+# Days from an invoice's issue date to its due date (SPEC §11); an invoice keeps the due date it was given.
+ENGAGE_PAYMENT_TERMS_DAYS = min(max(0, env("ENGAGE_PAYMENT_TERMS_DAYS")), 365)
 
 LOGGING = {
     "version": 1,

@@ -6,13 +6,25 @@ from rest_framework import serializers
 from engage.limits import (
     DESCRIPTION_MAX_CHARS,
     MAX_AMOUNT,
+    MAX_ID,
     MAX_QUANTITY,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     PACKAGE_NAME_MAX_CHARS,
 )
 
-from ..models import ChargeKind, ChargeLine, Invoice, InvoiceKind, Package, UsageRecord, UserPackage
+from ..models import (
+    ChargeKind,
+    ChargeLine,
+    Invoice,
+    InvoiceKind,
+    Package,
+    Payment,
+    PaymentMethod,
+    UsageRecord,
+    UserPackage,
+)
+from ..payments import InvoiceState
 
 
 def _money(*, allow_negative=False, **kwargs):
@@ -92,3 +104,46 @@ class BillResultSerializer(serializers.Serializer):
     billed = serializers.BooleanField()
     detail = serializers.CharField()
     invoice = InvoiceSerializer(allow_null=True)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = _money(allow_negative=True, read_only=True)
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The payment a reversal takes back.")
+
+    class Meta:
+        model = Payment
+        fields = ["id", "amount", "paid_on", "method", "reference", "reason", "reverses"]
+        read_only_fields = fields
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    """A payment received (amount > 0); or, with `reverses` and a `reason`, the reversal of a mistaken one
+    (amount and date are then the reversed payment's amount, negative, and today)."""
+
+    amount = _money(required=False)
+    paid_on = serializers.DateField(required=False)
+    method = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
+    reference = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True, default="")
+    reverses = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    reason = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        if "reverses" in data:
+            return data
+        missing = {name: ["This field is required."] for name in ("amount", "paid_on", "method") if name not in data}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return data
+
+
+class InvoiceStateSerializer(serializers.Serializer):
+    """An invoice or credit note with its due date and what of it is paid (for a credit note: allocated)."""
+
+    id = serializers.IntegerField(source="invoice.pk")
+    kind = serializers.ChoiceField(choices=InvoiceKind.choices, source="invoice.kind")
+    issued_on = serializers.DateField(source="invoice.issued_on")
+    due_on = serializers.DateField()
+    total = _money(allow_negative=True, source="invoice.total")
+    paid = _money(help_text="Paid of an invoice, or allocated of a credit note (oldest invoice first).")
+    state = serializers.ChoiceField(choices=InvoiceState.choices)

@@ -8,15 +8,19 @@ from rest_framework.views import APIView
 
 from engage.account_model import account_exists
 from engage.clock import today
+from engage.errors import DomainError
 from engage.permissions import AdminWritesStaffReads
 
-from .. import selectors, services
-from ..models import ChargeLine, UsageRecord, UserPackage
+from .. import payments, selectors, services
+from ..models import ChargeLine, Payment, UsageRecord, UserPackage
 from .serializers import (
     BillResultSerializer,
     ChargeLineSerializer,
     InvoiceSerializer,
+    InvoiceStateSerializer,
     PackageSerializer,
+    PaymentCreateSerializer,
+    PaymentSerializer,
     UsageRecordSerializer,
     UserPackageCreateSerializer,
     UserPackageSerializer,
@@ -111,3 +115,43 @@ class BillAccount(_AccountScoped, APIView):
         data = InvoiceSerializer(invoice, context={"lines": lines}).data
         detail = f"Billed {len(lines)} line{'s' if len(lines) != 1 else ''}, total {invoice.total}."
         return Response({"billed": True, "detail": detail, "invoice": data}, status=201)
+
+
+class PaymentListCreate(_AccountScoped, generics.ListCreateAPIView):
+    """An account's payments, newest first (SPEC §11). POST records a payment (amount > 0, a date not in
+    the future, a method, a reference), allocated to the oldest open invoice first; or, with `reverses` and
+    a `reason`, reverses a mistaken payment (a negative payment; payments are never deleted)."""
+
+    serializer_class = PaymentSerializer
+    queryset = Payment.objects.none()
+
+    def get_queryset(self):
+        return Payment.objects.filter(account_id=self.account_id()).order_by("-paid_on", "-id")
+
+    @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentSerializer})
+    def post(self, request, *args, **kwargs):
+        account_id = self.account_id()
+        serializer = PaymentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "reverses" in data:
+            if not Payment.objects.filter(pk=data["reverses"], account_id=account_id).exists():
+                raise DomainError("No such payment on this account.", field="reverses")
+            payment = payments.payment_reverse(payment_id=data["reverses"], reason=data["reason"],
+                                               actor=request.user, today=today())
+        else:
+            payment = payments.payment_record(
+                account_id=account_id, amount=data["amount"], paid_on=data["paid_on"], method=data["method"],
+                reference=data["reference"], actor=request.user, today=today(),
+            )
+        return Response(PaymentSerializer(payment).data, status=201)
+
+
+class InvoiceList(_AccountScoped, APIView):
+    """An account's invoices and credit notes, newest first, with due date, paid and state (open, partly_paid,
+    paid): payments and credit notes pay the oldest invoice first."""
+
+    @extend_schema(responses={200: InvoiceStateSerializer(many=True)})
+    def get(self, request, account_id: int):
+        allocated = payments.account_invoices(self.account_id())
+        return Response(InvoiceStateSerializer(list(reversed(allocated)), many=True).data)

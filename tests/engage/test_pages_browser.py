@@ -59,6 +59,7 @@ def _tour(base, account, pending_pk):
         ("status-flow", f"{base}/accounts/{account.pk}/status/", refused_preview),
         ("component-add", f"{base}/accounts/{account.pk}/components/add/", component_preview),
         ("component-remove", f"{base}/accounts/{account.pk}/components/{pending_pk}/remove/", None),
+        ("payment-add", f"{base}/accounts/{account.pk}/payments/add/", None),
         ("setup-types", f"{base}/setup/account-status-types/", None),
         ("setup-type-edit", f"{base}/setup/account-status-types/{status_type('Suspended').pk}/", None),
         ("setup-reasons", f"{base}/setup/status-reasons/", None),

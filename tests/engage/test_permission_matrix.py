@@ -11,6 +11,7 @@ page, never 5xx; a method the view does not implement answers 405; a GET answers
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
@@ -23,6 +24,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from accounts.bulk import bulk_change_run, bulk_change_submit
 from accounts.status_changes import account_change_status
+from billing.models import Payment
 from engage.clock import today
 from statuses.rules import ChangeOption
 from tests.accounts.factories import give_package, make_account, reason, status_type
@@ -118,6 +120,8 @@ EXPECTED: dict[str, Rule] = {
     "accounts:component-add": page("GET", "POST"),
     "accounts:component-remove": page("GET", "POST"),  # GET: the confirmation naming the change
     "accounts:tools": page("GET", "POST"),
+    "accounts:payment-add": page("GET", "POST"),  # SPEC §11: Support and Administrators record payments
+    "accounts:payment-reverse": page("GET", "POST"),
     "reporting:statistics": page("GET"),
     # API (SPEC §9)
     "api-root": api("GET"),
@@ -140,6 +144,8 @@ EXPECTED: dict[str, Rule] = {
     "billing-usage": api("GET", "POST"),
     "billing-charges": api("GET"),
     "billing-bill-account": api("POST"),
+    "billing-payments": api("GET", "POST"),  # POST records a payment or reverses one (SPEC §11)
+    "billing-invoices": api("GET"),
     "account-provisioning": api("GET"),
     "statistics": api("GET"),
     "schema": api("GET"),
@@ -216,13 +222,14 @@ def world(django_user_model, admin_user, support_user):
                                        to_type=status_type("Cancelled"), option=ChangeOption.PERIOD_END,
                                        reason=reason("Non-payment"))
     bulk_change_run(job.pk)  # checked: Save and Cancel both apply
+    payment = Payment.objects.create(account=account, amount=Decimal("10.00"), paid_on=today(), method="cash")
     spare_type = StatusTypeFactory(name="Matrix Spare Type")
     spare_reason = StatusReasonFactory(name="Matrix Spare Reason")
     no_group = django_user_model.objects.create_user("nogroup1", "nogroup1@example.com", "nogroup-pass-123")
     users = {NO_GROUP: no_group, SUPPORT: support_user, ADMINISTRATORS: admin_user}
     by_param = {
         "pk": account.pk, "account_id": account.pk, "type_pk": status_type("Cancelled").pk,
-        "change_pk": pending.pk, "format": "json",
+        "change_pk": pending.pk, "payment_pk": payment.pk, "format": "json",
         # Django's admin (nobody gets in; real ids all the same)
         "object_id": admin_user.pk, "id": admin_user.pk, "app_label": "auth",
         "content_type_id": ContentType.objects.get_for_model(django_user_model).pk,
