@@ -7,6 +7,10 @@ from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
 
 
+def _types(allowed):
+    return AccountStatusType.objects.filter(pk__in=[t.pk for t in allowed])
+
+
 def _date_field(**kwargs):
     return forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}), **kwargs
@@ -25,7 +29,7 @@ class StatusPickForm(AccessibleForm):
 
     def __init__(self, *args, allowed, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status_type"].queryset = AccountStatusType.objects.filter(pk__in=[t.pk for t in allowed])
+        self.fields["status_type"].queryset = _types(allowed)
 
 
 class StatusOptionForm(AccessibleForm):
@@ -49,8 +53,6 @@ class StatusOptionForm(AccessibleForm):
         self.fields["option"].choices = options
         self.fields["reason"].queryset = StatusReason.objects.filter(pk__in=[r.pk for r in reasons])
         self.fields["reason"].required = reason_required
-        if reason_required:
-            self.fields["reason"].widget.attrs["aria-required"] = "true"
         self.fields["effective_date"].widget.attrs["min"] = today.isoformat()
 
 
@@ -83,7 +85,7 @@ class ComponentStatusForm(AccessibleForm):
 
     def __init__(self, *args, allowed, today, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status_type"].queryset = AccountStatusType.objects.filter(pk__in=[t.pk for t in allowed])
+        self.fields["status_type"].queryset = _types(allowed)
         self.fields["reason"].queryset = StatusReason.objects.filter(is_active=True)
         self.fields["effective_date"].widget.attrs["min"] = today.isoformat()
 

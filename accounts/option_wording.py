@@ -78,6 +78,30 @@ def option_definitions(from_backend: str, to_backend: str, *, next_bill: date) -
     return {option: text.format(v=verb, next=f"{next_bill:%Y-%m-%d}", alike=alike) for option, text in texts.items()}
 
 
+# Components → Add picks the status on the same form, so its two options are worded for every direction.
+_COMPONENT = {
+    Option.SPECIFIC_DATE: "On the date below, prorated as of that date: a cancel or suspend credits the unused "
+    "part of an already billed period, an enable charges the rest of it. No transaction between two statuses "
+    "that bill alike.",
+    Option.PERIOD_END: "On the account's next bill date, {next}. No transaction: a cancel or suspend uses the "
+    "period up, an enable starts billing with the next period.",
+}
+
+
+def component_definitions(*, next_bill: date) -> dict[str, str]:
+    return {option: text.format(next=f"{next_bill:%Y-%m-%d}") for option, text in _COMPONENT.items()}
+
+
+def _when_and_why(change) -> str:
+    reason = f" ({change.reason.name})" if change.reason_id else ""
+    return f" on {change.effective_date:%Y-%m-%d}{reason}"
+
+
+def describe_change(change) -> str:
+    """“Cancelled” on 2026-12-10 (Customer request): a pending change named by its target (Remove)."""
+    return f"“{change.to_type.name}”{_when_and_why(change)}"
+
+
 def pending_summary(change, before_backend: str) -> str:
     """A pending change in a sentence for the Overview, beside the status: “Cancels on 2026-12-10 (Customer
     request)”, naming the type when its name is not the back-end status's own."""
@@ -86,5 +110,4 @@ def pending_summary(change, before_backend: str) -> str:
     target = "" if to_type.name == to_type.get_backend_status_display() else f" to “{to_type.name}”"
     if verb.startswith("Changes"):
         verb, target = "Changes", f" to “{to_type.name}”"
-    reason = f" ({change.reason.name})" if change.reason_id else ""
-    return f"{verb}{target} on {change.effective_date:%Y-%m-%d}{reason}"
+    return f"{verb}{target}{_when_and_why(change)}"

@@ -56,8 +56,8 @@ class PaymentReverseView(StaffRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, account, payment, form, status=400)
         try:
-            payment_reverse(payment_id=payment.pk, reason=form.cleaned_data["reason"], actor=request.user,
-                            today=today())
+            payment_reverse(payment_id=payment.pk, reason=form.cleaned_data["reason"], account_id=account.pk,
+                            actor=request.user, today=today())
         except DomainError as err:
             add_to_form(form, err)
             return self._render(request, account, payment, form, status=err.status_code)

@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from billing.proration import next_bill_day
 from billing.selectors import account_billing_summary
 from billing.services import bill_account
 from engage.clock import today
@@ -23,12 +22,19 @@ from statuses.selectors import reasons_for
 from .filters import DEFAULT_SORT, accounts_filtered, accounts_sorted, parse_sort
 from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
 from .models import Account, StatusChange
-from .option_wording import option_definitions, option_heading, pending_summary
+from .option_wording import (
+    component_definitions,
+    describe_change,
+    option_definitions,
+    option_heading,
+    pending_summary,
+)
 from .selectors import count_up_to, earliest_pending_changes, pending_timeline, status_history
 from .status_changes import (
     account_change_status,
     options_for,
     preview_status_change,
+    resolve_effective_date,
     status_change_remove,
 )
 from .timeline import Position, allowed_targets, pending_changes_of
@@ -221,7 +227,7 @@ def _change_status(request, form, account, rerender, **args):
         )
     except DomainError as err:
         add_to_form(form, err)
-        return rerender(err.status_code)
+        return rerender(status=err.status_code)
     to_type = args["to_type"]
     if outcome.state == StatusChangeState.PENDING:
         messages.success(
@@ -234,10 +240,15 @@ def _change_status(request, form, account, rerender, **args):
     return redirect("accounts:overview", account.pk)
 
 
-def _preview_or_save(request, form, account, rerender, **args):
-    """Preview (saves nothing; a refusal is put on the form and shown in the preview area too) or Save."""
+def _preview_or_save(request, form, account, rerender, change_args):
+    """Step 2 and Components → Add posted: the form's own check, then Preview (saves nothing; a refusal is put
+    on the form and shown in the preview area too) or Save. `change_args(cleaned_data)` names the change;
+    the engine reads the date only for Specific date."""
+    if not form.is_valid():
+        return rerender(status=400, previewed="preview" in request.POST)
+    args = change_args(form.cleaned_data)
     if "preview" not in request.POST:
-        return _change_status(request, form, account, lambda status: rerender(status=status), **args)
+        return _change_status(request, form, account, rerender, **args)
     try:
         outcome = preview_status_change(account_id=account.pk, **args)
     except DomainError as err:
@@ -251,7 +262,8 @@ def _allowed_targets(account):
 
 
 def _next_bill(account):
-    return next_bill_day(account.bill_day, today())
+    """The day Period end takes effect today: the engine's rule, so the wording says what Save does."""
+    return resolve_effective_date(account, ChangeOption.PERIOD_END, None, today())
 
 
 class StatusPickView(StaffRequiredMixin, View):
@@ -321,26 +333,10 @@ class StatusOptionsView(StaffRequiredMixin, View):
         def rerender(**kwargs):
             return self._render(request, account, to_type, form, **kwargs)
 
-        if not form.is_valid():
-            return rerender(status=400, previewed="preview" in request.POST)
-        data = form.cleaned_data
-        return _preview_or_save(
-            request, form, account, rerender,
-            to_type=to_type,
-            option=data["option"],
-            reason=data["reason"],
-            effective_date=data["effective_date"] if data["option"] == ChangeOption.SPECIFIC_DATE else None,
+        return _preview_or_save(request, form, account, rerender, lambda data: dict(
+            to_type=to_type, option=data["option"], reason=data["reason"], effective_date=data["effective_date"],
             note=data["note"],
-        )
-
-
-COMPONENT_DEFINITIONS = {
-    ChangeOption.SPECIFIC_DATE: "On the date below, prorated as of that date: a cancel or suspend credits the "
-    "unused part of an already billed period, an enable charges the rest of it. No transaction between two "
-    "statuses that bill alike.",
-    ChangeOption.PERIOD_END: "On the account's next bill date, {next}. No transaction: a cancel or suspend uses "
-    "the period up, an enable starts billing with the next period.",
-}
+        ))
 
 
 class ComponentAddView(StaffRequiredMixin, View):
@@ -354,11 +350,10 @@ class ComponentAddView(StaffRequiredMixin, View):
         )
 
     def _render(self, request, account, form, outcome=None, previewed=False, status=200):
-        next_bill = f"{_next_bill(account):%Y-%m-%d}"
-        definitions = {key: text.format(next=next_bill) for key, text in COMPONENT_DEFINITIONS.items()}
         context = {
             "account": account, "form": form, "outcome": outcome, "previewed": previewed,
-            "definitions": definitions, "option_legend": "When", "nav": "accounts",
+            "definitions": component_definitions(next_bill=_next_bill(account)), "option_legend": "When",
+            "nav": "accounts",
         }
         return render(request, "accounts/component_add.html", context, status=status)
 
@@ -373,22 +368,10 @@ class ComponentAddView(StaffRequiredMixin, View):
         def rerender(**kwargs):
             return self._render(request, account, form, **kwargs)
 
-        if not form.is_valid():
-            return rerender(status=400, previewed="preview" in request.POST)
-        data = form.cleaned_data
-        return _preview_or_save(
-            request, form, account, rerender,
-            to_type=data["status_type"],
-            option=data["option"],
-            effective_date=data["effective_date"] if data["option"] == ChangeOption.SPECIFIC_DATE else None,
+        return _preview_or_save(request, form, account, rerender, lambda data: dict(
+            to_type=data["status_type"], option=data["option"], effective_date=data["effective_date"],
             reason=data["reason"],
-        )
-
-
-def describe_change(change) -> str:
-    """“Cancelled on 2026-12-10 (Customer request)”: a pending change in a sentence."""
-    reason = f" ({change.reason.name})" if change.reason_id else ""
-    return f"“{change.to_type.name}” on {change.effective_date:%Y-%m-%d}{reason}"
+        ))
 
 
 class ComponentRemoveView(StaffRequiredMixin, View):

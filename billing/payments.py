@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Sum
 
-from engage.account_model import get_account_model
+from engage.account_model import lock_account_row
 from engage.audit import AuditAction, audit_record, snapshot
 from engage.errors import ConflictError, DomainError
 from engage.limits import DESCRIPTION_MAX_CHARS, check_amount, check_date, check_text
@@ -29,6 +29,11 @@ class InvoiceState(models.TextChoices):
     OPEN = "open", "Open"
     PARTLY_PAID = "partly_paid", "Partly paid"
     PAID = "paid", "Paid"
+
+
+CREDIT_NOTE_STATE_LABELS = {
+    InvoiceState.OPEN: "Unused", InvoiceState.PARTLY_PAID: "Partly used", InvoiceState.PAID: "Used",
+}
 
 
 @dataclass
@@ -54,6 +59,9 @@ class Allocated:
         return InvoiceState.PARTLY_PAID if self.paid > 0 else InvoiceState.OPEN
 
     def get_state_display(self) -> str:
+        """An invoice is Open, Partly paid or Paid; a credit note is Unused, Partly used or Used."""
+        if self.invoice.total < 0:
+            return CREDIT_NOTE_STATE_LABELS[self.state]
         return InvoiceState(self.state).label
 
     @property
@@ -111,18 +119,11 @@ def account_standing(account_id: int, as_of: date) -> Standing:
     )
 
 
-def _lock_account(account_id) -> int:
-    rows = list(get_account_model().objects.select_for_update().filter(pk=account_id).values_list("pk", flat=True))
-    if not rows:
-        raise DomainError("Unknown account.", field="account")
-    return rows[0]
-
-
 @transaction.atomic
 def payment_record(*, account_id: int, amount, paid_on, method: str, reference: str = "", actor=None,
                    today: date) -> Payment:
     """Money received: a positive amount, dated today or earlier, by one of the methods."""
-    account_id = _lock_account(account_id)
+    account_id = lock_account_row(account_id)
     amount = check_amount(amount, field="amount", label="Amount")
     if amount <= 0:
         raise DomainError("A payment is more than 0.00; to take one back, reverse it.", field="amount")
@@ -142,13 +143,17 @@ def payment_record(*, account_id: int, amount, paid_on, method: str, reference: 
 
 
 @transaction.atomic
-def payment_reverse(*, payment_id: int, reason: str, actor=None, today: date) -> Payment:
+def payment_reverse(*, payment_id: int, reason: str, account_id: int | None = None, actor=None,
+                    today: date) -> Payment:
     """Take back a mistaken payment: a negative payment of the same amount, today, with the reason. A
-    payment is reversed at most once; a reversal is not reversed (record the payment again instead)."""
-    original = Payment.objects.filter(pk=payment_id).first()
+    payment is reversed at most once; a reversal is not reversed (record the payment again instead). With
+    `account_id`, only a payment of that account."""
+    payments = Payment.objects.filter(pk=payment_id)
+    original = (payments if account_id is None else payments.filter(account_id=account_id)).first()
     if original is None:
-        raise DomainError("Unknown payment.", field="reverses")
-    _lock_account(original.account_id)
+        raise DomainError("No such payment on this account." if account_id else "Unknown payment.",
+                          field="reverses")
+    lock_account_row(original.account_id)
     original = Payment.objects.select_for_update().get(pk=original.pk)
     reason = check_text(reason, field="reason", label="Reason", max_chars=DESCRIPTION_MAX_CHARS, required=True)
     if original.amount < 0:

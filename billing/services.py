@@ -5,7 +5,7 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 
-from engage.account_model import account_exists, get_account_model
+from engage.account_model import account_exists, lock_account_row
 from engage.audit import AuditAction, audit_record, snapshot
 from engage.errors import ConflictError, DomainError
 from engage.limits import (
@@ -95,12 +95,7 @@ def bill_account(*, account_id: int, as_of: date) -> Invoice | None:
     """Bill Account: bill what is due for this one account as of `as_of` (packages with next bill date
     ≤ as_of, unbilled usage dated ≤ as_of) whatever its back-end status; this is how a cancelled
     account's packages are billed by hand. Returns the invoice, or None when nothing was due."""
-    rows = list(
-        get_account_model().objects.select_for_update().filter(pk=account_id).values_list("pk", "bill_day")
-    )
-    if not rows:
-        raise DomainError("Unknown account.", field="account")
-    pk, bill_day = rows[0]
+    pk, bill_day = lock_account_row(account_id, "pk", "bill_day")
     try:
         with transaction.atomic():
             invoices, lines = bill_locked_accounts(

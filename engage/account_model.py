@@ -4,6 +4,8 @@ they reach accounts through the ORM and this module, never by importing accounts
 from django.apps import apps
 from django.conf import settings
 
+from engage.errors import DomainError
+
 
 def get_account_model():
     """The model named by settings.ENGAGE_ACCOUNT_MODEL ("accounts.Account")."""
@@ -21,3 +23,14 @@ def account_exists(account_id) -> bool:
     except (TypeError, ValueError):
         return False
     return get_account_model().objects.filter(pk=account_id).exists()
+
+
+def lock_account_row(account_id, *fields):
+    """Lock the account's row for the caller's transaction (the order every writer takes: the account
+    first) and return its `fields` (its id when none are named); DomainError when there is no such account."""
+    rows = list(
+        get_account_model().objects.select_for_update().filter(pk=account_id).values_list(*(fields or ("pk",)))
+    )
+    if not rows:
+        raise DomainError("Unknown account.", field="account")
+    return rows[0] if fields else rows[0][0]

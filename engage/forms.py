@@ -1,27 +1,30 @@
 """What every Engage form does for the people who fill it in (and for screen readers)."""
 
 from django import forms
+from django.forms.boundfield import BoundField
 
 # Widgets that take aria-required themselves; a radio or check box group says it on its fieldset.
 _GROUPED = (forms.RadioSelect, forms.CheckboxSelectMultiple, forms.CheckboxInput)
 
 
+class AccessibleBoundField(BoundField):
+    """Decided when the field is drawn, so a field made required after the form was built (a reason, once
+    the target is known) says so too: `aria-required` on a required field, and Bootstrap's `is-invalid`
+    beside Django's own `aria-invalid` on a field with an error (the page moves the focus to the first one,
+    engage.js)."""
+
+    def build_widget_attrs(self, attrs, widget=None):
+        widget = widget or self.field.widget
+        attrs = super().build_widget_attrs(attrs, widget)
+        if self.field.required and not isinstance(self.field.widget, _GROUPED):
+            attrs["aria-required"] = "true"
+        if self.errors and not widget.is_hidden:
+            attrs["class"] = f"{attrs.get('class', widget.attrs.get('class', ''))} is-invalid".strip()
+        return attrs
+
+
 class AccessibleForm(forms.Form):
-    """A required field says so to assistive technology (`aria-required`, besides the label's "(required)"),
-    and a field with an error is marked `is-invalid` and `aria-invalid` (the page moves the focus to the
-    first one, engage.js)."""
+    """A required field says so to assistive technology (besides the label's "(required)"), and a field
+    with an error is marked for sight and for screen readers (AccessibleBoundField)."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if field.required and not isinstance(field.widget, _GROUPED):
-                field.widget.attrs["aria-required"] = "true"
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                if "is-invalid" not in attrs.get("class", ""):
-                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
-                attrs["aria-invalid"] = "true"
+    bound_field_class = AccessibleBoundField

@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 
 from engage.account_model import account_exists
 from engage.clock import today
-from engage.errors import DomainError
 from engage.permissions import AdminWritesStaffReads
 
 from .. import payments, selectors, services
@@ -135,10 +134,8 @@ class PaymentListCreate(_AccountScoped, generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "reverses" in data:
-            if not Payment.objects.filter(pk=data["reverses"], account_id=account_id).exists():
-                raise DomainError("No such payment on this account.", field="reverses")
             payment = payments.payment_reverse(payment_id=data["reverses"], reason=data["reason"],
-                                               actor=request.user, today=today())
+                                               account_id=account_id, actor=request.user, today=today())
         else:
             payment = payments.payment_record(
                 account_id=account_id, amount=data["amount"], paid_on=data["paid_on"], method=data["method"],
