@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Sum
+from django.dispatch import Signal
 
 from engage.account_model import lock_account_row
 from engage.audit import AuditAction, audit_record, snapshot
@@ -20,9 +21,14 @@ from engage.errors import ConflictError, DomainError
 from engage.limits import DESCRIPTION_MAX_CHARS, check_amount, check_date, check_text
 
 from .models import Invoice, Payment, PaymentMethod
+from .overdue import overdue_of
 from .proration import money
 
 ZERO = Decimal("0.00")
+
+# Sent in the transaction of a payment or a reversal, with `account_id`: collections settles the account
+# once it commits (dunning.restore).
+payments_changed = Signal()
 
 
 class InvoiceState(models.TextChoices):
@@ -109,13 +115,13 @@ class Standing:
 
 
 def account_standing(account_id: int, as_of: date) -> Standing:
-    invoices = account_invoices(account_id)
-    balance = sum((a.invoice.total for a in invoices), ZERO) - payments_total(account_id)
-    overdue = [a for a in invoices if a.invoice.total > 0 and a.unpaid > 0 and a.due_on < as_of]
+    """Balance now, and what is overdue on as_of (billing.overdue: the pass's own reading)."""
+    invoiced = Invoice.objects.filter(account_id=account_id).aggregate(total=Sum("total"))["total"]
+    overdue = overdue_of(account_id, as_of)
     return Standing(
-        balance=balance,
-        overdue_amount=sum((a.unpaid for a in overdue), ZERO),
-        overdue_days=(as_of - min(a.due_on for a in overdue)).days if overdue else 0,
+        balance=money(invoiced or 0) - payments_total(account_id),
+        overdue_amount=overdue.amount if overdue else ZERO,
+        overdue_days=overdue.days if overdue else 0,
     )
 
 
@@ -139,6 +145,7 @@ def payment_record(*, account_id: int, amount, paid_on, method: str, reference: 
     )
     audit_record(action=AuditAction.PAYMENT_RECEIVED, obj=payment,
                  after=snapshot(payment, ("amount", "paid_on", "method", "reference")))
+    payments_changed.send(sender=Payment, account_id=account_id)
     return payment
 
 
@@ -172,6 +179,7 @@ def payment_reverse(*, payment_id: int, reason: str, account_id: int | None = No
     audit_record(action=AuditAction.PAYMENT_REVERSED, obj=reversal,
                  object_repr=f"Reversal of payment {original.pk}",
                  after={**snapshot(reversal, ("amount", "paid_on", "reason")), "reverses": original.pk})
+    payments_changed.send(sender=Payment, account_id=original.account_id)
     return reversal
 
 

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.models import Invoice, Payment
+from billing.overdue import overdue_by_account
 from billing.payments import account_invoices, account_standing, allocate, payment_record, payment_reverse
 from engage.errors import ConflictError, DomainError
 from engage.models import AuditEntry
@@ -160,6 +161,16 @@ def test_any_sequence_keeps_the_balance_and_never_over_allocates(sequence):
     # Oldest first: an invoice is paid only when every older one is paid in full.
     for older, newer in zip(charges, charges[1:], strict=False):
         assert newer.paid == 0 or older.unpaid == 0
+    # The collections pass's reading (SQL, many accounts at once) is the same allocation, on any later day.
+    for later in (day, day + timedelta(days=20), day + timedelta(days=400)):
+        past_due = [a for a in charges if a.unpaid > 0 and a.due_on < later]
+        found = overdue_by_account(later, account_ids=[account.pk]).get(account.pk)
+        if not past_due:
+            assert found is None
+        else:
+            assert found.amount == sum((a.unpaid for a in past_due), Decimal(0))
+            assert found.days == (later - min(a.due_on for a in past_due)).days
+            assert account_standing(account.pk, later).overdue_amount == found.amount
 
 
 def test_allocate_alone_is_pure_and_ordered_by_issue_date():
