@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from engage.clock import today
 from statuses.models import AccountStatusType
 from statuses.rules import BackendStatus
 
@@ -38,9 +39,18 @@ class AccountFilter(django_filters.FilterSet):
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
+    collections = django_filters.ChoiceFilter(
+        choices=[("exempt", "Exempt from collections"), ("not_exempt", "Not exempt")],
+        method="by_exemption",
+        label="Collections",
+        empty_label="Exempt or not",
+        error_messages={"invalid_choice": "Pick exempt or not exempt."},
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
     class Meta:
         model = Account
-        fields = ["q", "status_type", "backend_status"]
+        fields = ["q", "status_type", "backend_status", "collections"]
 
     def search(self, queryset, name, value):
         """Each kind of term uses an index: the number exactly, the e-mail exactly, else part of the name."""
@@ -56,6 +66,12 @@ class AccountFilter(django_filters.FilterSet):
         # The few type ids first: the accounts query then uses the (status_type, id) index, no join.
         type_ids = list(AccountStatusType.objects.filter(backend_status=value).values_list("pk", flat=True))
         return queryset.filter(status_type_id__in=type_ids)
+
+
+    def by_exemption(self, queryset, name, value):
+        """Exempt today: an exemption that runs until today or later (SPEC §11)."""
+        exempt = Q(collections_exempt_until__gte=today())
+        return queryset.filter(exempt) if value == "exempt" else queryset.exclude(exempt)
 
 
 def accounts_filtered(params):

@@ -20,6 +20,9 @@ class Account(models.Model):
     cancelled_on = models.DateField(null=True, blank=True)
     # Bumped by every status change: a form carries it, so a stale edit is refused.
     version = models.PositiveIntegerField(default=1)
+    # Collections (SPEC §11) leaves the account alone until this date (inclusive), with why.
+    collections_exempt_until = models.DateField(null=True, blank=True)
+    collections_exempt_note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -31,6 +34,8 @@ class Account(models.Model):
             models.Index(Lower("email"), name="account_email_lower_idx"),
             # The list sorted by name, keyset-paged on (name, id): a page reads 51 index entries at any size.
             models.Index(fields=["name", "id"], name="account_name_id_idx"),
+            models.Index(fields=["collections_exempt_until"], name="account_exempt_idx",
+                         condition=models.Q(collections_exempt_until__isnull=False)),
         ]
 
     def __str__(self):
@@ -53,6 +58,8 @@ class StatusChange(models.Model):
     note = models.TextField(blank=True, max_length=NOTE_MAX_CHARS)
     state = models.CharField(max_length=10, choices=StatusChangeState.choices, default=StatusChangeState.PENDING)
     failure_reason = models.CharField(max_length=500, blank=True)
+    # Who asked when it was no person: "collection step Suspend after 14 days" (shown in the history).
+    source = models.CharField(max_length=150, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

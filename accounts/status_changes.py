@@ -225,8 +225,10 @@ def lock_accounts(account_ids) -> dict[int, Account]:
     return accounts
 
 
-def _new_change(account: Account, to_type, option, effective: date, reason, note: str, actor) -> StatusChange:
+def _new_change(account: Account, to_type, option, effective: date, reason, note: str, actor,
+                source: str = "") -> StatusChange:
     return StatusChange(
+        source=source[:150],
         account=account,
         from_type=account.status_type,
         to_type=to_type,
@@ -499,11 +501,13 @@ def change_status_batch(
     actor=None,
     on: date | None = None,
     dry_run: bool = False,
+    source: str = "",
 ) -> list[BatchResult]:
     """One request for many accounts, each checked by the rules of a single change and applied by the same
     writer (`_apply_many`) in one transaction; an account the rules refuse is skipped with the reason.
     Raises DomainError when the request is invalid whatever the account (option, reason, date, note).
-    A dry run locks nothing and saves nothing: it is what the same call would do now."""
+    A dry run locks nothing and saves nothing: it is what the same call would do now. `source` names who
+    asked when no person did (a collection step), for the history."""
     on = on or today()
     if len(account_ids) > BATCH_MAX:
         raise DomainError(f"At most {BATCH_MAX} accounts per batch.")
@@ -538,7 +542,7 @@ def change_status_batch(
             results[pk] = BatchResult(pk, state, transactions=[line for plan in plans for line in plan.lines])
         if dry_run:
             continue
-        change = _new_change(account, to_type, option, effective, reason, note, actor)
+        change = _new_change(account, to_type, option, effective, reason, note, actor, source)
         if state == StatusChangeState.PENDING:
             later.append((account, change, account_pending))
         else:

@@ -22,7 +22,7 @@ def _raise_if(errors: dict[str, list[str]]):
         raise FieldErrors(errors)
 
 
-def _name_problem(name, model, pk, what) -> tuple[str, str | None]:
+def name_problem(name, model, pk, what) -> tuple[str, str | None]:
     """(cleaned name, message or None). Unique ignoring case, compared in Python so that SQLite (whose
     LOWER() only folds ASCII) refuses "École"/"école" just as PostgreSQL does."""
     try:
@@ -57,7 +57,7 @@ def status_type_problems(instance: AccountStatusType | None, fields: dict) -> tu
     }
     pk = instance.pk if instance else None
     if instance is None or "name" in fields:
-        values["name"], problem = _name_problem(fields.get("name"), AccountStatusType, pk, "status type")
+        values["name"], problem = name_problem(fields.get("name"), AccountStatusType, pk, "status type")
         if problem:
             errors["name"] = [problem]
     if instance is None or "backend_status" in fields:
@@ -268,7 +268,7 @@ def status_reason_problems(instance: StatusReason | None, fields: dict) -> tuple
         "name": "", "backend_statuses": [], "is_active": True,
     }
     if instance is None or "name" in fields:
-        values["name"], problem = _name_problem(
+        values["name"], problem = name_problem(
             fields.get("name"), StatusReason, instance.pk if instance else None, "status reason"
         )
         if problem:

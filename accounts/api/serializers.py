@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.payments import account_standing
+from engage.clock import today
 from engage.limits import ACCOUNT_NAME_MAX_CHARS, NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption, StatusChangeState
@@ -18,6 +20,28 @@ class AccountSerializer(serializers.ModelSerializer):
         model = Account
         fields = ["id", "number", "name", "email", "bill_day", "status_type", "backend_status"]
         read_only_fields = ["id", "number", "backend_status"]
+
+
+class AccountDetailSerializer(AccountSerializer):
+    """One account (GET accounts/{id}/): what it owes, and its collections standing (SPEC §11), read-only."""
+
+    balance = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True,
+                                       help_text="Invoices and credit notes less payments; below zero: in credit.")
+    overdue_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True,
+                                              help_text="Unpaid on invoices past their due date.")
+    overdue_days = serializers.IntegerField(read_only=True,
+                                            help_text="Days since the due date of the oldest invoice unpaid past due.")
+    collections_exempt_until = serializers.DateField(read_only=True, allow_null=True)
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "balance", "overdue_amount", "overdue_days",
+                  "collections_exempt_until"]
+
+    def to_representation(self, instance):
+        standing = account_standing(instance.pk, today())
+        instance.balance, instance.overdue_amount = standing.balance, standing.overdue_amount
+        instance.overdue_days = standing.overdue_days
+        return super().to_representation(instance)
 
 
 class AccountUpdateSerializer(AccountSerializer):
@@ -75,6 +99,7 @@ class StatusChangeSerializer(serializers.ModelSerializer):
             "note",
             "state",
             "failure_reason",
+            "source",
             "created_by",
             "created_at",
             "executed_at",

@@ -7,7 +7,7 @@ from engage.api_paging import BoundedCursorPagination
 from .. import services
 from ..filters import AccountFilter
 from ..models import Account
-from .serializers import AccountSerializer, AccountUpdateSerializer
+from .serializers import AccountDetailSerializer, AccountSerializer, AccountUpdateSerializer
 
 
 class NewestFirst(BoundedCursorPagination):
@@ -24,6 +24,9 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     filterset_class = AccountFilter
     queryset = Account.objects.select_related("status_type")
+
+    def get_serializer_class(self):
+        return AccountDetailSerializer if self.action == "retrieve" else AccountSerializer
 
     def create(self, request, *args, **kwargs):
         serializer = AccountSerializer(data=request.data)
