@@ -29,6 +29,7 @@ migrate: install
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_collections_demo
 	$(BIN)/python manage.py record_snapshot
 
 ## Serve the app with demo data on http://127.0.0.1:8000/ : web server, Celery worker and beat together.

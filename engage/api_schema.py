@@ -15,6 +15,7 @@ CONFLICTS = {
     ("delete", "/api/v1/status-changes/{id}/"),
     ("delete", "/api/v1/status-types/{id}/"),
     ("delete", "/api/v1/status-reasons/{id}/"),
+    ("delete", "/api/v1/collection-steps/{id}/"),
     ("post", "/api/v1/accounts/{account_id}/bill/"),
 }
 
@@ -58,9 +59,11 @@ TAGS = [
     ("Bulk status changes", "One status change for many accounts: dry run, save, cancel, skipped accounts."),
     ("Billing", "Packages, user packages, usage, charges and credits, invoices, payments, Bill Account."),
     ("Provisioning", "What the network switch holds for an account."),
-    ("Statistics", "Account Statistics, as in the sidebar."),
+    ("Statistics", "Account Statistics, as in the sidebar, and the aging of overdue accounts."),
     ("Status types", "Setup: the operator's Account Status Types (Administrators)."),
     ("Status reasons", "Setup: the reasons given for a cancel or suspend (Administrators)."),
+    ("Collections", "Overdue accounts: the collection steps (Setup, Administrators), the dry run of the "
+                    "collections pass, exemptions."),
 ]
 # The first path segment after /api/v1/ (or after /accounts/{account_id}/) → its tag.
 _SEGMENT_TAGS = {
@@ -69,6 +72,7 @@ _SEGMENT_TAGS = {
     "payments": "Billing", "invoices": "Billing",
     "provisioning": "Provisioning", "statistics": "Statistics", "status-types": "Status types",
     "status-reasons": "Status reasons",
+    "collection-steps": "Collections", "collections": "Collections", "collections-exemption": "Collections",
 }
 SUMMARIES = {
     "v1_accounts_list": "List accounts",
@@ -97,6 +101,10 @@ SUMMARIES = {
     "v1_packages_list": "List the package catalogue",
     "v1_packages_create": "Add a package to the catalogue",
     "v1_statistics_retrieve": "Read Account Statistics",
+    "v1_statistics_aging_retrieve": "Read the aging of overdue accounts (as the last collections pass counted)",
+    "v1_collections_dry_run_retrieve": "Dry run: what the collections pass of a day would do (changes nothing)",
+    "v1_accounts_collections_exemption_retrieve": "Read an account's exemption from collections",
+    "v1_accounts_collections_exemption_create": "Exempt an account from collections until a date (or end it)",
     "v1_status_changes_retrieve": "Read a status change",
     "v1_status_changes_destroy": "Remove a pending status change",
     "v1_status_reasons_list": "List status reasons",
@@ -109,6 +117,11 @@ SUMMARIES = {
     "v1_status_types_retrieve": "Read an Account Status Type",
     "v1_status_types_partial_update": "Edit an Account Status Type",
     "v1_status_types_destroy": "Delete an Account Status Type (refused while accounts use it)",
+    "v1_collection_steps_list": "List collection steps in the order they run",
+    "v1_collection_steps_create": "Add a collection step",
+    "v1_collection_steps_retrieve": "Read a collection step",
+    "v1_collection_steps_partial_update": "Edit a collection step",
+    "v1_collection_steps_destroy": "Delete a collection step (refused while an open episode ran it)",
 }
 
 

@@ -16,6 +16,7 @@ class PassName(models.TextChoices):
     APPLY_STATUS_CHANGES = "apply_status_changes", "Apply due status changes"
     BILLING = "billing", "Billing pass"
     PROVISIONING = "provisioning", "Provisioning pass"
+    COLLECTIONS = "collections", "Collections pass"
     STATISTICS_SNAPSHOT = "statistics_snapshot", "Statistics snapshot"
     SWITCH_AUDIT = "switch_audit", "Switch audit"
 
@@ -48,6 +49,10 @@ SCHEDULE: tuple[ScheduledPass, ...] = (
     ScheduledPass(
         "billing-pass", "accounts.tasks.billing_pass_task", crontab(hour=1, minute=0), "daily at 01:00", 6 * 3600,
         PassName.BILLING, timedelta(hours=26),
+    ),
+    ScheduledPass(  # after the billing pass (01:00), whose invoices and credit notes it reads
+        "collections-pass", "dunning.tasks.collections_pass_task", crontab(hour=2, minute=0), "daily at 02:00",
+        6 * 3600, PassName.COLLECTIONS, timedelta(hours=26),
     ),
     ScheduledPass(
         "statistics-snapshot", "reporting.tasks.statistics_snapshot_task", crontab(hour=0, minute=5),

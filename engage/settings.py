@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "accounts",
     "billing",
     "provisioning",
+    "dunning",
     "reporting",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", audit_views.AuditLogView.as_view(), name="audit"),
     path("setup/", include("statuses.urls")),
     path("", include("accounts.urls")),
+    path("", include("dunning.urls")),
     path("", include("reporting.urls")),
     path("api/v1/", include("engage.api")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsStaffRole]), name="schema"),

@@ -1,6 +1,7 @@
 from django.shortcuts import render
 from django.views import View
 
+from dunning.aging import latest_aging
 from engage.clock import today
 from engage.views import StaffRequiredMixin
 
@@ -26,6 +27,6 @@ class StatisticsView(StaffRequiredMixin, View):
         return render(
             request,
             "reporting/statistics.html",
-            {**context, "form": form, "nav": "statistics"},
+            {**context, "aging": latest_aging(), "form": form, "nav": "statistics"},
             status=200 if period else 400,
         )

@@ -18,3 +18,26 @@ def login(page, live_server, username: str, password: str):
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
 
+
+
+SERIOUS = {"serious", "critical"}
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page (through axe-playwright-python, which ships it)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"] if v["impact"] in SERIOUS
+    ]
+
+
+def restore_installation_defaults():
+    """A transactional test may start from emptied tables: put back the types and reasons of a new installation."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("statuses.migrations.0002_defaults").create_defaults(apps, None)

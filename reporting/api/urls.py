@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("statistics/", views.StatisticsView.as_view(), name="statistics"),
+    path("statistics/aging/", views.AgingView.as_view(), name="statistics-aging"),
 ]

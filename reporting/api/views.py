@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dunning.aging import latest_aging
 from engage.clock import today
 from statuses.rules import BackendStatus
 
@@ -82,3 +83,42 @@ class StatisticsView(APIView):
             "status_changes_per_reason": reason_counts(start=start, end=end)["flat"],
         }
         return Response(StatisticsPeriodSerializer(body).data)
+
+
+class AgingCellSerializer(serializers.Serializer):
+    backend_status = serializers.ChoiceField(choices=BackendStatus.choices)
+    accounts = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class AgingRowSerializer(serializers.Serializer):
+    bucket = serializers.CharField(help_text="1-30, 31-60, 61-90 or over-90 (days overdue).")
+    accounts = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    per_backend_status = AgingCellSerializer(many=True)
+
+
+class AgingSerializer(serializers.Serializer):
+    as_of = serializers.DateField(allow_null=True, help_text="The day of the collections pass that counted it.")
+    accounts = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    buckets = AgingRowSerializer(many=True)
+
+
+AGING_KEYS = {1: "1-30", 2: "31-60", 3: "61-90", 4: "over-90"}
+
+
+class AgingView(APIView):
+    """Aging (SPEC §11): overdue accounts and amounts by days overdue and back-end status, as the latest
+    collections pass counted them (constant cost: a kept snapshot, not a scan of the invoices)."""
+
+    @extend_schema(responses=AgingSerializer)
+    def get(self, request):
+        aging = latest_aging()
+        return Response(AgingSerializer({
+            "as_of": aging.as_of, "accounts": aging.accounts, "amount": aging.amount,
+            "buckets": [{"bucket": AGING_KEYS[row.bucket], "accounts": row.accounts, "amount": row.amount,
+                         "per_backend_status": [{"backend_status": status, "accounts": n, "amount": amount}
+                                                for status, (n, amount) in row.cells.items()]}
+                        for row in aging.rows],
+        }).data)

@@ -87,7 +87,7 @@ def test_api_docs_group_operations_by_resource_each_with_a_summary(admin_client)
     operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
     assert [t["name"] for t in schema["tags"]] == [
         "Accounts", "Status changes", "Bulk status changes", "Billing", "Provisioning", "Statistics",
-        "Status types", "Status reasons",
+        "Status types", "Status reasons", "Collections",
     ]
     assert {op["tags"][0] for _path, _method, op in operations} == {t["name"] for t in schema["tags"]}
     assert [f"{method} {path}" for path, method, op in operations if not op.get("summary")] == []
@@ -95,6 +95,8 @@ def test_api_docs_group_operations_by_resource_each_with_a_summary(admin_client)
     assert tags[("post", "/api/v1/accounts/{account_id}/status-changes/preview/")] == ["Status changes"]
     assert tags[("get", "/api/v1/accounts/{account_id}/charges/")] == ["Billing"]
     assert tags[("delete", "/api/v1/status-changes/{id}/")] == ["Status changes"]
+    assert tags[("get", "/api/v1/collections/dry-run/")] == ["Collections"]
+    assert tags[("get", "/api/v1/statistics/aging/")] == ["Statistics"]
     description = schema["info"]["description"]
     assert "[← Back to Engage](/accounts/)" in description
     assert "Authorization: Token <key>" in description and "drf_create_token" in description

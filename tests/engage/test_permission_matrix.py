@@ -25,6 +25,7 @@ from rest_framework.throttling import UserRateThrottle
 from accounts.bulk import bulk_change_run, bulk_change_submit
 from accounts.status_changes import account_change_status
 from billing.models import Payment
+from dunning.steps import step_create
 from engage.clock import today
 from statuses.rules import ChangeOption
 from tests.accounts.factories import give_package, make_account, reason, status_type
@@ -103,6 +104,10 @@ EXPECTED: dict[str, Rule] = {
     "statuses:reason-add": setup_page("GET", "POST"),
     "statuses:reason-edit": setup_page("GET", "POST"),
     "statuses:reason-delete": setup_page("GET", "POST", get=302),
+    "dunning:step-list": setup_page("GET"),  # Collection Steps (SPEC §11)
+    "dunning:step-add": setup_page("GET", "POST"),
+    "dunning:step-edit": setup_page("GET", "POST"),
+    "dunning:step-delete": setup_page("GET", "POST", get=302),
     "audit": setup_page("GET"),  # SPEC §1: "Administrators read it at /audit/"
     # Accounts, Overview, status changes, components, Tools, statistics: Administrators and Support
     "accounts:list": page("GET"),
@@ -122,6 +127,8 @@ EXPECTED: dict[str, Rule] = {
     "accounts:tools": page("GET", "POST"),
     "accounts:payment-add": page("GET", "POST"),  # SPEC §11: Support and Administrators record payments
     "accounts:payment-reverse": page("GET", "POST"),
+    "dunning:dry-run": page("GET"),  # SPEC §11: the support desk sees what the collections pass will do
+    "dunning:exemption": page("GET", "POST"),
     "reporting:statistics": page("GET"),
     # API (SPEC §9)
     "api-root": api("GET"),
@@ -129,6 +136,8 @@ EXPECTED: dict[str, Rule] = {
     "status-type-detail": setup_api("GET", "PATCH", "DELETE"),
     "status-reason-list": setup_api("GET", "POST"),
     "status-reason-detail": setup_api("GET", "PATCH", "DELETE"),
+    "collection-step-list": setup_api("GET", "POST"),
+    "collection-step-detail": setup_api("GET", "PATCH", "DELETE"),
     "account-list": api("GET", "POST"),
     "account-detail": api("GET", "PATCH"),
     "account-status-changes": api("GET", "POST"),
@@ -144,7 +153,10 @@ EXPECTED: dict[str, Rule] = {
     "billing-usage": api("GET", "POST"),
     "billing-charges": api("GET"),
     "billing-bill-account": api("POST"),
-    "billing-payments": api("GET", "POST"),  # POST records a payment or reverses one (SPEC §11)
+    "billing-payments": api("GET", "POST"),
+    "collections-dry-run": api("GET"),
+    "account-collections-exemption": api("GET", "POST"),
+    "statistics-aging": api("GET"),  # POST records a payment or reverses one (SPEC §11)
     "billing-invoices": api("GET"),
     "account-provisioning": api("GET"),
     "statistics": api("GET"),
@@ -225,6 +237,8 @@ def world(django_user_model, admin_user, support_user):
     payment = Payment.objects.create(account=account, amount=Decimal("10.00"), paid_on=today(), method="cash")
     spare_type = StatusTypeFactory(name="Matrix Spare Type")
     spare_reason = StatusReasonFactory(name="Matrix Spare Reason")
+    spare_step = step_create(name="Matrix Spare Step", days_overdue=10, action="reminder", subject="Overdue",
+                             body="Please pay {overdue_amount}.")
     no_group = django_user_model.objects.create_user("nogroup1", "nogroup1@example.com", "nogroup-pass-123")
     users = {NO_GROUP: no_group, SUPPORT: support_user, ADMINISTRATORS: admin_user}
     by_param = {
@@ -239,6 +253,8 @@ def world(django_user_model, admin_user, support_user):
         "statuses:reason-edit": {"pk": spare_reason.pk},
         "status-type-detail": {"pk": spare_type.pk},
         "status-reason-detail": {"pk": spare_reason.pk},
+        "dunning:step-edit": {"pk": spare_step.pk},
+        "collection-step-detail": {"pk": spare_step.pk},
         "status-change-detail": {"pk": other_pending.pk},
         **{name: {"pk": job.pk} for name in (
             "accounts:bulk-job", "accounts:bulk-progress", "accounts:bulk-save", "accounts:bulk-cancel",

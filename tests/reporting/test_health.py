@@ -64,6 +64,7 @@ def test_a_pass_that_never_ran_is_reported_once_accounts_are_older_than_its_limi
         "Apply due status changes: has never run",
         "Provisioning pass: has never run",
         "Billing pass: has never run",
+        "Collections pass: has never run",
         "Statistics snapshot: has never run",
         "Switch audit: has never run",
     ]
@@ -80,6 +81,7 @@ def test_a_just_created_account_gives_no_never_ran_warning():
         ("apply_status_changes", timedelta(minutes=4), timedelta(minutes=6), "Apply due status changes"),
         ("provisioning", timedelta(minutes=14), timedelta(minutes=16), "Provisioning pass"),
         ("billing", timedelta(hours=25), timedelta(hours=27), "Billing pass"),
+        ("collections", timedelta(hours=25), timedelta(hours=27), "Collections pass"),
         ("statistics_snapshot", timedelta(hours=25), timedelta(hours=27), "Statistics snapshot"),
         ("switch_audit", timedelta(hours=25), timedelta(hours=27), "Switch audit"),
     ],

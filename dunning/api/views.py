@@ -1,0 +1,113 @@
+"""Collections API for the support desk: the dry run of a day's pass, and an account's exemption. Thin: the
+rules are in dry_run.py and exemptions.py."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Account
+from engage.account_model import account_exists
+from engage.clock import today
+from engage.limits import MONEY_DECIMAL_PLACES, TOTAL_MAX_DIGITS
+from engage.permissions import IsStaffRole
+
+from ..dry_run import LIST_MAX, collections_dry_run
+from ..exemptions import NOTE_MAX, exemption_set
+
+
+class DryRunQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False, help_text="The day of the pass (YYYY-MM-DD); today when absent.")
+
+
+class PlannedSerializer(serializers.Serializer):
+    account = serializers.IntegerField(source="account_id")
+    number = serializers.CharField()
+    step = serializers.CharField(source="step.name", allow_null=True, default=None)
+    action = serializers.ChoiceField(choices=["reminder", "status_change", "restore", "end_episode"])
+    does = serializers.CharField(source="what")
+    overdue_amount = serializers.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    overdue_days = serializers.IntegerField()
+
+
+class StepCountSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    name = serializers.CharField()
+    action = serializers.CharField()
+    accounts = serializers.IntegerField()
+
+
+class DryRunTotalsSerializer(serializers.Serializer):
+    overdue_accounts = serializers.IntegerField()
+    overdue_amount = serializers.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    exempt = serializers.IntegerField()
+    accounts = serializers.IntegerField(help_text="Accounts the pass acts on (every one counted).")
+    per_step = StepCountSerializer(many=True)
+    restore = serializers.IntegerField()
+    end_episode = serializers.IntegerField()
+
+
+class DryRunSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    totals = DryRunTotalsSerializer()
+    results = PlannedSerializer(many=True, help_text=f"The first {LIST_MAX} accounts, by id.")
+    truncated = serializers.BooleanField()
+
+
+class DryRunView(APIView):
+    """What the collections pass of a day would do, changing nothing: per account the step and its action
+    (or the restore of a paid account), with totals."""
+
+    permission_classes = [IsStaffRole]
+
+    @extend_schema(parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today when absent")],
+                   responses=DryRunSerializer)
+    def get(self, request):
+        query = DryRunQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        plan = collections_dry_run(query.validated_data.get("date") or today())
+        return Response(DryRunSerializer({
+            "date": plan.day,
+            "totals": {
+                "overdue_accounts": plan.overdue_accounts, "overdue_amount": plan.overdue_amount,
+                "exempt": plan.exempt, "accounts": plan.total,
+                "per_step": [{"step": s.pk, "name": s.name, "action": s.action, "accounts": n}
+                             for s, n in plan.step_rows],
+                "restore": plan.per_action["restore"], "end_episode": plan.per_action["end_episode"],
+            },
+            "results": plan.accounts,
+            "truncated": plan.truncated,
+        }).data)
+
+
+class ExemptionSerializer(serializers.Serializer):
+    until = serializers.DateField(allow_null=True, required=False,
+                                  help_text="Inclusive; null (or absent) ends the exemption.")
+    note = serializers.CharField(max_length=NOTE_MAX, allow_blank=True, required=False)
+
+
+class ExemptionView(APIView):
+    """An account's exemption from collections: GET it, POST `{until, note}` to set it (until null ends it)."""
+
+    permission_classes = [IsStaffRole]
+
+    def _account_id(self, account_id):
+        if not account_exists(account_id):
+            raise Http404("No such account.")
+        return account_id
+
+    @extend_schema(responses=ExemptionSerializer)
+    def get(self, request, account_id):
+        account = Account.objects.get(pk=self._account_id(account_id))
+        return Response({"until": account.collections_exempt_until, "note": account.collections_exempt_note})
+
+    @extend_schema(request=ExemptionSerializer, responses=ExemptionSerializer)
+    def post(self, request, account_id):
+        serializer = ExemptionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = exemption_set(account_id=self._account_id(account_id), today=today(),
+                                until=serializer.validated_data.get("until"),
+                                note=serializer.validated_data.get("note", ""))
+        return Response(ExemptionSerializer({"until": account.collections_exempt_until,
+                                             "note": account.collections_exempt_note}).data)

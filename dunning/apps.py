@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class DunningConfig(AppConfig):
+    """Collections (SPEC §11). Called `dunning`, the trade's word, since `collections` is Python's own."""
+
+    name = "dunning"
+    verbose_name = "Collections"
+
+    def ready(self):
+        from . import notifications, restore  # noqa: F401 - the payment signal's receiver, the outbox handlers

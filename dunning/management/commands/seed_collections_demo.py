@@ -1,0 +1,42 @@
+"""`make run`'s demo of collections (SPEC §11): two collection steps, and a few accounts with an unpaid invoice
+past its due date, so the dry run, the pass and the aging have something to show. Adds nothing twice."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Account
+from billing.models import Invoice
+from dunning.models import CollectionStep
+from dunning.steps import step_create
+from engage.clock import today
+from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import BackendStatus, ChangeOption
+
+OVERDUE = ((9, "29.99"), (16, "49.99"), (26, "69.94"), (45, "49.99"), (95, "19.95"))
+
+
+class Command(BaseCommand):
+    help = "Demo collection steps and a few overdue accounts (once)"
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        if CollectionStep.objects.exists():
+            self.stdout.write("Collection steps already exist; nothing added.")
+            return
+        step_create(name="Reminder after 7 days", days_overdue=7, min_amount="5.00", action="reminder",
+                    subject="Account {number}: {overdue_amount} overdue",
+                    body="Hello {name},\n\n{overdue_amount} has been overdue since {oldest_due_on}. "
+                         "Please pay it to keep your service.\n")
+        step_create(name="Suspend after 21 days", days_overdue=21, min_amount="20.00", action="status_change",
+                    status_type=AccountStatusType.objects.filter(backend_status=BackendStatus.SUSPENDED).first(),
+                    reason=StatusReason.objects.get(name__iexact="Non-payment"), option=ChangeOption.PRORATED)
+        day = today()
+        accounts = Account.objects.filter(status_type__backend_status=BackendStatus.ACTIVE).order_by("pk")
+        for account, (days, total) in zip(accounts[3:3 + len(OVERDUE)], OVERDUE, strict=False):
+            due = day - timedelta(days=days)
+            Invoice.objects.create(account=account, issued_on=due - timedelta(days=14), due_on=due,
+                                   total=Decimal(total))
+        self.stdout.write(f"Collections: 2 steps, {len(OVERDUE)} overdue accounts (Collections → dry run).")

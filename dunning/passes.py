@@ -1,0 +1,294 @@
+"""The collections pass (SPEC §11): daily after the billing pass, and by hand with
+`manage.py run_collections_pass --date`.
+
+For each day it runs (every day since the last one that succeeded, in order: a pass after three days down
+does what three daily runs would have done), it goes through the accounts range by range of ids:
+
+1. reads what is overdue in the range, in one statement (billing.overdue);
+2. locks the accounts that are overdue or in an open episode, skipping rows another run holds (a second
+   sweep takes those), and reads their overdue again under the lock (a payment locks the account first);
+3. ends the episode of an account with nothing overdue any more, restoring its status (restore.py);
+4. opens an episode for an account newly overdue, and runs the step due for each account (the last one
+   whose days and amount it has reached and that its episode has not run; those before it are passed over):
+   a reminder e-mail through the outbox, or a status change through the engine's batch path, one call per
+   step for the whole range;
+5. records each step run (once per episode: a constraint) and counts the aging.
+
+Each range is one transaction: a run killed midway leaves the ranges it did not finish as they were, and
+runs again for that day (it did not succeed). One account that fails does not stop the pass: a range that
+fails is redone account by account, and the one that fails is recorded on the run."""
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from accounts.models import Account
+from accounts.status_changes import change_status_batch
+from billing.overdue import Overdue, overdue_by_account
+from billing.passes import account_id_bounds, split_range
+from engage.audit import SYSTEM, audit_actor
+from engage.errors import DomainError
+from engage.models import PassRun
+from engage.outbox import outbox_add_many
+from engage.pass_runs import detail, recorded_pass, report
+
+from .models import AgingBucket, CollectionAction, CollectionEpisode, CollectionStep, StepRun
+from .restore import settle
+from .steps import fill_placeholders, steps_in_order
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000  # account ids per range: one transaction, one engine call per step (its BATCH_MAX)
+REPLAY_MAX_DAYS = 92  # a pass after a longer outage replays this many days, not the whole gap
+REMINDER = "dunning.reminder"
+ZERO = Decimal("0.00")
+
+
+def step_source(step: CollectionStep) -> str:
+    return f"collection step {step.name}"
+
+
+@dataclass
+class Due:
+    """What the pass does to one overdue account on a day: the step it runs (None: nothing), and the steps it
+    passes over (due too, not run yet, before the one it runs)."""
+
+    step: CollectionStep | None
+    passed_over: list[CollectionStep] = field(default_factory=list)
+
+
+def due_step(overdue: Overdue, steps: list[CollectionStep], ran: set[int]) -> Due:
+    """The last step in order whose days and amount the account has reached and that its episode has not
+    run; the earlier ones due and not run are passed over (a catch-up after a long outage, or an account
+    first found long overdue, does not get three reminders and two status changes on one day)."""
+    due = [s for s in steps if s.pk not in ran and s.days_overdue <= overdue.days and s.min_amount <= overdue.amount]
+    if not due:
+        return Due(None)
+    return Due(due[-1], due[:-1])
+
+
+def steps_run(episodes) -> dict[int, set[int]]:
+    """{episode id: the ids of the steps it has run (or passed over)}: one query."""
+    ran = defaultdict(set)
+    for episode_id, step_id in StepRun.objects.filter(
+            episode_id__any=[e.pk for e in episodes], step__isnull=False).values_list("episode_id", "step_id"):
+        ran[episode_id].add(step_id)
+    return ran
+
+
+def bucket_of(days: int) -> int:
+    return AgingBucket.Bucket.UP_TO_30 if days <= 30 else AgingBucket.Bucket.UP_TO_60 if days <= 60 else (
+        AgingBucket.Bucket.UP_TO_90 if days <= 90 else AgingBucket.Bucket.OVER_90)
+
+
+def exempt_on(exempt_until: date | None, day: date) -> bool:
+    return exempt_until is not None and exempt_until >= day
+
+
+# --- The pass --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DaySummary:
+    day: date
+    overdue_accounts: int = 0
+    overdue_amount: Decimal = ZERO
+    counts: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    aging: dict = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
+
+    def merge(self, part: "DaySummary") -> None:
+        self.overdue_accounts += part.overdue_accounts
+        self.overdue_amount += part.overdue_amount
+        self.counts.update(part.counts)
+        self.errors += part.errors
+        for key, (n, amount) in part.aging.items():
+            self.aging[key][0] += n
+            self.aging[key][1] += amount
+
+    def as_dict(self) -> dict:
+        return {"date": self.day.isoformat(), "overdue_accounts": self.overdue_accounts,
+                "overdue_amount": str(self.overdue_amount), **dict(sorted(self.counts.items())),
+                "errors": len(self.errors)}
+
+    def __str__(self):
+        done = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.counts.items()) if v) or "nothing to do"
+        return (f"{self.day:%Y-%m-%d}: {self.overdue_accounts} accounts overdue ({self.overdue_amount}); {done}"
+                + (f"; {len(self.errors)} accounts failed" if self.errors else ""))
+
+
+def days_to_run(as_of: date) -> list[date]:
+    """The days since the last run that succeeded, up to as_of, in order (as_of alone the first time)."""
+    last = PassRun.objects.filter(name=PassRun.Name.COLLECTIONS, succeeded=True, as_of__lt=as_of).aggregate(
+        last=Max("as_of"))["last"]
+    start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=REPLAY_MAX_DAYS - 1))
+    return [start + timedelta(days=n) for n in range((as_of - start).days + 1)]
+
+
+def run_collections_pass(*, as_of: date) -> dict:
+    """Every day not yet run up to as_of, in order; returns each day's summary."""
+    return {"days": [collections_day(day).as_dict() for day in days_to_run(as_of)]}
+
+
+def collections_day(day: date, *, chunk: int = CHUNK) -> DaySummary:
+    summary = DaySummary(day)
+    with recorded_pass(PassRun.Name.COLLECTIONS, day) as run, audit_actor(SYSTEM):
+        steps = list(steps_in_order())
+        ranges = split_range(account_id_bounds(), chunk)
+        held: set[int] = set()
+        for id_range in ranges:
+            before = summary.counts.total()
+            held |= _range_or_one_by_one(day, steps, summary, id_range=id_range)
+            report(run, processed=summary.counts.total() - before)
+        if held:  # the second sweep: accounts another run held during the first
+            _range_or_one_by_one(day, steps, summary, only=held, count_aging=False)
+        _save_aging(day, summary.aging)
+        run.failed = len(summary.errors)
+        run.detail = detail(summary, summary.errors)
+    return summary
+
+
+def _range_or_one_by_one(day, steps, summary, *, id_range=None, only=None, count_aging=True) -> set[int]:
+    """A range in one transaction (its counts added once it commits); when it fails, account by account."""
+    try:
+        with transaction.atomic():
+            part = DaySummary(day)
+            held = _do(day, steps, part, id_range=id_range, only=only, count_aging=count_aging)
+        summary.merge(part)
+        return held
+    except Exception:
+        logger.warning("Collections for accounts %s failed together; one by one", id_range or "held")
+    ids = sorted(only) if only is not None else list(
+        Account.objects.filter(pk__gt=id_range[0], pk__lte=id_range[1]).values_list("pk", flat=True))
+    held = set()
+    for account_id in ids:
+        try:
+            with transaction.atomic():
+                part = DaySummary(day)
+                held |= _do(day, steps, part, only={account_id}, count_aging=count_aging)
+            summary.merge(part)
+        except Exception as exc:  # one bad account must not stop the pass
+            logger.exception("Collections for account %s on %s failed", account_id, day)
+            summary.errors.append(f"account {account_id}: {type(exc).__name__}: {exc}")
+    return held
+
+
+def _do(day, steps, summary: DaySummary, *, id_range=None, only=None, count_aging=True) -> set[int]:
+    """One range (or the accounts `only`) in the caller's transaction. Returns the ids another run held."""
+    found = overdue_by_account(day, id_range=id_range, account_ids=only)
+    open_episodes = CollectionEpisode.objects.filter(ended_on__isnull=True)
+    open_episodes = (open_episodes.filter(account_id__any=sorted(only)) if only is not None
+                     else open_episodes.filter(account_id__gt=id_range[0], account_id__lte=id_range[1]))
+    episodes = {e.account_id: e for e in open_episodes}
+    candidates = sorted(set(found) | set(episodes))
+    if not candidates:
+        return set()
+    accounts = {
+        row[0]: row for row in Account.objects.select_for_update(skip_locked=True).filter(pk__any=candidates)
+        .order_by("pk").values_list("pk", "status_type_id", "collections_exempt_until", "name", "number")
+    }
+    held = set(candidates) - set(accounts)
+    overdue = overdue_by_account(day, account_ids=list(accounts)) if accounts else {}
+    # Nothing overdue any more: the episode ends (and the account is restored, when a step moved it).
+    settled = [episodes[pk] for pk in accounts if pk in episodes and pk not in overdue]
+    for outcome in settle(settled, day=day):
+        summary.counts[outcome] += 1
+    # Overdue, not exempt: an episode, and the step due.
+    runs, changes = [], defaultdict(list)
+    reminders = []
+    ran = steps_run(episodes.values())
+    new_episodes = [CollectionEpisode(account_id=pk, started_on=day) for pk in overdue
+                    if pk not in episodes and not exempt_on(accounts[pk][2], day)]
+    CollectionEpisode.objects.bulk_create(new_episodes)
+    summary.counts["episodes_started"] += len(new_episodes)
+    episodes.update({e.account_id: e for e in new_episodes})
+    for pk, owed in overdue.items():
+        if exempt_on(accounts[pk][2], day):
+            summary.counts["exempt"] += 1
+            continue
+        episode = episodes[pk]
+        due = due_step(owed, steps, ran[episode.pk])
+        for step in due.passed_over:
+            runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day,
+                                outcome=StepRun.Outcome.PASSED_OVER))
+        if due.step is None:
+            continue
+        if due.step.action == CollectionAction.REMINDER:
+            row = accounts[pk]
+            values = {"name": row[3], "number": row[4], "overdue_amount": owed.amount, "overdue_days": owed.days,
+                      "oldest_due_on": owed.oldest_due_on.isoformat()}
+            reminders.append({"account_id": pk, "subject": fill_placeholders(due.step.subject, values),
+                              "body": fill_placeholders(due.step.body, values)})
+            runs.append(StepRun(episode=episode, step=due.step, step_name=due.step.name, ran_on=day,
+                                outcome=StepRun.Outcome.SENT))
+        else:
+            changes[due.step.pk].append((episode, accounts[pk][1]))
+    steps_by_pk = {s.pk: s for s in steps}
+    for step_pk, items in changes.items():
+        runs += _change_status(steps_by_pk[step_pk], items, day)
+    StepRun.objects.bulk_create(runs)
+    outbox_add_many(REMINDER, reminders)
+    summary.counts.update(run.outcome for run in runs)
+    if count_aging:
+        _count_aging(found, summary)
+    return held
+
+
+def _change_status(step: CollectionStep, items, day: date) -> list[StepRun]:
+    """One engine call for every account this step changes in the range; each episode remembers the type
+    the account had before a step first moved it, and the change (to restore it on payment)."""
+    by_account = {episode.account_id: (episode, type_id) for episode, type_id in items}
+    try:
+        with transaction.atomic():
+            results = change_status_batch(
+                account_ids=sorted(by_account), to_type=step.status_type, option=step.option, reason=step.reason,
+                on=day, source=step_source(step),
+            )
+    except DomainError as err:  # the request itself is refused (its reason retired since): every account
+        return [StepRun(episode=episode, step=step, step_name=step.name, ran_on=day, outcome=StepRun.Outcome.SKIPPED,
+                        message=err.message[:300]) for episode, _ in items]
+    runs, moved = [], []
+    for result in results:
+        episode, type_id = by_account[result.account_id]
+        if result.state == "skipped":
+            runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day,
+                                outcome=StepRun.Outcome.SKIPPED, message=result.message[:300]))
+            continue
+        outcome = StepRun.Outcome.APPLIED if result.state == "applied" else StepRun.Outcome.SCHEDULED
+        runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day, outcome=outcome,
+                            change_id=result.change_id))
+        if episode.type_before_id is None:
+            episode.type_before_id = type_id
+        episode.moved_change_id, episode.moved_by = result.change_id, step
+        moved.append(episode)
+    CollectionEpisode.objects.bulk_update(moved, ["type_before", "moved_change", "moved_by"])
+    return runs
+
+
+def _count_aging(found: dict[int, Overdue], summary: DaySummary) -> None:
+    """The range's overdue accounts into the day's buckets, under the status each has after the pass."""
+    if not found:
+        return
+    backend = dict(Account.objects.filter(pk__any=sorted(found)).values_list("pk", "status_type__backend_status"))
+    for pk, owed in found.items():
+        cell = summary.aging[(backend[pk], bucket_of(owed.days))]
+        cell[0] += 1
+        cell[1] += owed.amount
+        summary.overdue_accounts += 1
+        summary.overdue_amount += owed.amount
+
+
+def _save_aging(day: date, aging) -> None:
+    rows = [AgingBucket(as_of=day, backend_status=status, bucket=bucket, accounts=n, amount=amount)
+            for (status, bucket), (n, amount) in sorted(aging.items())]
+    try:
+        with transaction.atomic():
+            AgingBucket.objects.filter(as_of=day).delete()
+            AgingBucket.objects.bulk_create(rows)
+    except IntegrityError:  # another run of the same day wrote it at the same moment: its count stands
+        logger.info("Aging for %s was written by another run", day)

@@ -1,0 +1,139 @@
+"""The end of an overdue episode (SPEC §11): when nothing is overdue any more, an account a step moved goes
+back to the status type it had before the episode (or the type the step names), at once with a prorated
+transaction, reason "Payment received" — unless someone changed its status by hand in between, in which case
+nothing automatic happens and the Overview says why. A step's change still pending is removed instead.
+
+The collections pass ends episodes it finds paid; a payment that clears what was overdue does it at once:
+the payment's transaction writes an outbox message (billing sends `payments_changed`), and its consumer
+settles the account within seconds of the money, not at the next pass."""
+
+from collections import defaultdict
+from datetime import date
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from accounts.models import Account, StatusChange
+from accounts.status_changes import change_status_batch, status_change_remove
+from billing.overdue import overdue_of
+from billing.payments import payments_changed
+from engage.account_model import lock_account_row
+from engage.audit import SYSTEM, audit_actor
+from engage.clock import today
+from engage.errors import DomainError
+from engage.outbox import handler, outbox_add
+from statuses.models import StatusReason
+from statuses.rules import ChangeOption, StatusChangeState, is_billing_inert
+
+from .models import CollectionEpisode
+
+SETTLE = "dunning.settle"
+RESTORE_SOURCE = "collections (payment received)"
+PAYMENT_RECEIVED = "Payment received"
+
+
+def _payment_received_reason(backend_status: str) -> StatusReason | None:
+    reason = StatusReason.objects.filter(name__iexact=PAYMENT_RECEIVED, is_active=True).first()
+    return reason if reason is not None and reason.applies_to(backend_status) else None
+
+
+def changed_by_hand(episodes) -> dict[int, StatusChange]:
+    """{account id: the first change made by hand (not by collections) since a step moved it}, for the
+    episodes a step moved."""
+    moved = {e.account_id: e.moved_change_id for e in episodes if e.moved_change_id}
+    if not moved:
+        return {}
+    found = {}
+    for change in (StatusChange.objects.filter(account_id__any=sorted(moved), source="", pk__gt=min(moved.values()),
+                                               state__in=[StatusChangeState.APPLIED, StatusChangeState.PENDING])
+                   .select_related("to_type", "created_by").order_by("pk")):
+        if change.pk > moved[change.account_id]:
+            found.setdefault(change.account_id, change)
+    return found
+
+
+def settle(episodes: list[CollectionEpisode], *, day: date) -> list[str]:
+    """End these open episodes (their accounts locked by the caller, nothing overdue on `day`): restore what
+    a step moved, where it may be. Returns an outcome word per episode, for the pass's counts."""
+    if not episodes:
+        return []
+    episodes = list(CollectionEpisode.objects.filter(pk__any=[e.pk for e in episodes])
+                    .select_related("moved_change", "moved_by__restore_to", "type_before"))
+    by_hand = changed_by_hand(episodes)
+    current = dict(Account.objects.filter(pk__any=[e.account_id for e in episodes])
+                   .values_list("pk", "status_type__backend_status"))
+    outcomes, groups = [], defaultdict(list)
+    for episode in episodes:
+        episode.ended_on = day
+        change = episode.moved_change
+        if change is None:
+            episode.outcome, word = "Paid. No step had changed its status.", "episodes_ended"
+        elif episode.account_id in by_hand:
+            manual = by_hand[episode.account_id]
+            who = manual.created_by.username if manual.created_by else "someone"
+            episode.outcome = (f"Paid, not restored: {who} changed its status to “{manual.to_type.name}” by hand "
+                               f"(for {manual.effective_date:%Y-%m-%d}) after collections had moved it.")
+            word = "not_restored"
+        elif change.state == StatusChangeState.PENDING:
+            status_change_remove(change_id=change.pk)
+            episode.outcome = (f"Paid before the step's change to “{change.to_type.name}” on "
+                               f"{change.effective_date:%Y-%m-%d}: that change was removed.")
+            word = "restored"
+        elif change.state != StatusChangeState.APPLIED:
+            episode.outcome = f"Paid. The step's change was {change.get_state_display().lower()}: nothing to restore."
+            word = "episodes_ended"
+        else:
+            target = (episode.moved_by.restore_to if episode.moved_by and episode.moved_by.restore_to
+                      else episode.type_before)
+            prorated = not is_billing_inert(current[episode.account_id], target.backend_status)
+            groups[(target, ChangeOption.PRORATED if prorated else ChangeOption.NO_TRANSACTION)].append(episode)
+            continue
+        outcomes.append(word)
+    for (target, option), group in groups.items():
+        outcomes += _restore(group, target, option, day)
+    CollectionEpisode.objects.bulk_update(episodes, ["ended_on", "outcome", "restored_change"])
+    return outcomes
+
+
+def _restore(episodes, target, option, day) -> list[str]:
+    by_account = {e.account_id: e for e in episodes}
+    try:
+        with transaction.atomic():
+            results = change_status_batch(
+                account_ids=sorted(by_account), to_type=target, option=option,
+                reason=_payment_received_reason(target.backend_status), on=day, source=RESTORE_SOURCE,
+            )
+    except DomainError as err:
+        for episode in episodes:
+            episode.outcome = f"Paid, not restored to “{target.name}”: {err.message}"[:300]
+        return ["not_restored"] * len(episodes)
+    words = []
+    for result in results:
+        episode = by_account[result.account_id]
+        if result.state == "skipped":
+            episode.outcome = f"Paid, not restored to “{target.name}”: {result.message}"[:300]
+            words.append("not_restored")
+        else:
+            episode.restored_change_id = result.change_id
+            episode.outcome = f"Paid. Restored to “{target.name}”."
+            words.append("restored")
+    return words
+
+
+@receiver(payments_changed)
+def _payment_arrived(sender, account_id: int, **kwargs):
+    """In the payment's transaction: an account in an open episode is settled right after it commits."""
+    if CollectionEpisode.objects.filter(account_id=account_id, ended_on__isnull=True).exists():
+        outbox_add(SETTLE, account_id=account_id)
+
+
+@handler(SETTLE)
+def settle_after_payment(account_id: int) -> str | None:
+    """The outbox consumer (in its transaction): end the account's episode if nothing is overdue today."""
+    day = today()
+    with audit_actor(SYSTEM):
+        lock_account_row(account_id)
+        episode = CollectionEpisode.objects.filter(account_id=account_id, ended_on__isnull=True).first()
+        if episode is None or overdue_of(account_id, day) is not None:
+            return None
+        return settle([episode], day=day)[0]

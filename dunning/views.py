@@ -1,0 +1,77 @@
+"""Collections pages for the support desk: the dry run of the next pass, and an account's exemption. Thin:
+the rules are in dry_run.py and exemptions.py."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from accounts.models import Account
+from engage.clock import today
+from engage.errors import DomainError, add_to_form
+from engage.forms import AccessibleForm
+from engage.views import StaffRequiredMixin
+
+from .dry_run import collections_dry_run
+from .exemptions import NOTE_MAX, exemption_set
+
+
+class DryRunForm(AccessibleForm):
+    date = forms.DateField(label="Pass of", required=False,
+                           widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+                           help_text="The day the pass runs for (today when empty).")
+
+
+class ExemptionForm(AccessibleForm):
+    until = forms.DateField(label="Exempt until", required=False,
+                            widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
+                            help_text="Inclusive. No collection step runs for this account until the day after.")
+    note = forms.CharField(label="Note", required=False, max_length=NOTE_MAX,
+                           widget=forms.TextInput(attrs={"class": "form-control"}),
+                           help_text="Why: a promise to pay, a dispute, a hardship arrangement.")
+
+
+class DryRunView(StaffRequiredMixin, View):
+    """Collections → Dry run: what the pass of a day would do, counted per step, with the accounts."""
+
+    def get(self, request):
+        form = DryRunForm(request.GET or None)
+        plan, status = None, 200
+        if form.is_bound and not form.is_valid():
+            status = 400
+        else:
+            day = (form.cleaned_data.get("date") if form.is_bound else None) or today()
+            plan = collections_dry_run(day)
+        return render(request, "dunning/dry_run.html", {"form": form, "plan": plan, "nav": "collections"},
+                      status=status)
+
+
+class ExemptionView(StaffRequiredMixin, View):
+    def _render(self, request, account, form, status=200):
+        return render(request, "dunning/exemption.html", {"account": account, "form": form, "nav": "accounts"},
+                      status=status)
+
+    def get(self, request, pk):
+        account = get_object_or_404(Account, pk=pk)
+        form = ExemptionForm(initial={"until": account.collections_exempt_until,
+                                      "note": account.collections_exempt_note})
+        return self._render(request, account, form)
+
+    def post(self, request, pk):
+        account = get_object_or_404(Account, pk=pk)
+        data = request.POST.copy()
+        if "end" in data:
+            data["until"], data["note"] = "", ""
+        form = ExemptionForm(data)
+        if not form.is_valid():
+            return self._render(request, account, form, status=400)
+        try:
+            account = exemption_set(account_id=account.pk, today=today(), **form.cleaned_data)
+        except DomainError as err:
+            add_to_form(form, err)
+            return self._render(request, account, form, status=err.status_code)
+        if account.collections_exempt_until:
+            messages.success(request, f"Exempt from collections until {account.collections_exempt_until:%Y-%m-%d}.")
+        else:
+            messages.success(request, "No longer exempt from collections: the next pass runs its steps as usual.")
+        return redirect("accounts:overview", account.pk)
