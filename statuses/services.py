@@ -3,6 +3,7 @@ the rules and their messages are the same everywhere. Each write locks first, re
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import PROTECT
 
 from engage.audit import AuditAction, audit_record, snapshot
 from engage.errors import DomainError, FieldErrors
@@ -197,6 +198,22 @@ def status_type_update(status_type: AccountStatusType, **fields) -> AccountStatu
     return locked
 
 
+def _set_up_elsewhere(obj) -> list[str]:
+    """What else holds on to the row and keeps it from being deleted: the rows of other apps that name it
+    (a collection step, say) and are not accounts' own data, found through the model's relations, so that
+    statuses need not know those apps. "collection steps use it"."""
+    found = []
+    for relation in obj._meta.get_fields(include_hidden=True):
+        if not (relation.auto_created and not relation.concrete and relation.one_to_many):
+            continue
+        model = relation.related_model
+        if model._meta.app_label in ("accounts", "statuses", "reporting") or relation.on_delete is not PROTECT:
+            continue
+        if model._base_manager.filter(**{relation.field.name: obj}).exists():
+            found.append(f"{model._meta.verbose_name_plural} use it")
+    return found
+
+
 def status_type_delete_refusal(status_type: AccountStatusType) -> str | None:
     """Why this type may not be deleted (every reason, joined), or None: the default, a type any account
     uses, one a pending change targets, or one on accounts' status history (history is never rewritten)."""
@@ -214,6 +231,7 @@ def status_type_delete_refusal(status_type: AccountStatusType) -> str | None:
         or status_type.left_changes.exclude(state=StatusChangeState.PENDING).exists()
     ):
         reasons.append("it appears in accounts' status history")
+    reasons += _set_up_elsewhere(status_type)
     return "; ".join(reasons) + "." if reasons else None
 
 
@@ -328,7 +346,8 @@ def status_reason_delete_refusal(reason: StatusReason) -> str | None:
             f"{used:,} status change{'s give' if used != 1 else ' gives'} it as the reason; "
             "retire it instead (untick Active) to hide it from pick lists."
         )
-    return None
+    elsewhere = _set_up_elsewhere(reason)
+    return "; ".join(elsewhere) + ": change them first." if elsewhere else None
 
 
 def status_reasons_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:

@@ -422,3 +422,17 @@ def test_api_delete_of_a_step_in_use_is_409(api_admin):
     episode.save()
     assert api_admin.delete(f"{API}{step.pk}/").status_code == 204
 
+
+
+def test_a_status_type_or_reason_a_step_uses_is_not_deleted_and_the_page_says_why(admin_client):
+    from statuses.services import status_reasons_delete, status_types_delete
+    from tests.statuses.factories import StatusTypeFactory
+
+    target = StatusTypeFactory(name="Barred", backend_status="suspended")
+    why = StatusReasonFactory(name="Dunning", backend_statuses=["suspended"])
+    step_create(name="Bar", days_overdue=9, action="status_change", status_type=target, reason=why,
+                option="period_end")
+    assert status_types_delete([target.pk]) == ([], [("Barred", "collection steps use it.")])
+    assert status_reasons_delete([why.pk]) == ([], [("Dunning", "collection steps use it: change them first.")])
+    page = admin_client.post("/setup/account-status-types/delete/", {"pk": [target.pk]}).content.decode()
+    assert "collection steps use it" in page
