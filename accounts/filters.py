@@ -40,10 +40,11 @@ class AccountFilter(django_filters.FilterSet):
     )
 
     collections = django_filters.ChoiceFilter(
-        choices=[("exempt", "Exempt from collections"), ("not_exempt", "Not exempt")],
+        choices=[("exempt", "Exempt"), ("not_exempt", "Not exempt")],
         method="by_exemption",
         label="Collections",
         empty_label="Exempt or not",
+        help_text="Exempt from collections today (Overview → Collections → Exempt…).",
         error_messages={"invalid_choice": "Pick exempt or not exempt."},
         widget=forms.Select(attrs={"class": "form-select"}),
     )

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max, Sum
 
 from accounts.models import Account
-from billing.models import Invoice
+from billing.models import Invoice, Payment, PaymentMethod
 from dunning.models import CollectionStep
 from dunning.steps import step_create
 from engage.clock import today
@@ -34,6 +35,15 @@ class Command(BaseCommand):
                     status_type=AccountStatusType.objects.filter(backend_status=BackendStatus.SUSPENDED).first(),
                     reason=StatusReason.objects.get(name__iexact="Non-payment"), option=ChangeOption.PRORATED)
         day = today()
+        # The demo's customers have paid what they were billed (each on its latest invoice's day) …
+        owed = (Invoice.objects.values("account_id").annotate(total=Sum("total"), last=Max("issued_on"))
+                .filter(total__gt=0))
+        Payment.objects.bulk_create([
+            Payment(account_id=row["account_id"], amount=row["total"], paid_on=min(row["last"], day),
+                    method=PaymentMethod.DIRECT_DEBIT, reference="Demo")
+            for row in owed
+        ])
+        # … except a few, each with an unpaid invoice past its due date.
         accounts = Account.objects.filter(status_type__backend_status=BackendStatus.ACTIVE).order_by("pk")
         for account, (days, total) in zip(accounts[3:3 + len(OVERDUE)], OVERDUE, strict=False):
             due = day - timedelta(days=days)
