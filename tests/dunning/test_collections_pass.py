@@ -378,3 +378,18 @@ def test_the_demo_seeds_two_steps_and_five_overdue_accounts_once(capsys):
     assert (plan.overdue_accounts, plan.overdue_amount) == (5, Decimal("219.86"))
     assert sorted((s.name, n) for s, n in plan.step_rows) == [
         ("Reminder after 7 days", 3), ("Suspend after 21 days", 2)]  # 19.95 is under 20.00
+
+
+def test_the_dry_run_lists_the_restore_of_an_account_paid_outside_a_payment(api_support):
+    """A credit note that clears what was overdue: the next pass restores the account, and says so beforehand."""
+    steps()
+    account = make_account(name="Credited Carl")
+    owe(account, due_days_ago=30)
+    run_collections_pass(as_of=T)
+    assert type_name(account) == "Suspended"
+    Invoice.objects.create(account=account, total=Decimal("-100.00"), issued_on=T)  # a credit note, no payment
+    rows = api_support.get("/api/v1/collections/dry-run/").json()["results"]
+    assert [(r["account"], r["step"], r["action"], r["does"]) for r in rows] == [
+        (account.pk, None, "restore", "Paid: restore to Active")]
+    run_collections_pass(as_of=T)
+    assert type_name(account) == "Active"
