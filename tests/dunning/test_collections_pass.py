@@ -7,6 +7,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import Account, StatusChange
 from billing.models import Invoice
@@ -393,3 +396,37 @@ def test_the_dry_run_lists_the_restore_of_an_account_paid_outside_a_payment(api_
         (account.pk, None, "restore", "Paid: restore to Active")]
     run_collections_pass(as_of=T)
     assert type_name(account) == "Active"
+
+
+class _RollBack(Exception):
+    pass
+
+
+def _replayed(ages: list[int], down: int, daily: bool):
+    """The accounts' outcome after a pass on the day before an outage of `down` days and then either a pass
+    each day or one pass after it; everything it wrote rolled back."""
+    result = []
+    try:
+        with transaction.atomic():
+            steps()
+            accounts = [make_account(name=f"Prop {i}") for i in range(len(ages))]
+            for account, age in zip(accounts, ages, strict=True):
+                owe(account, f"{5 + age}.00", due_days_ago=age)
+            start = T - timedelta(days=down)
+            collections_day(start)
+            for n in range(1, down + 1) if daily else [down]:
+                run_collections_pass(as_of=start + timedelta(days=n))
+            result = outcome(accounts)
+            raise _RollBack
+    except _RollBack:
+        return result
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ages=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=4),
+       down=st.integers(min_value=1, max_value=6))
+def test_any_outage_replayed_gives_what_daily_runs_give(ages, down):
+    """Replay in order, as a property: whatever the accounts' overdue ages and amounts (some under the steps'
+    minimum) and however many days the pass was down, one pass afterwards leaves every account in the status,
+    with the step runs on the days, that a pass each day would have."""
+    assert _replayed(ages, down, daily=False) == _replayed(ages, down, daily=True)
