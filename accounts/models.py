@@ -22,7 +22,7 @@ class Account(models.Model):
     version = models.PositiveIntegerField(default=1)
     # Collections (SPEC §11) leaves the account alone until this date (inclusive), with why.
     collections_exempt_until = models.DateField(null=True, blank=True)
-    collections_exempt_note = models.CharField(max_length=200, blank=True)
+    collections_exempt_note = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-id"]
@@ -59,7 +59,7 @@ class StatusChange(models.Model):
     state = models.CharField(max_length=10, choices=StatusChangeState.choices, default=StatusChangeState.PENDING)
     failure_reason = models.CharField(max_length=500, blank=True)
     # Who asked when it was no person: "collection step Suspend after 14 days" (shown in the history).
-    source = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=150, blank=True, default="", db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
