@@ -56,6 +56,11 @@ def run(step: str, as_of: date, args: list[str]) -> dict:
 
         counts, seconds, top = timed(lambda: apply_due_status_changes(as_of=as_of))
         return {"seconds": seconds, "counts": counts, "profile": top}
+    if step == "collections":
+        from dunning.passes import run_collections_pass
+
+        result, seconds, top = timed(lambda: run_collections_pass(as_of=as_of))
+        return {"seconds": seconds, "days": result["days"], "profile": top}
     if step == "bulk":
         return bulk(as_of, int(args[0]), timed)
     if step == "single":

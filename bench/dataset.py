@@ -47,7 +47,8 @@ CREATE TEMP TABLE first_names(i int, name text);
 INSERT INTO first_names VALUES (0,'Homer'),(1,'Ada'),(2,'Grace'),(3,'Alan'),(4,'Edsger'),(5,'Barbara'),
   (6,'Omer'),(7,'Linus'),(8,'Margaret'),(9,'Donald'),(10,'Frances'),(11,'Ken'),(12,'Radia'),(13,'Dennis'),
   (14,'Katherine'),(15,'Niklaus'),(16,'Sophie'),(17,'Tim'),(18,'Hedy'),(19,'John');
-INSERT INTO accounts_account (number, name, email, bill_day, status_type_id, created_at, version, cancelled_on)
+INSERT INTO accounts_account (number, name, email, bill_day, status_type_id, created_at, version, cancelled_on,
+  collections_exempt_note)
 SELECT lpad(g::text, 8, '0'),
        f.name || ' ' || (ARRAY['Smith','Jones','Taylor','Brown','Wilson','Evans','Thomas','Roberts','Walker',
          'Wright','Hopper','Lovelace','Turing','Dijkstra','Liskov','Knuth'])[1 + (g * 7) % 16] || ' ' || (g % 97),
@@ -56,7 +57,7 @@ SELECT lpad(g::text, 8, '0'),
        (SELECT id FROM types WHERE backend_status = CASE WHEN g % 10 < 7 THEN 'active' WHEN g % 10 = 7 THEN
          'suspended' WHEN g % 10 = 8 THEN 'cancelled' ELSE 'prospect' END),
        timestamptz '{as_of}' - (g % 700) * interval '1 day', 1,
-       CASE WHEN g % 10 = 8 THEN date '{as_of}' - 30 END
+       CASE WHEN g % 10 = 8 THEN date '{as_of}' - 30 END, ''
 FROM generate_series(1, {n}) g JOIN first_names f ON f.i = (g * 13) % 20
 -- In g's order: ids follow numbers, as the app assigns them, and names are spread over ids (the join alone
 -- returns them grouped by first name, which put every Homer among the oldest ids).
@@ -79,16 +80,16 @@ INSERT INTO billing_usagerecord (account_id, amount, occurred_on, description, b
 SELECT id, 1.25 + (id % 7), date '{as_of}' - 3, 'Calls', false FROM accounts_account WHERE id % 10 = 0;
 -- History: a quarter of the accounts changed status in the last 90 days; 5 % have a pending change.
 INSERT INTO accounts_statuschange (account_id, from_type_id, to_type_id, option, effective_date, reason_id,
-  note, state, failure_reason, created_at, executed_at)
+  note, state, failure_reason, source, created_at, executed_at)
 SELECT a.id, (SELECT id FROM types WHERE backend_status = 'active'), a.status_type_id,
   'immediately_with_no_transaction', date '{as_of}' - (a.id % 90)::int,
-  CASE WHEN a.id % 3 = 0 THEN NULL ELSE (SELECT min(id) FROM statuses_statusreason) END, '', 'applied', '',
+  CASE WHEN a.id % 3 = 0 THEN NULL ELSE (SELECT min(id) FROM statuses_statusreason) END, '', 'applied', '', '',
   timestamptz '{as_of}' - (a.id % 90) * interval '1 day', timestamptz '{as_of}' - (a.id % 90) * interval '1 day'
 FROM accounts_account a WHERE a.id % 4 = 1;
 INSERT INTO accounts_statuschange (account_id, from_type_id, to_type_id, option, effective_date, reason_id,
-  note, state, failure_reason, created_at)
+  note, state, failure_reason, source, created_at)
 SELECT a.id, a.status_type_id, (SELECT id FROM types WHERE backend_status = 'active'), 'specific_date',
-  date '{as_of}' + 1 + (a.id % 30)::int, NULL, '', 'pending', '', now()
+  date '{as_of}' + 1 + (a.id % 30)::int, NULL, '', 'pending', '', '', now()
 FROM accounts_account a JOIN types t ON t.id = a.status_type_id
 WHERE a.id % 20 = 3 AND t.backend_status IN ('suspended', 'cancelled');
 -- The per-reason roll-up of the statistics page, where the code has one.

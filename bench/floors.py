@@ -44,8 +44,7 @@ COMMIT;
 # Status changes of the same kind for many accounts: to one status type, prorated, dated `as_of`, with the
 # account's packages billed through the period containing it (as after the billing pass). `{changes}` is the
 # SQL that yields (change id, account id) rows: the pending changes that are due, or new rows (a bulk change).
-CHANGES = """
-BEGIN;
+CHANGES_BODY = """
 CREATE TEMP TABLE src (id bigint, account_id bigint, to_type_id bigint, reason_id bigint, effective_date date)
   ON COMMIT DROP;
 {changes};
@@ -95,8 +94,8 @@ INSERT INTO provisioning_provisioningjob (account_id, target, state, idempotency
 SELECT account_id, 'suspended', 'pending', gen_random_uuid(), 0, '', now() FROM ch;
 INSERT INTO engage_outboxmessage (kind, payload, created_at, handovers, failures, last_error)
 SELECT 'accounts.status_email', jsonb_build_object('change_id', id), now(), 0, 0, '' FROM ch;
-COMMIT;
 """
+CHANGES = "BEGIN;" + CHANGES_BODY + "COMMIT;\n"
 
 DUE_CHANGES = "INSERT INTO src SELECT id, account_id, to_type_id, reason_id, effective_date " \
               "FROM accounts_statuschange WHERE state = 'pending' AND effective_date <= date '{as_of}'"
@@ -104,10 +103,10 @@ DUE_CHANGES = "INSERT INTO src SELECT id, account_id, to_type_id, reason_id, eff
 # A bulk suspension: the change rows are written first (as the job's run writes them), then applied.
 BULK_INSERT = """
 INSERT INTO accounts_statuschange (account_id, from_type_id, to_type_id, option, effective_date, reason_id,
-  note, state, failure_reason, created_at)
+  note, state, failure_reason, source, created_at)
 SELECT a.id, a.status_type_id, (SELECT min(id) FROM statuses_accountstatustype WHERE backend_status = 'suspended'),
   'immediately_with_prorated_transaction', date '{as_of}', (SELECT id FROM statuses_statusreason
-  WHERE name = 'Non-payment'), 'bench', 'pending', '', now()
+  WHERE name = 'Non-payment'), 'bench', 'pending', '', '', now()
 FROM accounts_account a JOIN statuses_accountstatustype t ON t.id = a.status_type_id
 WHERE t.backend_status = 'active' ORDER BY a.id LIMIT {n}
 RETURNING id, account_id, to_type_id, reason_id, effective_date
@@ -130,6 +129,117 @@ FROM newest n WHERE j.id = n.id;
 COMMIT;
 """
 
+# The collections pass's data, on a billed copy (after the billing pass): every account that is not a prospect
+# had last month's invoice (issued 40 days before the as-of day, due 26 days before) and paid it; every
+# invoice since (the billing pass's) is paid too, except by 5 % of the accounts (all active: id % 20 = 5),
+# which also have an invoice due 20 days before the as-of day and paid neither. Two steps: a reminder after
+# 7 days and "Suspend after 14 days" (status change, Non-payment, prorated) — each overdue account gets the
+# suspension and the reminder is passed over.
+COLLECTIONS_DATA = """
+SET synchronous_commit = off;
+CREATE TEMP TABLE late AS SELECT a.id FROM accounts_account a
+JOIN statuses_accountstatustype t ON t.id = a.status_type_id WHERE t.backend_status = 'active' AND a.id % 20 = 5;
+INSERT INTO billing_invoice (account_id, created_at, issued_on, due_on, total)
+SELECT up.account_id, timestamptz '{as_of}' - interval '40 days', date '{as_of}' - 40, date '{as_of}' - 26,
+  sum(up.price * up.quantity)
+FROM billing_userpackage up JOIN accounts_account a ON a.id = up.account_id
+JOIN statuses_accountstatustype t ON t.id = a.status_type_id
+WHERE t.backend_status <> 'prospect' GROUP BY up.account_id;
+INSERT INTO billing_payment (account_id, amount, paid_on, method, reference, reason, created_at)
+SELECT i.account_id, i.total, least(i.issued_on + 5, date '{as_of}'), 'direct_debit', 'DD ' || i.id, '',
+  timestamptz '{as_of}' - (date '{as_of}' - least(i.issued_on + 5, date '{as_of}')) * interval '1 day'
+FROM billing_invoice i
+WHERE i.total > 0
+  AND (i.issued_on = date '{as_of}' - 40 OR NOT EXISTS (SELECT 1 FROM late WHERE late.id = i.account_id));
+INSERT INTO billing_invoice (account_id, created_at, issued_on, due_on, total)
+SELECT up.account_id, timestamptz '{as_of}' - interval '34 days', date '{as_of}' - 34, date '{as_of}' - 20,
+  sum(up.price * up.quantity)
+FROM billing_userpackage up JOIN late ON late.id = up.account_id GROUP BY up.account_id;
+INSERT INTO dunning_collectionstep (name, position, days_overdue, min_amount, action, status_type_id, reason_id,
+  option, restore_to_id, subject, body)
+VALUES ('Reminder after 7 days', 1, 7, 0, 'reminder', NULL, NULL, '', NULL, 'Account {{number}}: a payment is overdue',
+  'Dear {{name}}, {{overdue_amount}} has been overdue for {{overdue_days}} days (since {{oldest_due_on}}).'),
+  ('Suspend after 14 days', 2, 14, 0, 'status_change',
+  (SELECT min(id) FROM statuses_accountstatustype WHERE backend_status = 'suspended'),
+  (SELECT id FROM statuses_statusreason WHERE name = 'Non-payment'), 'immediately_with_prorated_transaction', NULL,
+  '', '');
+VACUUM ANALYZE;
+"""
+
+# The collections pass for one day, set-based: what is overdue (the allocation of billing.overdue, for every
+# account in one window-function query), the step due for each account not exempt (the last one reached; the
+# earlier ones passed over), its status change through step 2a's floor, the episodes, the step runs and the
+# aging. It assumes what the data set holds: no open episode yet, one status-change step, and overdue accounts
+# the engine's rules let change (active, nothing pending); a reminder step only ever passed over.
+COLLECTIONS_OVERDUE = """
+CREATE TEMP TABLE od ON COMMIT DROP AS
+WITH paid AS (
+  SELECT account_id, sum(amount) AS amount FROM billing_payment WHERE paid_on <= date '{as_of}' GROUP BY 1
+), credited AS (
+  SELECT account_id, -sum(total) AS amount FROM billing_invoice
+  WHERE total < 0 AND issued_on <= date '{as_of}' GROUP BY 1
+), charged AS (
+  SELECT account_id, total, due_on, sum(total) OVER (PARTITION BY account_id ORDER BY issued_on, id
+    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+  FROM billing_invoice WHERE total > 0 AND issued_on <= date '{as_of}'
+), unpaid AS (
+  SELECT c.account_id, c.due_on, c.total, c.upto - coalesce(p.amount, 0) - coalesce(k.amount, 0) AS beyond
+  FROM charged c LEFT JOIN paid p ON p.account_id = c.account_id LEFT JOIN credited k ON k.account_id = c.account_id
+)
+SELECT account_id, sum(least(total, beyond)) AS amount, min(due_on) AS oldest, date '{as_of}' - min(due_on) AS days
+FROM unpaid WHERE beyond > 0.005 AND due_on < date '{as_of}' GROUP BY account_id;
+CREATE TEMP TABLE due_steps ON COMMIT DROP AS
+SELECT od.account_id, s.id AS step_id, s.name, s.action, s.status_type_id, s.reason_id, s.option,
+  row_number() OVER (PARTITION BY od.account_id ORDER BY s.position DESC, s.days_overdue DESC, s.id DESC) AS rank
+FROM od JOIN accounts_account a ON a.id = od.account_id
+  AND (a.collections_exempt_until IS NULL OR a.collections_exempt_until < date '{as_of}')
+JOIN dunning_collectionstep s ON s.days_overdue <= od.days AND s.min_amount <= od.amount;
+"""
+COLLECTIONS_CHANGES = """
+WITH ins AS (
+  INSERT INTO accounts_statuschange (account_id, from_type_id, to_type_id, option, effective_date, reason_id, note,
+    state, failure_reason, source, created_at)
+  SELECT d.account_id, a.status_type_id, d.status_type_id, d.option, date '{as_of}', d.reason_id, '', 'applied', '',
+    left('collection step ' || d.name, 150), now()
+  FROM due_steps d JOIN accounts_account a ON a.id = d.account_id
+  WHERE d.rank = 1 AND d.action = 'status_change' ORDER BY d.account_id
+  RETURNING id, account_id, to_type_id, reason_id, effective_date
+) INSERT INTO src SELECT * FROM ins
+"""
+COLLECTIONS_AFTER = """
+CREATE TEMP TABLE ep (id bigint, account_id bigint) ON COMMIT DROP;
+WITH ins AS (
+  INSERT INTO dunning_collectionepisode (account_id, started_on, ended_on, type_before_id, moved_change_id,
+    moved_by_id, outcome)
+  SELECT od.account_id, date '{as_of}', NULL, ch.from_type, ch.id, CASE WHEN ch.id IS NOT NULL THEN d.step_id END, ''
+  FROM od JOIN accounts_account a ON a.id = od.account_id
+    AND (a.collections_exempt_until IS NULL OR a.collections_exempt_until < date '{as_of}')
+  LEFT JOIN ch ON ch.account_id = od.account_id
+  LEFT JOIN due_steps d ON d.account_id = od.account_id AND d.rank = 1
+  ORDER BY od.account_id
+  RETURNING id, account_id
+) INSERT INTO ep SELECT * FROM ins;
+INSERT INTO dunning_steprun (episode_id, step_id, step_name, ran_on, outcome, change_id, message)
+SELECT ep.id, d.step_id, d.name, date '{as_of}',
+  CASE WHEN d.rank > 1 THEN 'passed_over' WHEN d.action = 'reminder' THEN 'sent' ELSE 'applied' END,
+  CASE WHEN d.rank = 1 THEN ch.id END, ''
+FROM due_steps d JOIN ep ON ep.account_id = d.account_id LEFT JOIN ch ON ch.account_id = d.account_id
+ORDER BY d.account_id, d.rank DESC;
+INSERT INTO dunning_agingbucket (as_of, backend_status, bucket, accounts, amount)
+SELECT date '{as_of}', t.backend_status,
+  CASE WHEN od.days <= 30 THEN 1 WHEN od.days <= 60 THEN 2 WHEN od.days <= 90 THEN 3 ELSE 4 END,
+  count(*), sum(od.amount)
+FROM od JOIN accounts_account a ON a.id = od.account_id JOIN statuses_accountstatustype t ON t.id = a.status_type_id
+GROUP BY 1, 2, 3;
+"""
+
+
+def collections(as_of) -> str:
+    return ("BEGIN;" + COLLECTIONS_OVERDUE.format(as_of=as_of)
+            + CHANGES_BODY.format(changes=COLLECTIONS_CHANGES.format(as_of=as_of))
+            + COLLECTIONS_AFTER.format(as_of=as_of) + "COMMIT;\n")
+
+
 # What both sides must have written alike (ids of new rows differ; their content does not).
 CHECKSUMS = """
 SELECT md5(coalesce(string_agg(concat_ws('|', account_id, kind, amount, period_start, period_end,
@@ -149,3 +259,31 @@ SELECT count(*) FROM provisioning_provisioningjob WHERE state = 'pending';
 """
 CHECKSUM_NAMES = ["lines", "invoices", "next_bill_dates", "usage_billed", "account_statuses", "counters",
                   "switch", "pending_jobs"]
+
+# The collections pass beside its floor also compares what it writes beyond step 2a's rows: the change rows
+# (without ids and times), the episodes and step runs (by account, the change they name by its account), the
+# aging, the account versions, the outbox rows per kind, and the per-reason roll-up where the code has one.
+COLLECTIONS_CHECKSUMS = """
+SELECT md5(coalesce(string_agg(concat_ws('|', account_id, from_type_id, to_type_id, option, effective_date,
+  coalesce(reason_id, 0), note, state, failure_reason, source, coalesce(created_by_id, 0)), ','
+  ORDER BY account_id, effective_date, source), '')) FROM accounts_statuschange WHERE source <> '';
+SELECT md5(coalesce(string_agg(concat_ws('|', e.account_id, e.started_on, coalesce(e.ended_on::text, '-'),
+  coalesce(e.type_before_id, 0), coalesce(e.moved_by_id, 0), coalesce(c.account_id, 0), coalesce(c.source, '-'),
+  coalesce(e.restored_change_id, 0), e.outcome), ',' ORDER BY e.account_id, e.started_on), ''))
+FROM dunning_collectionepisode e LEFT JOIN accounts_statuschange c ON c.id = e.moved_change_id;
+SELECT md5(coalesce(string_agg(concat_ws('|', e.account_id, coalesce(r.step_id, 0), r.step_name, r.ran_on, r.outcome,
+  coalesce(c.account_id, 0), coalesce(c.source, '-'), r.message), ',' ORDER BY e.account_id, r.step_id), ''))
+FROM dunning_steprun r JOIN dunning_collectionepisode e ON e.id = r.episode_id
+LEFT JOIN accounts_statuschange c ON c.id = r.change_id;
+SELECT coalesce(string_agg(concat_ws('|', as_of, backend_status, bucket, accounts, amount), ','
+  ORDER BY as_of, backend_status, bucket), '') FROM dunning_agingbucket;
+SELECT md5(string_agg(concat_ws('|', id, version), ',' ORDER BY id)) FROM accounts_account;
+SELECT coalesce(string_agg(kind || ':' || n, ',' ORDER BY kind), '')
+  FROM (SELECT kind, count(*) AS n FROM engage_outboxmessage GROUP BY 1) x;
+SELECT coalesce(string_agg(target || ':' || state || ':' || n, ',' ORDER BY target, state), '')
+  FROM (SELECT target, state, count(*) AS n FROM provisioning_provisioningjob GROUP BY 1, 2) x;
+"""
+COLLECTIONS_CHECKSUM_NAMES = ["collection_changes", "episodes", "step_runs", "aging", "account_versions",
+                              "outbox_per_kind", "jobs_per_state"]
+REASON_DAYS = """SELECT md5(coalesce(string_agg(concat_ws('|', day, reason_id, backend_status, count), ','
+  ORDER BY day, reason_id, backend_status), '')) FROM reporting_reasondaycount"""

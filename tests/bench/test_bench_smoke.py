@@ -40,16 +40,19 @@ def test_the_harness_measures_each_step_and_the_app_writes_what_its_floor_writes
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "latest.json").read_text())
     assert result["accounts"] == 2000
-    for key in ("billing_ratio", "status_changes_ratio", "bulk_change_ratio", "provisioning_ratio", "sidebar_ratio",
-                "list_ratio", "overview_ratio", "statistics_ratio"):
+    for key in ("billing_ratio", "status_changes_ratio", "bulk_change_ratio", "provisioning_ratio", "collections_ratio",
+                "sidebar_ratio", "list_ratio", "overview_ratio", "statistics_ratio"):
         assert isinstance(result[key], int | float) and result[key] > 0, key
-    for work in ("billing", "status_changes", "bulk_change", "provisioning"):
+    for work in ("billing", "status_changes", "bulk_change", "provisioning", "collections"):
         assert result[work]["check"] == {"same_rows": True, "differ": []}, (work, result[work])
     assert result["status_changes"]["counts"]["applied"] == result["status_changes"]["changes"] == 700
     assert result["bulk_change"]["applied"] == 700 and result["provisioning"]["done"] == 700
+    # 5 % of the accounts overdue 20 days: each suspended by the step at 14 days, the reminder at 7 passed over.
+    collections = result["collections"]
+    assert collections["overdue_accounts"] == collections["applied"] == collections["passed_over"] == 100
     assert result["pages_queries_constant"] is True
     assert result["load"] == result["workers"] == {"available": False, "why": "skipped (BENCH_SKIP)"}
-    assert "billing pass" in done.stdout and "page list" in done.stdout
+    assert "billing pass" in done.stdout and "page list" in done.stdout and "collections pass" in done.stdout
     left = _psql(env, "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_bsmoke\\_%'")
     assert left == "0"  # every database it made is dropped
 
@@ -68,3 +71,16 @@ def test_a_database_it_did_not_make_is_refused_and_left_alone(tmp_path):
         assert _psql(env, "SELECT count(*) FROM accounts_account", db=real) == "1"
     finally:
         _psql(env, f'DROP DATABASE IF EXISTS "{real}" WITH (FORCE)')
+
+
+def test_bench_only_runs_the_steps_it_names_and_what_they_stand_on(monkeypatch):
+    from bench import run
+
+    monkeypatch.setattr(run, "SKIP", {"load"})
+    monkeypatch.setattr(run, "ONLY", {"collections", "load"})
+    assert [step for step in run.STEPS if run.wanted(step)] == ["collections"]
+    assert run.why_not("load") == "skipped (BENCH_SKIP)" and run.why_not("pages") == "skipped (not in BENCH_ONLY)"
+    monkeypatch.setattr(run, "ONLY", {"provisioning"})
+    assert [step for step in run.STEPS if run.wanted(step)] == ["status_changes", "provisioning"]
+    monkeypatch.setattr(run, "ONLY", set())
+    assert [step for step in run.STEPS if not run.wanted(step)] == ["load"]
