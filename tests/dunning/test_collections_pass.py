@@ -430,3 +430,19 @@ def test_any_outage_replayed_gives_what_daily_runs_give(ages, down):
     minimum) and however many days the pass was down, one pass afterwards leaves every account in the status,
     with the step runs on the days, that a pass each day would have."""
     assert _replayed(ages, down, daily=False) == _replayed(ages, down, daily=True)
+
+
+def test_reading_the_aging_costs_two_queries_whatever_the_accounts(django_assert_num_queries):
+    from dunning.aging import latest_aging
+
+    for days in (3, 40, 70, 100):
+        owe(make_account(name=f"Aged {days}"), "10.00", due_days_ago=days)
+    run_collections_pass(as_of=T)
+    with django_assert_num_queries(2):
+        aging = latest_aging()
+    assert (aging.accounts, aging.amount) == (4, Decimal("40.00"))
+    for days in (5, 6, 7):
+        owe(make_account(name=f"More {days}"), "10.00", due_days_ago=days)
+    run_collections_pass(as_of=T)
+    with django_assert_num_queries(2):
+        assert latest_aging().accounts == 7
