@@ -57,6 +57,18 @@ def _missing(marker: str) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests that commit for real (a transactional database, a live server): when one ends, pytest-django
+    empties every table, so in one process they run after the others (pytest-django orders them last). CI runs
+    the others on both cores (pytest-xdist, `-m "not transactional"`) and these after, in one process."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses = set(getattr(item, "fixturenames", ()))
+        if (marker and marker.kwargs.get("transaction")) or uses & {"transactional_db", "live_server"}:
+            item.add_marker(pytest.mark.transactional)
+
+
 def pytest_runtest_setup(item):
     for marker in ("postgres", "redis", "celery_worker", "browser"):
         if item.get_closest_marker(marker):
