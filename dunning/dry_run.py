@@ -14,7 +14,7 @@ from statuses.rules import ChangeOption
 
 from .models import CollectionAction, CollectionEpisode, CollectionStep
 from .passes import ZERO, due_step, exempt_on, steps_run
-from .restore import changed_by_hand
+from .restore import changed_by_hand, restore_target
 from .steps import steps_in_order
 
 LIST_MAX = 500  # accounts listed (every one is counted)
@@ -99,8 +99,7 @@ def _plan_range(plan: Plan, id_range, limit: int) -> None:
                 add(pk, END, "Paid: the episode ends" + (", not restored (status changed by hand)"
                                                           if pk in by_hand else ""))
             else:
-                target = episode.moved_by.restore_to if episode.moved_by and episode.moved_by.restore_to else (
-                    episode.type_before)
+                target = restore_target(episode)
                 add(pk, RESTORE, f"Paid: restore to {target.name}")
             continue
         plan.overdue_accounts += 1

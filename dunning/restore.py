@@ -37,6 +37,12 @@ def _payment_received_reason(backend_status: str) -> StatusReason | None:
     return reason if reason is not None and reason.applies_to(backend_status) else None
 
 
+def restore_target(episode: CollectionEpisode):
+    """The status type a paid account goes back to: the step's Restores to, else the type before the episode."""
+    step = episode.moved_by
+    return step.restore_to if step is not None and step.restore_to_id else episode.type_before
+
+
 def changed_by_hand(episodes) -> dict[int, StatusChange]:
     """{account id: the first change made by hand (not by collections) since a step moved it}, for the
     episodes a step moved."""
@@ -83,8 +89,7 @@ def settle(episodes: list[CollectionEpisode], *, day: date) -> list[str]:
             episode.outcome = f"Paid. The step's change was {change.get_state_display().lower()}: nothing to restore."
             word = "episodes_ended"
         else:
-            target = (episode.moved_by.restore_to if episode.moved_by and episode.moved_by.restore_to
-                      else episode.type_before)
+            target = restore_target(episode)
             prorated = not is_billing_inert(current[episode.account_id], target.backend_status)
             groups[(target, ChangeOption.PRORATED if prorated else ChangeOption.NO_TRANSACTION)].append(episode)
             continue

@@ -3,6 +3,7 @@ they reach accounts through the ORM and this module, never by importing accounts
 
 from django.apps import apps
 from django.conf import settings
+from django.http import Http404
 
 from engage.errors import DomainError
 
@@ -23,6 +24,13 @@ def account_exists(account_id) -> bool:
     except (TypeError, ValueError):
         return False
     return get_account_model().objects.filter(pk=account_id).exists()
+
+
+def account_id_or_404(account_id) -> int:
+    """An API path's account id, or 404 when there is no such account."""
+    if not account_exists(account_id):
+        raise Http404("No such account.")
+    return account_id
 
 
 def lock_account_row(account_id, *fields):

@@ -1,12 +1,11 @@
 """Billing API: thin views over billing.services and billing.selectors."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.account_model import account_exists
+from engage.account_model import account_id_or_404
 from engage.clock import today
 from engage.permissions import AdminWritesStaffReads
 
@@ -24,12 +23,6 @@ from .serializers import (
     UserPackageCreateSerializer,
     UserPackageSerializer,
 )
-
-
-def _existing_account_id(account_id: int) -> int:
-    if not account_exists(account_id):
-        raise Http404("No such account.")
-    return account_id
 
 
 class PackageListCreate(generics.ListCreateAPIView):
@@ -50,7 +43,7 @@ class PackageListCreate(generics.ListCreateAPIView):
 
 class _AccountScoped:
     def account_id(self) -> int:
-        return _existing_account_id(self.kwargs["account_id"])
+        return account_id_or_404(self.kwargs["account_id"])
 
     def create_with(self, request, request_serializer, service, response_serializer):
         """Validate the shape, let the service apply the rules for this account today, answer 201."""

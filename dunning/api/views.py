@@ -1,14 +1,13 @@
 """Collections API for the support desk: the dry run of a day's pass, and an account's exemption. Thin: the
 rules are in dry_run.py and exemptions.py."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account
-from engage.account_model import account_exists
+from engage.account_model import account_id_or_404
 from engage.clock import today
 from engage.limits import MONEY_DECIMAL_PLACES, TOTAL_MAX_DIGITS
 from engage.permissions import IsStaffRole
@@ -92,21 +91,16 @@ class ExemptionView(APIView):
 
     permission_classes = [IsStaffRole]
 
-    def _account_id(self, account_id):
-        if not account_exists(account_id):
-            raise Http404("No such account.")
-        return account_id
-
     @extend_schema(responses=ExemptionSerializer)
     def get(self, request, account_id):
-        account = Account.objects.get(pk=self._account_id(account_id))
+        account = Account.objects.get(pk=account_id_or_404(account_id))
         return Response({"until": account.collections_exempt_until, "note": account.collections_exempt_note})
 
     @extend_schema(request=ExemptionSerializer, responses=ExemptionSerializer)
     def post(self, request, account_id):
         serializer = ExemptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = exemption_set(account_id=self._account_id(account_id), today=today(),
+        account = exemption_set(account_id=account_id_or_404(account_id), today=today(),
                                 until=serializer.validated_data.get("until"),
                                 note=serializer.validated_data.get("note", ""))
         return Response(ExemptionSerializer({"until": account.collections_exempt_until,
