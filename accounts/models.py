@@ -3,15 +3,30 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from engage.limits import NOTE_MAX_CHARS
-from statuses.rules import ChangeOption, StatusChangeState
+from engage.limits import (
+    ACCOUNT_NAME_MAX_CHARS,
+    EXEMPTION_NOTE_MAX_CHARS,
+    FAILURE_MAX_CHARS,
+    MESSAGE_MAX_CHARS,
+    NOTE_MAX_CHARS,
+    SOURCE_MAX_CHARS,
+)
+from statuses.rules import ChangeOption, ChangeOutcome, StatusChangeState
+
+
+class StatusAudit(models.TextChoices):
+    """What the status-change engine and the bulk change record in the audit log (registered in apps.py)."""
+
+    STATUS_CHANGE = "status_change", "Status change"
+    STATUS_CHANGE_REMOVED = "status_change_removed", "Pending change removed"
+    BULK_STATUS_CHANGE = "bulk_status_change", "Bulk status change"
 
 
 class Account(models.Model):
     """A subscriber account. Never deleted; its status is one Account Status Type."""
 
     number = models.CharField(max_length=20, unique=True, null=True, editable=False)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=ACCOUNT_NAME_MAX_CHARS)
     email = models.EmailField(max_length=254)
     bill_day = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(28)])
     status_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="accounts")
@@ -22,7 +37,8 @@ class Account(models.Model):
     version = models.PositiveIntegerField(default=1)
     # Collections (SPEC §11) leaves the account alone until this date (inclusive), with why.
     collections_exempt_until = models.DateField(null=True, blank=True)
-    collections_exempt_note = models.CharField(max_length=200, blank=True, default="", db_default="")
+    collections_exempt_note = models.CharField(max_length=EXEMPTION_NOTE_MAX_CHARS, blank=True, default="",
+                                               db_default="")
 
     class Meta:
         ordering = ["-id"]
@@ -57,9 +73,9 @@ class StatusChange(models.Model):
     )
     note = models.TextField(blank=True, max_length=NOTE_MAX_CHARS)
     state = models.CharField(max_length=10, choices=StatusChangeState.choices, default=StatusChangeState.PENDING)
-    failure_reason = models.CharField(max_length=500, blank=True)
+    failure_reason = models.CharField(max_length=FAILURE_MAX_CHARS, blank=True)
     # Who asked when it was no person: "collection step Suspend after 14 days" (shown in the history).
-    source = models.CharField(max_length=150, blank=True, default="", db_default="")
+    source = models.CharField(max_length=SOURCE_MAX_CHARS, blank=True, default="", db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -126,7 +142,8 @@ class BulkStatusJob(models.Model):
     # The normalized request (selection, step 2, day, who): the same request twice is the same job.
     request_key = models.CharField(max_length=80, unique=True)
     selection = models.CharField(max_length=10, choices=Selection.choices)
-    selection_text = models.CharField(max_length=300, blank=True)  # the filter or file, as the page shows it
+    # The filter or the file, as the page shows it.
+    selection_text = models.CharField(max_length=MESSAGE_MAX_CHARS, blank=True)
     # The selection as asked ({"ids": [...]}, {"filter": {...}} or {"numbers": [...]}); the worker writes it out as
     # items (`collected`), so a filter matching a million accounts is never resolved inside a request.
     selection_params = models.JSONField(default=dict)
@@ -164,9 +181,9 @@ class BulkStatusItem(models.Model):
 
     class State(models.TextChoices):
         WAITING = "waiting", "Waiting"
-        APPLIED = "applied", "Changed"
-        PENDING = "pending", "Scheduled"
-        SKIPPED = "skipped", "Skipped"
+        APPLIED = ChangeOutcome.APPLIED.value, ChangeOutcome.APPLIED.label
+        PENDING = ChangeOutcome.PENDING.value, ChangeOutcome.PENDING.label
+        SKIPPED = ChangeOutcome.SKIPPED.value, ChangeOutcome.SKIPPED.label
 
     job = models.ForeignKey(BulkStatusJob, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveIntegerField()
@@ -174,7 +191,7 @@ class BulkStatusItem(models.Model):
     number = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     skip_code = models.CharField(max_length=20, blank=True)
-    message = models.CharField(max_length=300, blank=True)
+    message = models.CharField(max_length=MESSAGE_MAX_CHARS, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "position"], name="bulk_item_position_unique")]

@@ -1,52 +1,65 @@
-"""The billing pass as the scheduler runs it: due status changes first, then billing (SPEC §6), split over
-account-id ranges that any number of workers share (SPEC §10)."""
+"""The due-change pass (SPEC §6, every minute, and first thing of the billing pass): every pending change
+dated on or before its day, oldest first, each exactly once, through the engine."""
 
-import math
-from collections.abc import Callable
+import logging
 from datetime import date
 
-from django.conf import settings
-
-from billing.passes import account_id_bounds, billing_pass, split_range
 from engage.models import PassRun
-from engage.pass_runs import finish_part, start_parts
+from engage.pass_runs import advance, recorded_pass
 
-from .status_changes import apply_due_status_changes
-from .timeline import billing_horizon
+from .engine import DueOutcome, apply_due_change, apply_due_changes, due_change_ids
 
+logger = logging.getLogger(__name__)
 
-def run_billing(*, as_of: date) -> dict:
-    """Due changes first (each bills what was due before its date), then the rest; an account whose due
-    change is not applied yet (it failed to apply, another worker holds it) is billed only up to it."""
-    changes = apply_due_status_changes(as_of=as_of)
-    billed = billing_pass(as_of=as_of, horizon=billing_horizon).as_dict()
-    return {"status_changes": changes, "billing": billed}
+PASS_NAME = "apply_status_changes"
+DUE_CHUNK = 1000  # changes claimed and applied per transaction; progress is reported after each chunk
 
 
-# dispatch(run id, as-of date as ISO text, lo, hi) hands a part to a worker; False when the broker is down.
-Dispatch = Callable[[int, str, int, int], bool]
+def apply_due_status_changes(*, as_of: date, chunk: int | None = None) -> dict:
+    """Every pending change dated on or before as_of, oldest first, each exactly once.
+
+    Reads the due changes' ids once (in date order), then claims them chunk by chunk (by id, with
+    skip_locked, so two workers share the work and each claim costs the same at any size) and applies each
+    chunk in one transaction through the batch writer; a worker killed midway leaves its chunk pending for
+    the next run. A chunk that fails is redone change by change, so one bad account does not stop the pass
+    (its change stays pending, with the error in the run's detail). An account with several due changes has
+    them applied in date order, one per sweep."""
+    chunk = chunk or DUE_CHUNK
+    counts = dict.fromkeys([o.value for o in DueOutcome], 0)  # plain str keys: JSON and printouts
+    errored: set[int] = set()
+    with recorded_pass(PASS_NAME, as_of) as run:
+        while True:  # sweeps: the next one finds what an applied change let through (an account's next change)
+            due = due_change_ids(as_of=as_of, exclude=errored)
+            applied_before = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
+            for i in range(0, len(due), chunk):
+                outcomes = _apply_chunk(due[i : i + chunk], as_of=as_of, run=run)
+                for change_id, outcome in outcomes.items():
+                    if outcome != DueOutcome.SKIPPED:
+                        counts[outcome] += 1
+                    if outcome == DueOutcome.ERRORS:
+                        errored.add(change_id)
+                advance(run, counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED])
+            if counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED] == applied_before:
+                # Nothing moved: what is left is held by another worker or waits for an erroring change.
+                counts[DueOutcome.SKIPPED] = len(due) - sum(1 for pk in due if pk in errored)
+                break
+        run.processed = counts[DueOutcome.APPLIED] + counts[DueOutcome.FAILED]
+        run.failed = counts[DueOutcome.ERRORS]
+    return counts
 
 
-def start_billing(*, as_of: date, dispatch: Dispatch, parts: int | None = None) -> dict:
-    """The scheduled billing pass: due changes first, then one pass run whose work is cut into `parts`
-    account-id ranges (ENGAGE_PASS_PARTS), each handed to a worker; a part the broker does not take is billed
-    here. The database keeps parts apart and never bills twice (row locks, unique keys), so a part that is
-    redelivered or run alongside another run changes nothing more."""
-    changes = apply_due_status_changes(as_of=as_of)
-    lo, hi = account_id_bounds()
-    parts = max(1, parts or settings.ENGAGE_PASS_PARTS)
-    ranges = split_range((lo, hi), max(1, math.ceil((hi - lo) / parts))) or [(lo, hi)]
-    run = start_parts(PassRun.Name.BILLING, as_of, len(ranges))
-    here = [r for r in ranges if not dispatch(run.pk, as_of.isoformat(), *r)]
-    for id_range in here:
-        bill_part(run.pk, as_of, id_range)
-    return {"status_changes": changes, "billing": {"run": run.pk, "parts": len(ranges), "billed_here": len(here)}}
-
-
-def bill_part(run_id: int, as_of: date, id_range: tuple[int, int]) -> dict:
-    """One part of a split billing pass; the last part to finish finishes the run."""
-    run = PassRun.objects.get(pk=run_id)
-    summary = billing_pass(as_of=as_of, horizon=billing_horizon, id_range=id_range, run=run)
-    text = f"Accounts {id_range[0] + 1}–{id_range[1]}: {summary}" if summary.accounts or summary.failed else ""
-    finish_part(run_id, failed=summary.failed, detail=text)
-    return summary.as_dict()
+def _apply_chunk(change_ids: list[int], *, as_of: date, run: PassRun) -> dict[int, DueOutcome]:
+    """One chunk in one transaction; when it fails, change by change (each in its own)."""
+    try:
+        return apply_due_changes(change_ids, on=as_of)
+    except Exception:
+        logger.warning("Applying %s due changes together failed; applying them one by one", len(change_ids))
+    outcomes = {}
+    for change_id in change_ids:
+        try:
+            outcomes[change_id] = apply_due_change(change_id, on=as_of)
+        except Exception as exc:  # one bad account must not stop the pass
+            logger.exception("Status change %s could not be applied", change_id)
+            outcomes[change_id] = DueOutcome.ERRORS
+            run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
+    return outcomes

@@ -1,18 +1,19 @@
-"""Writes of accounts (create, edit). Status changes have their own module: accounts/status_changes.py."""
+"""Writes of accounts (create, edit). Status changes are the engine's (accounts/engine/)."""
 
 from django.db import transaction
 from django.db.models import CharField, F
 from django.db.models.functions import Cast
 
-from engage.audit import AuditAction, audit_record, changed, snapshot
+from engage.audit import audit_record, changed, snapshot
 from engage.errors import DomainError
 from engage.limits import ACCOUNT_NAME_MAX_CHARS, check_email, check_text
+from engage.models import AuditAction
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType
 from statuses.rules import can_start_in
 from statuses.selectors import default_status_type
 
-from .counters import adjust_status_type_counts
+from .engine import adjust_status_type_counts
 from .models import Account
 
 NUMBER_OFFSET = 100000

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import bulk_views, payment_views, views
-from .bulk import bulk_change_cancel, bulk_change_start
+from . import payment_views, views
+from .bulk import views as bulk_views
+from .bulk.services import bulk_change_cancel, bulk_change_start
 
 app_name = "accounts"
 

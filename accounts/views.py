@@ -1,43 +1,40 @@
-import csv
-
 from django.contrib import messages
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from billing.selectors import account_billing_summary
 from billing.services import bill_account
 from engage.clock import today
+from engage.csv_stream import csv_response
 from engage.errors import DomainError, add_to_form
 from engage.keyset import KeysetPage, keyset_window, order_for, parse_marker
 from engage.limits import parse_id
 from engage.views import StaffRequiredMixin
-from provisioning.selectors import provisioning_summary
 from statuses.models import AccountStatusType
 from statuses.rules import ChangeOption, StatusChangeState, needs_reason
 from statuses.selectors import reasons_for
 
-from .filters import DEFAULT_SORT, accounts_filtered, accounts_sorted, parse_sort
-from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
-from .models import Account, StatusChange
-from .option_wording import (
+from .engine import (
+    Position,
+    account_change_status,
+    allowed_targets,
     component_definitions,
     describe_change,
     option_definitions,
     option_heading,
-    pending_summary,
-)
-from .selectors import count_up_to, earliest_pending_changes, pending_timeline, status_history
-from .status_changes import (
-    account_change_status,
     options_for,
+    pending_changes_of,
+    pending_summary,
     preview_status_change,
     resolve_effective_date,
     status_change_remove,
 )
-from .timeline import Position, allowed_targets, pending_changes_of
+from .filters import DEFAULT_SORT, accounts_filtered, accounts_sorted, parse_sort
+from .forms import ComponentStatusForm, StatusOptionForm, StatusPickForm
+from .models import Account, StatusChange
+from .selectors import count_up_to, earliest_pending_changes, pending_timeline, status_history
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000  # the list counts this far and then says "more than 1,000 accounts"
@@ -150,20 +147,6 @@ class AccountListView(StaffRequiredMixin, View):
             request.session[LIST_QUERY_KEY] = query
 
 
-class _Echo:
-    """csv.writer writes each row here and gets the line back, to stream it."""
-
-    def write(self, value):
-        return value
-
-
-def _csv_cell(value):
-    # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): make it text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return f"'{value}"
-    return value
-
-
 class AccountExportView(StaffRequiredMixin, View):
     """The filtered, sorted list as CSV, streamed from an iterator: memory stays flat at a million rows."""
 
@@ -177,19 +160,13 @@ class AccountExportView(StaffRequiredMixin, View):
                                           content_type="text/plain; charset=utf-8")
         _name, sort, descending = parsed
         queryset = accounts_sorted(filterset.qs, sort).order_by(*order_for(sort.key, descending))
-        response = StreamingHttpResponse(self._lines(queryset), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="accounts.csv"'
-        return response
+        return csv_response(self.columns, self._rows(queryset), filename="accounts.csv")
 
-    def _lines(self, queryset):
-        writer = csv.writer(_Echo())
-        yield writer.writerow(self.columns)
+    def _rows(self, queryset):
         for account in queryset.iterator(chunk_size=EXPORT_CHUNK):
             kind = account.status_type
-            yield writer.writerow([_csv_cell(value) for value in (
-                account.number, account.name, account.email, account.bill_day, kind.name,
-                kind.get_backend_status_display(), timezone.localtime(account.created_at).strftime("%Y-%m-%d %H:%M"),
-            )])
+            yield (account.number, account.name, account.email, account.bill_day, kind.name,
+                   kind.get_backend_status_display(), timezone.localtime(account.created_at).strftime("%Y-%m-%d %H:%M"))
 
 
 class AccountOverviewView(StaffRequiredMixin, View):
@@ -208,8 +185,6 @@ def overview_context(account):
         "account": account,
         "pending": pending,
         "history": list(status_history(account.pk)),
-        "billing": account_billing_summary(account.pk),
-        "provisioning": provisioning_summary(account.pk),
         "nav": "accounts",
     }
 

@@ -52,7 +52,7 @@ def run(step: str, as_of: date, args: list[str]) -> dict:
         return {"seconds": seconds, "summary": summary.as_dict(), "profile": top,
                 "truth": {"packages": package_billing_statuses(), "usage": usage_billing_statuses()}}
     if step == "due":
-        from accounts.status_changes import apply_due_status_changes
+        from accounts.passes import apply_due_status_changes
 
         counts, seconds, top = timed(lambda: apply_due_status_changes(as_of=as_of))
         return {"seconds": seconds, "counts": counts, "profile": top}
@@ -104,7 +104,7 @@ def _bulk_request(as_of: date, n: int):
 
 
 def bulk(as_of: date, n: int, timed) -> dict:
-    """From the request to the last history row: accounts.bulk's job (submitted, not a dry run, then run to
+    """From the request to the last history row: accounts.bulk job (submitted, not a dry run, then run to
     the end as its Celery task would), else the engine's batch entry point 1,000 accounts at a time, else
     nothing (the code has no bulk change)."""
     from django.db import transaction
@@ -113,15 +113,15 @@ def bulk(as_of: date, n: int, timed) -> dict:
 
     user, ids, request = _bulk_request(as_of, n)
     try:
-        from accounts import bulk as bulk_module
+        from accounts.bulk import services as bulk_module
     except ImportError:
         bulk_module = None
     try:
-        from accounts.status_changes import change_status_batch
+        from accounts.engine import change_status_batch
     except ImportError:
         change_status_batch = None
     if bulk_module is not None:
-        how = "accounts.bulk: bulk_change_submit + bulk_change_run"
+        how = "accounts.bulk.services: bulk_change_submit + bulk_change_run"
         if hasattr(bulk_module, "today"):
             bulk_module.today = lambda: as_of
 
@@ -133,7 +133,7 @@ def bulk(as_of: date, n: int, timed) -> dict:
             job = bulk_module.bulk_change_run(job.pk)
             return {"state": job.state, "result": job.result}
     elif change_status_batch is not None:
-        how = "accounts.status_changes.change_status_batch, 1,000 accounts a call"
+        how = "accounts.engine.change_status_batch, 1,000 accounts a call"
 
         def go():
             for i in range(0, len(ids), 1000):
@@ -149,7 +149,7 @@ def bulk(as_of: date, n: int, timed) -> dict:
 
 def pass_on_workers(as_of: date, queue: str) -> dict:
     """Queue the scheduled billing pass on `queue` and wait until its PassRun row is finished."""
-    from accounts.tasks import billing_pass_task
+    from billing.tasks import billing_pass_task
     from engage.models import PassRun
 
     started = time.perf_counter()
@@ -176,7 +176,7 @@ def _numbers(ids):
 def single(as_of: date, n: int) -> dict:
     """The same suspension, one account at a time through account_change_status (what code without a bulk
     change offers): a rate per second."""
-    from accounts.status_changes import account_change_status
+    from accounts.engine import account_change_status
 
     user, ids, request = _bulk_request(as_of, n)
     started = time.perf_counter()

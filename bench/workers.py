@@ -1,6 +1,6 @@
 """Step 6: the billing pass with 1 and with 2 Celery workers on copies of the data set. The harness starts
 the worker (`celery -A engage worker -c N`) on a queue of its own, waits until it is ready, queues
-`accounts.tasks.billing_pass_task` there and times it until the pass's PassRun row (name "billing", the as-of
+`billing.tasks.billing_pass_task` there and times it until the pass's PassRun row (name "billing", the as-of
 day) has finished_at set; the worker is stopped after each run."""
 
 import os

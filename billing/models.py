@@ -15,6 +15,16 @@ from engage.limits import (
 )
 
 
+class BillingAudit(models.TextChoices):
+    """What billing's services record in the audit log (registered in apps.py)."""
+
+    BILL_ACCOUNT = "bill_account", "Bill Account"
+    PACKAGE_SOLD = "package_sold", "Package sold"
+    USAGE_ADDED = "usage_added", "Usage added"
+    PAYMENT_RECEIVED = "payment_received", "Payment received"
+    PAYMENT_REVERSED = "payment_reversed", "Payment reversed"
+
+
 class Package(models.Model):
     """A catalogue package with a monthly price."""
 

@@ -1,63 +1,58 @@
 """The billing pass (SPEC §6): every account with something due, in pk-ordered chunks claimed with
-SKIP LOCKED, each chunk billed by the code Bill Account and status changes share (billing/lines.py)."""
+SKIP LOCKED, each chunk billed by the code Bill Account and status changes share (billing/lines.py). As the
+scheduler runs it: the passes before it in the business day's order first (the due status changes), then
+the billing, split over account-id ranges that any number of workers share (SPEC §10)."""
 
 import logging
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from engage.account_model import get_account_model, get_status_type_model
 from engage.limits import DETAIL_MAX_CHARS, ERROR_MAX_CHARS
 from engage.models import PassRun
-from engage.pass_runs import recorded_pass, report
+from engage.pass_runs import PassSummary, finish_part, recorded_pass, report, start_parts
+from engage.schedule import run_earlier
 from statuses.rules import package_billing_statuses, usage_billing_statuses
 
 from .lines import bill_locked_accounts
 from .models import BillingFailure, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
+from .proration import ZERO
 
 logger = logging.getLogger(__name__)
 
+PASS_NAME = "billing"
 CHUNK_SIZE = 1000  # account ids per claim (one transaction)
 
 
 @dataclass
-class BillingSummary:
+class BillingSummary(PassSummary):
     as_of: date
     accounts: int = 0
     lines: int = 0
     invoices: int = 0
-    total: Decimal = Decimal("0.00")
+    total: Decimal = ZERO
     failed: int = 0
-    failures: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, invoices: list[Invoice], lines: list[ChargeLine]) -> None:
         self.accounts += len({invoice.account_id for invoice in invoices})
         self.invoices += len(invoices)
         self.lines += len(lines)
-        self.total += sum((invoice.total for invoice in invoices), Decimal(0))
+        self.total += sum((invoice.total for invoice in invoices), ZERO)
 
-    def as_dict(self) -> dict:
-        """JSON-safe (a Celery result, an API answer)."""
-        return {
-            "as_of": self.as_of.isoformat(),
-            "accounts": self.accounts,
-            "lines": self.lines,
-            "invoices": self.invoices,
-            "total": str(self.total),
-            "failed": self.failed,
-        }
-
-    def __str__(self):
+    def words(self) -> str:
         text = (
             f"Billed {self.accounts} accounts as of {self.as_of}: {self.lines} lines, "
             f"{self.invoices} invoices, total {self.total}."
         )
         if self.failed:
-            text += f" {self.failed} accounts failed: " + "; ".join(f"{a}: {e}" for a, e in self.failures[:20])
+            text += f" {self.failed} accounts failed: " + "; ".join(self.errors[:20])
         return text
 
 
@@ -112,8 +107,24 @@ def split_range(id_range: tuple[int, int], size: int) -> list[tuple[int, int]]:
 
 
 # Given the locked accounts' ids and the as-of date, the last day each may be billed through (the day
-# before a change of its status that is due but not applied yet); accounts/ supplies it.
+# before a change of its status that is due but not applied yet); accounts/ registers it (register_horizon).
 Horizon = Callable[[list[int], date], dict[int, date]]
+_horizons: list[Horizon] = []
+
+
+def register_horizon(horizon: Horizon) -> None:
+    """Called from an app's AppConfig.ready(): what holds back the scheduled billing of an account."""
+    if horizon not in _horizons:
+        _horizons.append(horizon)
+
+
+def registered_horizon(account_ids: list[int], as_of: date) -> dict[int, date]:
+    """The earliest day any registered horizon allows, per account held back."""
+    held: dict[int, date] = {}
+    for horizon in _horizons:
+        for account_id, day in horizon(account_ids, as_of).items():
+            held[account_id] = min(day, held.get(account_id, day))
+    return held
 
 
 def _bill_rows(rows, *, as_of, package_types, usage_types, horizon: Horizon | None):
@@ -146,7 +157,7 @@ def _bill_chunk_one_by_one(
                 logger.exception("Billing account %s as of %s failed", row[0], as_of)
                 error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
                 failures.append(BillingFailure(account_id=row[0], as_of=as_of, error=error))
-                summary.failures.append((row[0], error))
+                summary.errors.append(f"{row[0]}: {error}")
                 failed.add(row[0])
             else:
                 summary.add(invoices, lines)
@@ -169,7 +180,7 @@ def billing_pass(*, as_of: date, horizon: Horizon | None = None, id_range: tuple
     is split, SPEC §10); `run` is the pass run the part reports to (else the pass records its own)."""
     if run is not None:
         return _bill_ranges(as_of=as_of, horizon=horizon, id_range=id_range, run=run)
-    with recorded_pass(PassRun.Name.BILLING, as_of) as own_run:
+    with recorded_pass(PASS_NAME, as_of) as own_run:
         summary = _bill_ranges(as_of=as_of, horizon=horizon, id_range=id_range, run=own_run)
         own_run.processed = summary.accounts
         own_run.failed = summary.failed
@@ -210,3 +221,45 @@ def _bill_ranges(*, as_of: date, horizon: Horizon | None, id_range, run: PassRun
             if rows:
                 report(run, processed=summary.accounts - before)
     return summary
+
+
+def bill_day(*, as_of: date) -> dict:
+    """The billing pass's part of a business day (engage.schedule: its place after the due changes)."""
+    return billing_pass(as_of=as_of, horizon=registered_horizon).as_dict()
+
+
+def run_billing(*, as_of: date) -> dict:
+    """The billing pass in one process (the command): the passes before it first (each due change bills what
+    was due before its date), then the rest; an account whose due change is not applied yet (it failed to
+    apply, another worker holds it) is billed only up to it."""
+    earlier = run_earlier(PASS_NAME, as_of=as_of)
+    return {**earlier, "billing": bill_day(as_of=as_of)}
+
+
+# dispatch(run id, as-of date as ISO text, lo, hi) hands a part to a worker; False when the broker is down.
+Dispatch = Callable[[int, str, int, int], bool]
+
+
+def start_billing(*, as_of: date, dispatch: Dispatch, parts: int | None = None) -> dict:
+    """The scheduled billing pass: the passes before it first, then one pass run whose work is cut into
+    `parts` account-id ranges (ENGAGE_PASS_PARTS), each handed to a worker; a part the broker does not take is
+    billed here. The database keeps parts apart and never bills twice (row locks, unique keys), so a part that
+    is redelivered or run alongside another run changes nothing more."""
+    earlier = run_earlier(PASS_NAME, as_of=as_of)
+    lo, hi = account_id_bounds()
+    parts = max(1, parts or settings.ENGAGE_PASS_PARTS)
+    ranges = split_range((lo, hi), max(1, math.ceil((hi - lo) / parts))) or [(lo, hi)]
+    run = start_parts(PASS_NAME, as_of, len(ranges))
+    here = [r for r in ranges if not dispatch(run.pk, as_of.isoformat(), *r)]
+    for id_range in here:
+        bill_part(run.pk, as_of, id_range)
+    return {**earlier, "billing": {"run": run.pk, "parts": len(ranges), "billed_here": len(here)}}
+
+
+def bill_part(run_id: int, as_of: date, id_range: tuple[int, int]) -> dict:
+    """One part of a split billing pass; the last part to finish finishes the run."""
+    run = PassRun.objects.get(pk=run_id)
+    summary = billing_pass(as_of=as_of, horizon=registered_horizon, id_range=id_range, run=run)
+    text = f"Accounts {id_range[0] + 1}–{id_range[1]}: {summary}" if summary.accounts or summary.failed else ""
+    finish_part(run_id, failed=summary.failed, detail=text)
+    return summary.as_dict()

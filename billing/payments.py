@@ -15,16 +15,14 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.dispatch import Signal
 
-from engage.account_model import lock_account_row
-from engage.audit import AuditAction, audit_record, snapshot
+from engage.audit import audit_record, snapshot, user_of
 from engage.errors import ConflictError, DomainError
 from engage.limits import DESCRIPTION_MAX_CHARS, check_amount, check_date, check_text
+from engage.locks import lock_account
 
-from .models import Invoice, Payment, PaymentMethod
+from .models import BillingAudit, Invoice, Payment, PaymentMethod
 from .overdue import overdue_of
-from .proration import money
-
-ZERO = Decimal("0.00")
+from .proration import ZERO, money
 
 # Sent in the transaction of a payment or a reversal, with `account_id`: collections settles the account
 # once it commits (dunning.restore).
@@ -129,7 +127,7 @@ def account_standing(account_id: int, as_of: date) -> Standing:
 def payment_record(*, account_id: int, amount, paid_on, method: str, reference: str = "", actor=None,
                    today: date) -> Payment:
     """Money received: a positive amount, dated today or earlier, by one of the methods."""
-    account_id = lock_account_row(account_id)
+    account_id = lock_account(account_id).pk
     amount = check_amount(amount, field="amount", label="Amount")
     if amount <= 0:
         raise DomainError("A payment is more than 0.00; to take one back, reverse it.", field="amount")
@@ -141,9 +139,9 @@ def payment_record(*, account_id: int, amount, paid_on, method: str, reference: 
     reference = check_text(reference, field="reference", label="Reference", max_chars=DESCRIPTION_MAX_CHARS)
     payment = Payment.objects.create(
         account_id=account_id, amount=amount, paid_on=paid_on, method=method, reference=reference,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
     )
-    audit_record(action=AuditAction.PAYMENT_RECEIVED, obj=payment,
+    audit_record(action=BillingAudit.PAYMENT_RECEIVED, obj=payment,
                  after=snapshot(payment, ("amount", "paid_on", "method", "reference")))
     payments_changed.send(sender=Payment, account_id=account_id)
     return payment
@@ -160,7 +158,7 @@ def payment_reverse(*, payment_id: int, reason: str, account_id: int | None = No
     if original is None:
         raise DomainError("No such payment on this account." if account_id else "Unknown payment.",
                           field="reverses")
-    lock_account_row(original.account_id)
+    lock_account(original.account_id)
     original = Payment.objects.select_for_update().get(pk=original.pk)
     reason = check_text(reason, field="reason", label="Reason", max_chars=DESCRIPTION_MAX_CHARS, required=True)
     if original.amount < 0:
@@ -172,11 +170,11 @@ def payment_reverse(*, payment_id: int, reason: str, account_id: int | None = No
             reversal = Payment.objects.create(
                 account_id=original.account_id, amount=-original.amount, paid_on=today, method=original.method,
                 reference=original.reference, reason=reason, reverses=original,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                created_by=user_of(actor),
             )
     except IntegrityError:  # reversed at the same moment by someone else
         raise ConflictError(f"Payment {original.pk} was already reversed.") from None
-    audit_record(action=AuditAction.PAYMENT_REVERSED, obj=reversal,
+    audit_record(action=BillingAudit.PAYMENT_REVERSED, obj=reversal,
                  object_repr=f"Reversal of payment {original.pk}",
                  after={**snapshot(reversal, ("amount", "paid_on", "reason")), "reverses": original.pk})
     payments_changed.send(sender=Payment, account_id=original.account_id)

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")  # no money: the start of every sum of amounts
 
 
 def money(value) -> Decimal:

@@ -1,9 +1,9 @@
 """Billing reads: what the Overview and the API show of an account's billing."""
 
-from decimal import Decimal
 
 from .models import ChargeLine, Invoice, Package, UsageRecord, UserPackage
 from .payments import allocate, payments_total, recent_payments
+from .proration import ZERO
 
 RECENT_LINES = 20
 RECENT_INVOICES = 10
@@ -40,5 +40,5 @@ def account_billing_summary(account_id: int) -> dict:
         "lines": list(charge_lines(account_id)[:RECENT_LINES]),
         "invoices": list(reversed(allocated))[:RECENT_INVOICES],
         "payments": list(recent_payments(account_id)),
-        "balance": sum((a.invoice.total for a in allocated), Decimal("0.00")) - paid_in,
+        "balance": sum((a.invoice.total for a in allocated), ZERO) - paid_in,
     }

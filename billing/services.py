@@ -5,8 +5,8 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 
-from engage.account_model import account_exists, lock_account_row
-from engage.audit import AuditAction, audit_record, snapshot
+from engage.account_model import account_exists
+from engage.audit import audit_record, snapshot
 from engage.errors import ConflictError, DomainError
 from engage.limits import (
     DESCRIPTION_MAX_CHARS,
@@ -16,9 +16,11 @@ from engage.limits import (
     check_quantity,
     check_text,
 )
+from engage.locks import lock_account
+from engage.models import AuditAction
 
 from .lines import bill_locked_accounts
-from .models import Invoice, Package, UsageRecord, UserPackage
+from .models import BillingAudit, Invoice, Package, UsageRecord, UserPackage
 
 
 def _check_account(account_id) -> int:
@@ -66,7 +68,7 @@ def user_package_create(
         start_date=start_date,
         next_bill_date=start_date,
     )
-    audit_record(action=AuditAction.PACKAGE_SOLD, obj=user_package,
+    audit_record(action=BillingAudit.PACKAGE_SOLD, obj=user_package,
                  after={"package": package.name, **snapshot(user_package, ("price", "quantity", "start_date"))})
     return user_package
 
@@ -85,7 +87,7 @@ def usage_record_create(*, account_id: int, amount, occurred_on, description: st
     usage = UsageRecord.objects.create(
         account_id=account_id, amount=amount, occurred_on=occurred_on, description=description
     )
-    audit_record(action=AuditAction.USAGE_ADDED, obj=usage, object_repr=f"{amount} on {occurred_on:%Y-%m-%d}",
+    audit_record(action=BillingAudit.USAGE_ADDED, obj=usage, object_repr=f"{amount} on {occurred_on:%Y-%m-%d}",
                  after=snapshot(usage, ("amount", "occurred_on", "description")))
     return usage
 
@@ -95,7 +97,8 @@ def bill_account(*, account_id: int, as_of: date) -> Invoice | None:
     """Bill Account: bill what is due for this one account as of `as_of` (packages with next bill date
     ≤ as_of, unbilled usage dated ≤ as_of) whatever its back-end status; this is how a cancelled
     account's packages are billed by hand. Returns the invoice, or None when nothing was due."""
-    pk, bill_day = lock_account_row(account_id, "pk", "bill_day")
+    account = lock_account(account_id)
+    pk, bill_day = account.pk, account.bill_day
     try:
         with transaction.atomic():
             invoices, lines = bill_locked_accounts(
@@ -107,7 +110,7 @@ def bill_account(*, account_id: int, as_of: date) -> Invoice | None:
         ) from None
     invoice = invoices[0] if invoices else None
     # Recorded even when nothing was due: someone asked, and the log says what came of it.
-    audit_record(action=AuditAction.BILL_ACCOUNT, obj=invoice, object_type=None if invoice else "account",
+    audit_record(action=BillingAudit.BILL_ACCOUNT, obj=invoice, object_type=None if invoice else "account",
                  object_id=None if invoice else pk, object_repr=None if invoice else f"Account {pk}", account_id=pk,
                  after={"invoice": invoice and invoice.pk, "total": invoice.total if invoice else "0.00",
                         "lines": len(lines), "as_of": as_of})

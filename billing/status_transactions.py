@@ -1,19 +1,26 @@
-"""The transactions of a status change (SPEC §5, options table): planned for a preview, or written.
+"""The money of a status change (SPEC §5, options table), behind two doors for the engine in accounts/:
 
-The status-change engine in accounts/ calls these with the account row already locked; billing
-knows nothing of accounts beyond the ORM. Plans work on user packages in memory, so the engine can
-also forecast a future change: the billing pass's periods before its date and the earlier pending
-changes are played on the same objects first (`bill_in_memory`).
+- `forecast_status_transactions`: what a change will bill on its date, computed in memory (a preview, a
+  dated change): the billing pass's periods before it and the earlier pending changes are played on the
+  same package objects first. Saves nothing.
+- `bill_status_changes`: write the money of changes being applied, whose account rows the engine holds
+  locked: what the daily runs would have billed before each date, then each change's lines, invoices and
+  next bill dates, in a few set-based statements whatever the number of changes.
+
+Billing knows nothing of accounts beyond the ORM: a change reaches it as a `Move` (back-end statuses,
+option, date).
 """
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import F
 
-from statuses.rules import ChangeOption, bills_packages, is_billing_inert
+from statuses.rules import ChangeOption, bills_packages, bills_usage, is_billing_inert
 
-from .lines import package_line, package_lines, period_line
+from .lines import bill_locked_accounts, package_line, package_lines, period_line, set_next_bill_dates, write_invoices
 from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
 
@@ -58,17 +65,108 @@ def active_packages_of(account_ids, *, lock: bool = False) -> dict[int, list[Use
     return by_account
 
 
-def bill_in_memory(packages: list[UserPackage], bill_day: int, through: date) -> list[ChargeLine]:
+@dataclass(frozen=True)
+class Move:
+    """A status change as billing sees it: the back-end statuses it moves between, its option and date.
+    `applies` is False for a pending change that its date will refuse (it moves nothing; billing goes on)."""
+
+    from_backend: str
+    to_backend: str
+    option: str
+    effective_date: date
+    applies: bool = True
+
+
+def _bill_in_memory(packages: list[UserPackage], bill_day: int, through: date) -> list[ChargeLine]:
     """What the billing pass will bill of these packages through `through`, period by period; advances
     their next bill dates in memory only (a forecast: nothing is saved)."""
     return [line for up in packages for line in package_lines(up, bill_day, through)]
 
 
-def move_in_memory(plans: list[PackagePlan]) -> None:
-    """Let a planned change's next bill dates stand in memory, for what is planned after it."""
-    for plan in plans:
-        if plan.moves:
-            plan.user_package.next_bill_date = plan.next_bill_date
+def _plan(packages, bill_day: int, move: Move) -> list[PackagePlan]:
+    return plan_status_transactions(packages=packages, bill_day=bill_day, from_backend=move.from_backend,
+                                    to_backend=move.to_backend, option=move.option,
+                                    effective_date=move.effective_date)
+
+
+def forecast_status_transactions(
+    *, account_id: int, bill_day: int, earlier: Sequence[Move], change: Move,
+    packages: list[UserPackage] | None = None,
+) -> tuple[list[PackagePlan], list[ChargeLine]]:
+    """What `change` will bill on its date, in memory: first what happens before it (the billing pass's
+    periods through the day before each earlier move, with the status then in effect; the earlier moves'
+    own plans), then the change. Returns (its plans, the lines billed before it). `packages`, the account's
+    active user packages when the caller has read them, are moved in memory only."""
+    packages = active_packages(account_id) if packages is None else packages
+    billed: list[ChargeLine] = []
+    for move in earlier:  # each move's from_backend is the status in effect just before it
+        if bills_packages(move.from_backend):
+            billed += _bill_in_memory(packages, bill_day, move.effective_date - timedelta(days=1))
+        if move.applies:
+            for plan in _plan(packages, bill_day, move):
+                if plan.moves:
+                    plan.user_package.next_bill_date = plan.next_bill_date
+    if bills_packages(change.from_backend):
+        billed += _bill_in_memory(packages, bill_day, change.effective_date - timedelta(days=1))
+    return _plan(packages, bill_day, change), billed
+
+
+@dataclass(frozen=True)
+class ChangeBilling:
+    """A change being applied, for `bill_status_changes`: its account (row locked by the caller), the
+    account's bill day, the move, and the change's id (its lines name it)."""
+
+    account_id: int
+    bill_day: int
+    move: Move
+    change_id: int
+
+
+def _bill_before(items: Sequence[ChangeBilling]) -> dict[int, list[ChargeLine]]:
+    """Time in order (SPEC §6): before a change dated d takes effect, bill what the daily runs would have
+    billed through the day before, with the status in effect then. Nothing when they did. One billing
+    write per distinct date of the batch."""
+    by_day: dict[date, list[ChangeBilling]] = defaultdict(list)
+    for item in items:
+        by_day[item.move.effective_date].append(item)
+    billed: dict[int, list[ChargeLine]] = defaultdict(list)
+    for day, group in sorted(by_day.items()):
+        package_accounts = {i.account_id for i in group if bills_packages(i.move.from_backend)}
+        usage_accounts = {i.account_id for i in group if bills_usage(i.move.from_backend)}
+        if not (package_accounts or usage_accounts):
+            continue
+        _invoices, lines = bill_locked_accounts(
+            {i.account_id: i.bill_day for i in group if i.account_id in package_accounts | usage_accounts},
+            package_accounts=package_accounts, usage_accounts=usage_accounts, as_of=day - timedelta(days=1),
+        )
+        for line in lines:
+            billed[line.account_id].append(line)
+    return billed
+
+
+def bill_status_changes(items: Sequence[ChangeBilling]) -> dict[int, tuple[list[PackagePlan], list[ChargeLine]]]:
+    """Write the money of changes being applied, at most one per account: what was due before each date,
+    then each change's lines (naming the change) in one invoice per account and date, and the packages' new
+    next bill dates. Returns {account id: (plans, lines billed before)}."""
+    if not items:
+        return {}
+    billed = _bill_before(items)
+    packages = active_packages_of([item.account_id for item in items], lock=True)
+    result, lines_by_invoice, moved = {}, {}, []
+    for item in items:
+        plans = _plan(packages.get(item.account_id, []), item.bill_day, item.move)
+        result[item.account_id] = (plans, billed.get(item.account_id, []))
+        lines = [line for plan in plans for line in plan.lines]
+        for line in lines:
+            line.status_change_id = item.change_id
+        if lines:
+            lines_by_invoice[item.account_id, item.move.effective_date] = lines
+        moved += [plan for plan in plans if plan.moves]
+    write_invoices(lines_by_invoice)
+    for plan in moved:
+        plan.user_package.next_bill_date = plan.next_bill_date
+    set_next_bill_dates([plan.user_package for plan in moved])
+    return result
 
 
 def plan_status_transactions(

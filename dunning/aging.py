@@ -8,11 +8,10 @@ from decimal import Decimal
 
 from django.db.models import Max
 
+from billing.proration import ZERO
 from statuses.rules import BackendStatus
 
 from .models import AgingBucket
-
-ZERO = Decimal("0.00")
 
 
 @dataclass

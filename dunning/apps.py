@@ -8,4 +8,8 @@ class DunningConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self):
-        from . import notifications, restore  # noqa: F401 - the payment signal's receiver, the outbox handlers
+        from . import (  # noqa: F401 - the payment signal's receiver, the outbox handlers
+            notifications,
+            registry,  # noqa: F401 - what this app registers with the ground
+            restore,
+        )

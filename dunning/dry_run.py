@@ -10,10 +10,11 @@ from decimal import Decimal
 from accounts.models import Account
 from billing.overdue import overdue_by_account
 from billing.passes import account_id_bounds, split_range
-from statuses.rules import ChangeOption
+from billing.proration import ZERO
+from statuses.rules import ChangeOption, StatusChangeState
 
 from .models import CollectionAction, CollectionEpisode, CollectionStep
-from .passes import ZERO, due_step, exempt_on, steps_run
+from .passes import due_step, exempt_on, steps_run
 from .restore import changed_by_hand, restore_target
 from .steps import steps_in_order
 
@@ -95,7 +96,7 @@ def _plan_range(plan: Plan, id_range, limit: int) -> None:
         if owed is None:
             episode = episodes[pk]
             change = episode.moved_change
-            if change is None or pk in by_hand or change.state != "applied":
+            if change is None or pk in by_hand or change.state != StatusChangeState.APPLIED:
                 add(pk, END, "Paid: the episode ends" + (", not restored (status changed by hand)"
                                                           if pk in by_hand else ""))
             else:

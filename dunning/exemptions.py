@@ -6,12 +6,12 @@ from datetime import date, timedelta
 from django.db import transaction
 
 from accounts.models import Account
-from engage.account_model import lock_account_row
-from engage.audit import AuditAction, audit_record
+from engage.audit import audit_record
 from engage.errors import DomainError
-from engage.limits import check_date, check_text
+from engage.limits import EXEMPTION_NOTE_MAX_CHARS, check_date, check_text
+from engage.locks import lock_account
+from engage.models import AuditAction
 
-NOTE_MAX = 200
 LONGEST = timedelta(days=5 * 366)
 
 
@@ -19,8 +19,7 @@ LONGEST = timedelta(days=5 * 366)
 def exemption_set(*, account_id: int, until, note: str = "", today: date) -> Account:
     """Exempt until `until` (inclusive, today or later, within five years) with a note saying why; `until`
     empty ends the exemption."""
-    lock_account_row(account_id)
-    account = Account.objects.get(pk=account_id)
+    account = lock_account(account_id)
     before = {"until": account.collections_exempt_until, "note": account.collections_exempt_note}
     if until in (None, ""):
         until, note = None, ""
@@ -30,7 +29,7 @@ def exemption_set(*, account_id: int, until, note: str = "", today: date) -> Acc
             raise DomainError(f"The date {until:%Y-%m-%d} is in the past: exempt until today or later.", field="until")
         if until > today + LONGEST:
             raise DomainError("An exemption lasts at most five years.", field="until")
-        note = check_text(note, field="note", label="Note", max_chars=NOTE_MAX, required=True)
+        note = check_text(note, field="note", label="Note", max_chars=EXEMPTION_NOTE_MAX_CHARS, required=True)
     account.collections_exempt_until, account.collections_exempt_note = until, note
     Account.objects.filter(pk=account_id).update(collections_exempt_until=until, collections_exempt_note=note)
     after = {"until": until, "note": note}

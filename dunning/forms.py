@@ -3,14 +3,14 @@ messages are dunning.steps' (the same the API goes through), checked again under
 
 from django import forms
 
-from engage.limits import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
-from statuses.forms import SetupForm
+from engage.forms import SetupForm
+from engage.limits import BODY_MAX_CHARS, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, NAME_MAX_CHARS, SUBJECT_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import BackendStatus
-from statuses.validators import NAME_MAX, NAME_REQUIRED
+from statuses.validators import NAME_REQUIRED
 
 from .models import CollectionAction, CollectionStep
-from .steps import BODY_MAX, MAX_DAYS, PLACEHOLDERS, STEP_FIELDS, STEP_OPTIONS, SUBJECT_MAX, step_problems
+from .steps import MAX_DAYS, PLACEHOLDERS, STEP_FIELDS, STEP_OPTIONS, step_problems
 
 PLACEHOLDER_HELP = "Placeholders: " + "; ".join(f"{{{name}}} = {what}" for name, what in PLACEHOLDERS.items()) + "."
 _PICK_AGAIN = "Pick one of the listed choices: the one sent may have been deleted or retired meanwhile."
@@ -27,7 +27,7 @@ class StatusTypeChoiceField(forms.ModelChoiceField):
 class CollectionStepForm(SetupForm):
     name = forms.CharField(
         label="Name", strip=True, error_messages={"required": NAME_REQUIRED},
-        widget=forms.TextInput(attrs={"maxlength": NAME_MAX, "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"maxlength": NAME_MAX_CHARS, "autocomplete": "off"}),
     )
     position = forms.IntegerField(
         label="Position", required=False, widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
@@ -51,12 +51,12 @@ class CollectionStepForm(SetupForm):
     )
     subject = forms.CharField(
         label="Subject", required=False, strip=True,
-        widget=forms.TextInput(attrs={"maxlength": SUBJECT_MAX, "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"maxlength": SUBJECT_MAX_CHARS, "autocomplete": "off"}),
         help_text="Needed for a reminder. The same placeholders as the body may be used.",
     )
     body = forms.CharField(
         label="Body", required=False, strip=False,
-        widget=forms.Textarea(attrs={"rows": 8, "maxlength": BODY_MAX}),
+        widget=forms.Textarea(attrs={"rows": 8, "maxlength": BODY_MAX_CHARS}),
         help_text="Needed for a reminder. " + PLACEHOLDER_HELP,
     )
     status_type = StatusTypeChoiceField(
@@ -84,11 +84,14 @@ class CollectionStepForm(SetupForm):
 
     problems = staticmethod(step_problems)
 
-    # The page shows the fields of each action under its own heading.
+    # The page shows the fields of each action under its own heading (SetupForm.fieldsets).
     FIELDSETS = (
-        (None, ("name", "position", "days_overdue", "min_amount", "action")),
-        ("Reminder e-mail", ("subject", "body")),
-        ("Status change", ("status_type", "reason", "option", "restore_to")),
+        (None, "", ("name", "position", "days_overdue", "min_amount", "action")),
+        ("Reminder e-mail", "For the action “Send a reminder e-mail”: the e-mail sent to the account's address. "
+                            "Ignored (and cleared on save) for the other action.", ("subject", "body")),
+        ("Status change", "For the action “Change the status”: the change made through the status-change engine, "
+                          "as if by hand. Ignored (and cleared on save) for the other action.",
+         ("status_type", "reason", "option", "restore_to")),
     )
 
     def __init__(self, *args, obj: CollectionStep | None = None, **kwargs):
@@ -105,5 +108,3 @@ class CollectionStepForm(SetupForm):
             reasons = StatusReason.objects.filter(pk=obj.reason_id) | reasons
         self.fields["reason"].queryset = reasons.order_by("name", "pk")
 
-    def fieldsets(self):
-        return [(heading, [self[name] for name in names]) for heading, names in self.FIELDSETS]

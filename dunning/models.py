@@ -3,7 +3,15 @@ episode ran (once each: a constraint), and the aging the collections pass counts
 
 from django.db import models
 
-from engage.limits import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, TOTAL_MAX_DIGITS
+from engage.limits import (
+    BODY_MAX_CHARS,
+    MESSAGE_MAX_CHARS,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    NAME_MAX_CHARS,
+    SUBJECT_MAX_CHARS,
+    TOTAL_MAX_DIGITS,
+)
 from statuses.rules import BackendStatus, ChangeOption
 
 
@@ -15,7 +23,7 @@ class CollectionAction(models.TextChoices):
 class CollectionStep(models.Model):
     """After `days_overdue` days overdue with at least `min_amount` overdue, do one action once per episode."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=NAME_MAX_CHARS)
     position = models.PositiveIntegerField(default=1)
     days_overdue = models.PositiveIntegerField()
     min_amount = models.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, default=0)
@@ -32,8 +40,8 @@ class CollectionStep(models.Model):
         "statuses.AccountStatusType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # A reminder: the e-mail, with {placeholders}.
-    subject = models.CharField(max_length=200, blank=True)
-    body = models.TextField(blank=True, max_length=5000)
+    subject = models.CharField(max_length=SUBJECT_MAX_CHARS, blank=True)
+    body = models.TextField(blank=True, max_length=BODY_MAX_CHARS)
 
     class Meta:
         ordering = ["position", "days_overdue", "id"]
@@ -69,7 +77,7 @@ class CollectionEpisode(models.Model):
         "accounts.StatusChange", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # Why it ended as it did: restored, not restored because someone changed the status by hand, …
-    outcome = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=MESSAGE_MAX_CHARS, blank=True)
 
     class Meta:
         ordering = ["-started_on", "-id"]
@@ -94,12 +102,12 @@ class StepRun(models.Model):
 
     episode = models.ForeignKey(CollectionEpisode, on_delete=models.CASCADE, related_name="step_runs")
     step = models.ForeignKey(CollectionStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="runs")
-    step_name = models.CharField(max_length=100)
+    step_name = models.CharField(max_length=NAME_MAX_CHARS)
     ran_on = models.DateField()
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     change = models.ForeignKey("accounts.StatusChange", on_delete=models.PROTECT, null=True, blank=True,
                                related_name="+")
-    message = models.CharField(max_length=300, blank=True)
+    message = models.CharField(max_length=MESSAGE_MAX_CHARS, blank=True)
 
     class Meta:
         ordering = ["ran_on", "id"]

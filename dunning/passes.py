@@ -27,15 +27,18 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
+from accounts.engine import BATCH_MAX, change_status_batch
 from accounts.models import Account
-from accounts.status_changes import BATCH_MAX, change_status_batch
 from billing.overdue import Overdue, overdue_by_account
 from billing.passes import account_id_bounds, split_range
+from billing.proration import ZERO
 from engage.audit import SYSTEM, audit_actor
 from engage.errors import DomainError
+from engage.limits import MESSAGE_MAX_CHARS
 from engage.models import PassRun
 from engage.outbox import outbox_add_many
-from engage.pass_runs import detail, recorded_pass, report
+from engage.pass_runs import PassSummary, detail, recorded_pass, report
+from statuses.rules import ChangeOutcome
 
 from .models import AgingBucket, CollectionAction, CollectionEpisode, CollectionStep, StepRun
 from .restore import settle
@@ -46,10 +49,10 @@ logger = logging.getLogger(__name__)
 # Account ids per range, one transaction: at 5 % overdue about a thousand accounts to act on, in engine calls
 # of at most BATCH_MAX each. Fewer, larger transactions: at a million accounts the commits of 2,000-id ranges
 # were most of the pass's time.
+PASS_NAME = "collections"
 CHUNK = 20_000
 REPLAY_MAX_DAYS = 92  # a pass after a longer outage replays this many days, not the whole gap
 REMINDER = "dunning.reminder"
-ZERO = Decimal("0.00")
 
 
 def step_source(step: CollectionStep) -> str:
@@ -97,13 +100,12 @@ def exempt_on(exempt_until: date | None, day: date) -> bool:
 
 
 @dataclass
-class DaySummary:
-    day: date
+class DaySummary(PassSummary):
+    day: date = field(metadata={"key": "date"})
     overdue_accounts: int = 0
     overdue_amount: Decimal = ZERO
     counts: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-    aging: dict = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]))
+    aging: dict = field(default_factory=lambda: defaultdict(lambda: [0, ZERO]), metadata={"report": False})
 
     def merge(self, part: "DaySummary") -> None:
         self.overdue_accounts += part.overdue_accounts
@@ -114,12 +116,7 @@ class DaySummary:
             self.aging[key][0] += n
             self.aging[key][1] += amount
 
-    def as_dict(self) -> dict:
-        return {"date": self.day.isoformat(), "overdue_accounts": self.overdue_accounts,
-                "overdue_amount": str(self.overdue_amount), **dict(sorted(self.counts.items())),
-                "errors": len(self.errors)}
-
-    def __str__(self):
+    def words(self) -> str:
         done = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.counts.items()) if v) or "nothing to do"
         return (f"{self.day:%Y-%m-%d}: {self.overdue_accounts} accounts overdue ({self.overdue_amount}); {done}"
                 + (f"; {len(self.errors)} accounts failed" if self.errors else ""))
@@ -127,7 +124,7 @@ class DaySummary:
 
 def days_to_run(as_of: date) -> list[date]:
     """The days since the last run that succeeded, up to as_of, in order (as_of alone the first time)."""
-    last = PassRun.objects.filter(name=PassRun.Name.COLLECTIONS, succeeded=True, as_of__lt=as_of).aggregate(
+    last = PassRun.objects.filter(name=PASS_NAME, succeeded=True, as_of__lt=as_of).aggregate(
         last=Max("as_of"))["last"]
     start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=REPLAY_MAX_DAYS - 1))
     return [start + timedelta(days=n) for n in range((as_of - start).days + 1)]
@@ -140,7 +137,7 @@ def run_collections_pass(*, as_of: date) -> dict:
 
 def collections_day(day: date, *, chunk: int = CHUNK) -> DaySummary:
     summary = DaySummary(day)
-    with recorded_pass(PassRun.Name.COLLECTIONS, day) as run, audit_actor(SYSTEM):
+    with recorded_pass(PASS_NAME, day) as run, audit_actor(SYSTEM):
         steps = list(steps_in_order())
         ranges = split_range(account_id_bounds(), chunk)
         held: set[int] = set()
@@ -270,15 +267,15 @@ def _change_status(step: CollectionStep, items, day: date) -> tuple[list[StepRun
             )
     except DomainError as err:  # the request itself is refused (its reason retired since): every account
         return [StepRun(episode=episode, step=step, step_name=step.name, ran_on=day, outcome=StepRun.Outcome.SKIPPED,
-                        message=err.message[:300]) for episode, _ in items], []
+                        message=err.message[:MESSAGE_MAX_CHARS]) for episode, _ in items], []
     runs, moved = [], []
     for result in results:
         episode, type_id = by_account[result.account_id]
-        if result.state == "skipped":
+        if result.state == ChangeOutcome.SKIPPED:
             runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day,
-                                outcome=StepRun.Outcome.SKIPPED, message=result.message[:300]))
+                                outcome=StepRun.Outcome.SKIPPED, message=result.message[:MESSAGE_MAX_CHARS]))
             continue
-        outcome = StepRun.Outcome.APPLIED if result.state == "applied" else StepRun.Outcome.SCHEDULED
+        outcome = StepRun.Outcome.APPLIED if result.state == ChangeOutcome.APPLIED else StepRun.Outcome.SCHEDULED
         runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day, outcome=outcome,
                             change_id=result.change_id))
         if episode.type_before_id is None:

@@ -13,27 +13,28 @@ from datetime import date
 from django.db import transaction
 from django.dispatch import receiver
 
+from accounts.engine import change_status_batch, status_change_remove
 from accounts.models import Account, StatusChange
-from accounts.status_changes import change_status_batch, status_change_remove
 from billing.overdue import overdue_of
 from billing.payments import payments_changed
-from engage.account_model import lock_account_row
 from engage.audit import SYSTEM, audit_actor
 from engage.clock import today
 from engage.errors import DomainError
+from engage.limits import MESSAGE_MAX_CHARS
+from engage.locks import lock_account
 from engage.outbox import handler, outbox_add
 from statuses.models import StatusReason
-from statuses.rules import ChangeOption, StatusChangeState, is_billing_inert
+from statuses.rules import ChangeOption, ChangeOutcome, ReasonKey, StatusChangeState, is_billing_inert
 
 from .models import CollectionEpisode
 
 SETTLE = "dunning.settle"
 RESTORE_SOURCE = "collections (payment received)"
-PAYMENT_RECEIVED = "Payment received"
 
 
 def _payment_received_reason(backend_status: str) -> StatusReason | None:
-    reason = StatusReason.objects.filter(name__iexact=PAYMENT_RECEIVED, is_active=True).first()
+    """The reason the product gives a restore (by its key: an operator may rename it), when it applies."""
+    reason = StatusReason.objects.filter(key=ReasonKey.PAYMENT_RECEIVED, is_active=True).first()
     return reason if reason is not None and reason.applies_to(backend_status) else None
 
 
@@ -110,13 +111,13 @@ def _restore(episodes, target, option, day) -> list[str]:
             )
     except DomainError as err:
         for episode in episodes:
-            episode.outcome = f"Paid, not restored to “{target.name}”: {err.message}"[:300]
+            episode.outcome = f"Paid, not restored to “{target.name}”: {err.message}"[:MESSAGE_MAX_CHARS]
         return ["not_restored"] * len(episodes)
     words = []
     for result in results:
         episode = by_account[result.account_id]
-        if result.state == "skipped":
-            episode.outcome = f"Paid, not restored to “{target.name}”: {result.message}"[:300]
+        if result.state == ChangeOutcome.SKIPPED:
+            episode.outcome = f"Paid, not restored to “{target.name}”: {result.message}"[:MESSAGE_MAX_CHARS]
             words.append("not_restored")
         else:
             episode.restored_change_id = result.change_id
@@ -137,7 +138,7 @@ def settle_after_payment(account_id: int) -> str | None:
     """The outbox consumer (in its transaction): end the account's episode if nothing is overdue today."""
     day = today()
     with audit_actor(SYSTEM):
-        lock_account_row(account_id)
+        lock_account(account_id)
         episode = CollectionEpisode.objects.filter(account_id=account_id, ended_on__isnull=True).first()
         if episode is None or overdue_of(account_id, day) is not None:
             return None

@@ -18,7 +18,6 @@ class StepListView(ObjectListView):
 class StepEditView(ObjectEditView):
     model = CollectionStep
     form_class = CollectionStepForm
-    template_name = "dunning/step_edit.html"
     list_url = "dunning:step-list"
     add_url = "dunning:step-add"
     verbose_name = "collection step"

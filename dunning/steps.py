@@ -3,23 +3,22 @@ their messages in one place, checked again under a lock on save, like the other 
 
 import re
 
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import transaction
+from django.db.models import Max, Q
 
-from engage.audit import AuditAction, audit_record, snapshot
-from engage.errors import DomainError, FieldErrors
-from engage.limits import check_amount, check_text
+from engage.audit import snapshot
+from engage.errors import DomainError
+from engage.limits import BODY_MAX_CHARS, SUBJECT_MAX_CHARS, check_amount, check_text
+from engage.setup_services import check_fields, model_create, model_update, models_delete
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import BackendStatus, ChangeOption
 from statuses.services import name_problem
 
-from .models import CollectionAction, CollectionStep
+from .models import CollectionAction, CollectionEpisode, CollectionStep
 
 STEP_FIELDS = ("name", "position", "days_overdue", "min_amount", "action", "status_type", "reason", "option",
                "restore_to", "subject", "body")
 MAX_DAYS = 3650
-SUBJECT_MAX = 200
-BODY_MAX = 5000
 # What a reminder may say about the account; nothing else is filled in.
 PLACEHOLDERS = {
     "name": "the account's name",
@@ -111,7 +110,7 @@ def step_problems(instance: CollectionStep | None, fields: dict) -> tuple[dict, 
                 problem(field, "Unknown: it may have been deleted. Pick another.")
     if "option" in fields:
         values["option"] = fields["option"] or ""
-    for field, label, limit in (("subject", "Subject", SUBJECT_MAX), ("body", "Body", BODY_MAX)):
+    for field, label, limit in (("subject", "Subject", SUBJECT_MAX_CHARS), ("body", "Body", BODY_MAX_CHARS)):
         if field in fields:
             try:
                 values[field] = check_text(fields[field] or "", field=field, label=label, max_chars=limit,
@@ -156,14 +155,7 @@ def _next_position() -> int:
     return (CollectionStep.objects.aggregate(last=Max("position"))["last"] or 0) + 1
 
 
-def _save(step: CollectionStep, instance, fields) -> CollectionStep:
-    try:
-        with transaction.atomic():
-            step.save()
-    except IntegrityError as exc:
-        _values, errors = step_problems(instance, fields)
-        raise FieldErrors(errors or {"name": ["This step could not be saved: its name was taken just now."]}) from exc
-    return step
+STEP_TAKEN = "This step could not be saved: its name was taken just now."
 
 
 def _record(step) -> dict:
@@ -176,43 +168,21 @@ def _record(step) -> dict:
 
 @transaction.atomic
 def step_create(**fields) -> CollectionStep:
-    unknown = set(fields) - set(STEP_FIELDS)
-    if unknown:
-        raise TypeError(f"step_create() got unexpected fields: {', '.join(sorted(unknown))}")
-    values, errors = step_problems(None, fields)
-    if errors:
-        raise FieldErrors(errors)
-    if values["position"] is None:
-        values["position"] = _next_position()
-    step = _save(CollectionStep(**values), None, fields)
-    audit_record(action=AuditAction.CREATE, obj=step, after=_record(step))
-    return step
+    check_fields("step_create", fields, STEP_FIELDS)
+
+    def prepare(step):
+        if step.position is None:
+            step.position = _next_position()
+
+    return model_create(CollectionStep, fields=fields, problems=step_problems, record=_record, taken=STEP_TAKEN,
+                        prepare=prepare)
 
 
 @transaction.atomic
 def step_update(step: CollectionStep, **fields) -> CollectionStep:
-    unknown = set(fields) - set(STEP_FIELDS)
-    if unknown:
-        raise TypeError(f"step_update() got unexpected fields: {', '.join(sorted(unknown))}")
-    try:
-        locked = CollectionStep.objects.select_for_update().get(pk=step.pk)
-    except CollectionStep.DoesNotExist as exc:
-        raise DomainError("This collection step no longer exists: another administrator deleted it.") from exc
-    values, errors = step_problems(locked, fields)
-    if errors:
-        raise FieldErrors(errors)
-    before = _record(locked)
-    for field, value in values.items():
-        if field == "position" and value is None:
-            continue
-        setattr(locked, field, value)
-    _save(locked, locked, fields)
-    after = _record(locked)
-    changed = [f for f in after if after[f] != before[f]]
-    if changed:
-        audit_record(action=AuditAction.UPDATE, obj=locked, before={f: before[f] for f in changed},
-                     after={f: after[f] for f in changed})
-    return locked
+    check_fields("step_update", fields, STEP_FIELDS)
+    return model_update(step, fields=fields, problems=step_problems, record=_record, taken=STEP_TAKEN,
+                        gone="This collection step no longer exists: another administrator deleted it.")[0]
 
 
 def step_delete_refusal(step: CollectionStep) -> str | None:
@@ -226,17 +196,22 @@ def step_delete_refusal(step: CollectionStep) -> str | None:
 
 def steps_delete(ids: list[int]) -> tuple[list[str], list[tuple[str, str]]]:
     """Delete the checked steps that no open episode uses; name each one kept and why."""
-    deleted, refused = [], []
-    with transaction.atomic():
-        for step in CollectionStep.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
-            why = step_delete_refusal(step)
-            if why:
-                refused.append((step.name, why))
-                continue
-            audit_record(action=AuditAction.DELETE, obj=step, before=_record(step))
-            step.delete()
-            deleted.append(step.name)
-    return deleted, refused
+    return models_delete(CollectionStep, ids, refusal=step_delete_refusal, record=_record,
+                         taken_up="an open episode ran it while it was being deleted.")
+
+
+def setup_holds(obj) -> list[str]:
+    """Why collections hold a status type or a reason (statuses.usage): a step names it, or an episode keeps
+    the type an account had before it, to restore it."""
+    if isinstance(obj, StatusReason):
+        named = CollectionStep.objects.filter(reason=obj).exists()
+        return ["collection steps use it: change them first"] if named else []
+    reasons = []
+    if CollectionStep.objects.filter(Q(status_type=obj) | Q(restore_to=obj)).exists():
+        reasons.append("collection steps use it")
+    if CollectionEpisode.objects.filter(type_before=obj).exists():
+        reasons.append("collection episodes use it")
+    return reasons
 
 
 def steps_in_order():

@@ -10,10 +10,11 @@ from accounts.models import Account
 from engage.clock import today
 from engage.errors import DomainError, add_to_form
 from engage.forms import AccessibleForm
+from engage.limits import EXEMPTION_NOTE_MAX_CHARS
 from engage.views import StaffRequiredMixin
 
 from .dry_run import collections_dry_run
-from .exemptions import NOTE_MAX, exemption_set
+from .exemptions import exemption_set
 
 
 class DryRunForm(AccessibleForm):
@@ -26,7 +27,7 @@ class ExemptionForm(AccessibleForm):
     until = forms.DateField(label="Exempt until", required=False,
                             widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
                             help_text="Inclusive. No collection step runs for this account until the day after.")
-    note = forms.CharField(label="Note", required=False, max_length=NOTE_MAX,
+    note = forms.CharField(label="Note", required=False, max_length=EXEMPTION_NOTE_MAX_CHARS,
                            widget=forms.TextInput(attrs={"class": "form-control"}),
                            help_text="Why: a promise to pay, a dispute, a hardship arrangement.")
 

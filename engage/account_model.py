@@ -5,8 +5,6 @@ from django.apps import apps
 from django.conf import settings
 from django.http import Http404
 
-from engage.errors import DomainError
-
 
 def get_account_model():
     """The model named by settings.ENGAGE_ACCOUNT_MODEL ("accounts.Account")."""
@@ -31,14 +29,3 @@ def account_id_or_404(account_id) -> int:
     if not account_exists(account_id):
         raise Http404("No such account.")
     return account_id
-
-
-def lock_account_row(account_id, *fields):
-    """Lock the account's row for the caller's transaction (the order every writer takes: the account
-    first) and return its `fields` (its id when none are named); DomainError when there is no such account."""
-    rows = list(
-        get_account_model().objects.select_for_update().filter(pk=account_id).values_list(*(fields or ("pk",)))
-    )
-    if not rows:
-        raise DomainError("Unknown account.", field="account")
-    return rows[0] if fields else rows[0][0]

@@ -17,21 +17,44 @@ from django.db import models
 
 from .client_address import client_address
 from .copy_rows import build, insert_objects
-from .models import AuditAction, AuditEntry
+from .limits import ACTOR_NAME_MAX_CHARS
+from .models import AuditEntry
 
 SYSTEM = "system"
-# What `object_type` holds: the verbose names of the models the services record (the page's filter).
-OBJECT_TYPES = (
-    "account status type",
-    "status reason",
-    "account",
-    "status change",
-    "package",
-    "user package",
-    "usage record",
-    "invoice",
-    "bulk status job",
-)
+
+# What apps record, registered by each from its AppConfig.ready() (register_audit): the actions with their
+# labels, and the object types (the verbose names of the models they audit) that the page filters by.
+_ACTIONS: dict[str, str] = {}
+_OBJECT_TYPES: list[str] = []
+
+
+def user_of(actor):
+    """The user to record as having made a row (created_by, executed_by): None for the scheduler, a job, or
+    anyone not signed in."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def register_audit(*, actions: type[models.TextChoices] | None = None, audited=()) -> None:
+    """An app's audit actions (a TextChoices) and what its services record: models, or object type names."""
+    for value, label in (actions.choices if actions else []):
+        if _ACTIONS.setdefault(value, label) != label:
+            raise ValueError(f"Audit action {value!r} is registered twice with different labels")
+    for name in [item if isinstance(item, str) else str(item._meta.verbose_name) for item in audited]:
+        if name not in _OBJECT_TYPES:
+            _OBJECT_TYPES.append(name)
+
+
+def action_label(value: str) -> str:
+    return _ACTIONS.get(value, value)
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Every registered action, in the order the apps registered them (the audit page's filter)."""
+    return list(_ACTIONS.items())
+
+
+def object_type_choices() -> list[tuple[str, str]]:
+    return [(name, name.capitalize()) for name in _OBJECT_TYPES]
 
 _request: ContextVar = ContextVar("audit_request", default=None)
 _actor_name: ContextVar = ContextVar("audit_actor_name", default=None)
@@ -54,7 +77,7 @@ class AuditActorMiddleware:
 @contextmanager
 def audit_actor(name: str):
     """Entries written inside are by `name` (a task or command), with no user, even inside a request."""
-    token = _actor_name.set(name[:150])
+    token = _actor_name.set(name[:ACTOR_NAME_MAX_CHARS])
     try:
         yield
     finally:
@@ -72,7 +95,7 @@ def _actor() -> tuple[int | None, str, str | None]:
     user = getattr(request, "user", None)
     address = _valid_address(client_address(request))
     if user is not None and user.is_authenticated:
-        return user.pk, user.get_username()[:150], address
+        return user.pk, user.get_username()[:ACTOR_NAME_MAX_CHARS], address
     return None, "anonymous", address
 
 
@@ -118,7 +141,7 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 def _entry(*, action, obj, object_type, object_id, object_repr, account_id, before, after, who) -> AuditEntry:
-    if action not in AuditAction.values:
+    if action not in _ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}")
     if obj is not None:
         object_type = object_type or str(obj._meta.verbose_name)

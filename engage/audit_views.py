@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
-from .audit import OBJECT_TYPES, changed
+from .audit import action_choices, action_label, changed, object_type_choices
 from .keyset import keyset_page
 from .limits import MAX_ID, parse_id
-from .models import AuditAction, AuditEntry
+from .models import AuditEntry
 from .views import AdministratorRequiredMixin
 
 PAGE_SIZE = 50
@@ -37,10 +37,10 @@ class AuditFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"placeholder": "User name", "class": "form-control"}),
     )
     action = django_filters.ChoiceFilter(
-        choices=AuditAction.choices, empty_label="Any action", widget=forms.Select(attrs={"class": "form-select"}),
+        choices=action_choices, empty_label="Any action", widget=forms.Select(attrs={"class": "form-select"}),
     )
     object_type = django_filters.ChoiceFilter(
-        label="Object", choices=[(t, t.capitalize()) for t in OBJECT_TYPES], empty_label="Any object",
+        label="Object", choices=object_type_choices, empty_label="Any object",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     object_id = _IdFilter(
@@ -127,6 +127,7 @@ class AuditLogView(AdministratorRequiredMixin, View):
             entries, next_before = keyset_page(filterset.qs, parse_id(before), PAGE_SIZE)
         for entry in entries:
             entry.changes = changes(entry)
+            entry.action_label = action_label(entry.action)
         params = request.GET.copy()
         params.pop("before", None)
         return render(

@@ -10,6 +10,7 @@ from .clock import today
 from .errors import DomainError
 from .limits import check_date
 from .pass_runs import reporting_progress
+from .schedule import pass_label
 
 
 def parse_date(value: str | None, *, allow_future: bool = False) -> date:
@@ -48,7 +49,7 @@ class PassCommand(BaseCommand):
         if now - self._last_progress < self.progress_every:
             return
         self._last_progress = now
-        self.stdout.write(f"  {run.get_name_display()}: {run.processed:,} done so far…")
+        self.stdout.write(f"  {pass_label(run.name)}: {run.processed:,} done so far…")
         self.stdout.flush()
 
     def run_pass(self, as_of: date):

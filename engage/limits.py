@@ -25,10 +25,20 @@ FIRST_DATE = date(1990, 1, 1)
 LAST_DATE = date(2199, 12, 31)
 
 ACCOUNT_NAME_MAX_CHARS = 200
+NAME_MAX_CHARS = 100  # a status type's, a status reason's, a collection step's name (SPEC §3)
+IMAGE_URL_MAX_CHARS = 500  # a status type's image
 NOTE_MAX_CHARS = 2000  # the note on a status change
+EXEMPTION_NOTE_MAX_CHARS = 200  # why an account is exempt from collections
 PACKAGE_NAME_MAX_CHARS = 100
-DESCRIPTION_MAX_CHARS = 200  # a usage record's description
+DESCRIPTION_MAX_CHARS = 200  # a usage record's description, a payment's reference or reason
+SUBJECT_MAX_CHARS = 200  # a reminder e-mail's subject
+BODY_MAX_CHARS = 5000  # a reminder e-mail's text
 
+# What the system writes of its own on a row, cut to fit.
+MESSAGE_MAX_CHARS = 300  # an outcome or a refusal: a bulk item's, an episode's, a step run's; a selection's text
+FAILURE_MAX_CHARS = 500  # why a due status change failed
+SOURCE_MAX_CHARS = 150  # who asked for a change when no person did ("collection step …")
+ACTOR_NAME_MAX_CHARS = 150  # who wrote an audit entry: a user name then, "system" or a job's name
 ERROR_MAX_CHARS = 2000  # one error kept on a job or a billing failure
 DETAIL_MAX_CHARS = 5000  # what a pass run records of itself
 

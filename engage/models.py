@@ -2,16 +2,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .schedule import PassName
+from .limits import ACTOR_NAME_MAX_CHARS
 
 
 class PassRun(models.Model):
     """One run of a scheduled pass: what scheduler health reads (last success, failures, and a run that
     stopped without finishing: `finished_at` empty and no heartbeat for a while)."""
 
-    Name = PassName
-
-    name = models.CharField(max_length=32, choices=Name.choices)
+    name = models.CharField(max_length=32)  # the pass's name as its app registered it (engage.schedule)
     as_of = models.DateField()
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -57,18 +55,12 @@ class OutboxMessage(models.Model):
 
 
 class AuditAction(models.TextChoices):
+    """The actions every app records; an app registers its own beside these (engage.audit.register_audit)."""
+
     CREATE = "create", "Created"
     UPDATE = "update", "Changed"
     DELETE = "delete", "Deleted"
-    STATUS_CHANGE = "status_change", "Status change"
-    STATUS_CHANGE_REMOVED = "status_change_removed", "Pending change removed"
-    BILL_ACCOUNT = "bill_account", "Bill Account"
-    PACKAGE_SOLD = "package_sold", "Package sold"
-    USAGE_ADDED = "usage_added", "Usage added"
     SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in unlocked"
-    BULK_STATUS_CHANGE = "bulk_status_change", "Bulk status change"
-    PAYMENT_RECEIVED = "payment_received", "Payment received"
-    PAYMENT_REVERSED = "payment_reversed", "Payment reversed"
 
 
 class AuditEntry(models.Model):
@@ -82,9 +74,9 @@ class AuditEntry(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    actor_name = models.CharField(max_length=150)  # the user name then, or "system" / a command's name
+    actor_name = models.CharField(max_length=ACTOR_NAME_MAX_CHARS)  # the user name then, or "system" / a command's name
     address = models.GenericIPAddressField(null=True, blank=True)
-    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    action = models.CharField(max_length=32)  # registered by the app that writes it (engage.audit.register_audit)
     object_type = models.CharField(max_length=64)  # the model's verbose name: "account status type", …
     object_id = models.BigIntegerField(null=True, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)

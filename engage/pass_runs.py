@@ -1,15 +1,18 @@
 """Record each run of a scheduled pass, so scheduler health can show when it last succeeded, and how far
 a run that was killed got (SPEC §6: a killed pass shows as *interrupted*)."""
 
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from .audit import json_safe
 from .limits import DETAIL_MAX_CHARS
 from .models import PassRun
 
@@ -91,6 +94,34 @@ def finish_part(run_id: int, *, failed: int = 0, detail: str = "") -> PassRun:
             run.succeeded = run.failed == 0
         run.save(update_fields=["parts_done", "failed", "heartbeat_at", "detail", "finished_at", "succeeded"])
     return run
+
+
+@dataclass
+class PassSummary:
+    """What a run of a pass did, one shape for every pass: the counts it declares as fields, the errors of the
+    accounts it could not do, a JSON-safe `as_dict()` (a Celery result, a command's answer: each field, a
+    Counter's counts flattened, the number of errors) and one line in words, `words()`, which `str()` and the
+    run's `detail()` give. A field with metadata {"report": False} stays out of `as_dict()`."""
+
+    errors: list[str] = field(default_factory=list, kw_only=True)
+
+    def words(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.words()
+
+    def as_dict(self) -> dict:
+        result = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "errors" or not f.metadata.get("report", True):
+                continue
+            if isinstance(value, Counter):
+                result.update(sorted(value.items()))
+            else:
+                result[f.metadata.get("key", f.name)] = json_safe(value)
+        return {**result, "errors": len(self.errors)}
 
 
 DETAIL_MAX_ERRORS = 50

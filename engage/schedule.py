@@ -1,24 +1,13 @@
-"""Every scheduled pass, written once: beat runs this table (engage/celery.py) and scheduler health checks
-it (reporting/health.py), so the schedule shown, the schedule run and the lateness rule cannot drift.
+"""The registry of scheduled passes: each app declares its own from its AppConfig.ready() (`register_pass`),
+beat runs what is registered (engage/celery.py) and scheduler health checks it (reporting/health.py), so the
+schedule shown, the schedule run and the lateness rule cannot drift, and the ground names no app."""
 
-Loaded with the Celery app, before Django's apps: it imports no model (PassRun.Name is PassName)."""
-
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery.schedules import crontab
-from django.db import models
-
-
-class PassName(models.TextChoices):
-    """The passes that record their runs (PassRun.name)."""
-
-    APPLY_STATUS_CHANGES = "apply_status_changes", "Apply due status changes"
-    BILLING = "billing", "Billing pass"
-    PROVISIONING = "provisioning", "Provisioning pass"
-    COLLECTIONS = "collections", "Collections pass"
-    STATISTICS_SNAPSHOT = "statistics_snapshot", "Statistics snapshot"
-    SWITCH_AUDIT = "switch_audit", "Switch audit"
+from django.apps import apps
 
 
 @dataclass(frozen=True)
@@ -29,59 +18,58 @@ class ScheduledPass:
     schedule: str  # `when` in words
     expires: int  # seconds: a run not started by then is dropped (the next one comes)
     name: str | None = None  # the PassRun it records; scheduler health watches those
+    label: str = ""  # the pass in words ("Billing pass"); the entry when empty
     limit: timedelta | None = None  # late when no success for this long: the interval plus slack
     found: tuple[str, str] | None = None  # what PassRun.found counts, "{n} …" (one, many): warned while > 0
+    # A pass of the business day (SPEC §6: due changes, then billing, then collections): its place in the
+    # day's order, and what runs it for a day. A pass asked to run for a day first brings the passes before
+    # it in that order up to that day (`run_earlier`).
+    day_order: int | None = None
+    run: Callable[..., dict] | None = None  # run(as_of=date) -> summary
 
-    @property
-    def label(self) -> str:
-        return PassName(self.name).label if self.name else self.entry
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.entry)
 
 
-SCHEDULE: tuple[ScheduledPass, ...] = (
-    ScheduledPass(
-        "apply-due-status-changes", "accounts.tasks.apply_due_status_changes_task", 60.0, "every minute", 55,
-        PassName.APPLY_STATUS_CHANGES, timedelta(minutes=5),
-    ),
-    ScheduledPass(
-        "provisioning-pass", "provisioning.tasks.provisioning_pass_task", 300.0, "every 5 minutes", 290,
-        PassName.PROVISIONING, timedelta(minutes=15),
-    ),
-    ScheduledPass(
-        "billing-pass", "accounts.tasks.billing_pass_task", crontab(hour=1, minute=0), "daily at 01:00", 6 * 3600,
-        PassName.BILLING, timedelta(hours=26),
-    ),
-    ScheduledPass(  # after the billing pass (01:00), whose invoices and credit notes it reads
-        "collections-pass", "dunning.tasks.collections_pass_task", crontab(hour=2, minute=0), "daily at 02:00",
-        6 * 3600, PassName.COLLECTIONS, timedelta(hours=26),
-    ),
-    ScheduledPass(
-        "statistics-snapshot", "reporting.tasks.statistics_snapshot_task", crontab(hour=0, minute=5),
-        "daily at 00:05", 6 * 3600, PassName.STATISTICS_SNAPSHOT, timedelta(hours=26),
-    ),
-    ScheduledPass(
-        "switch-audit", "provisioning.tasks.switch_audit_task", crontab(hour=2, minute=30), "daily at 02:30",
-        6 * 3600, PassName.SWITCH_AUDIT, timedelta(hours=26),
-        found=(
-            "{n} account was not in its desired state on the switch; a job was written to repair it",
-            "{n} accounts were not in their desired state on the switch; jobs were written to repair them",
-        ),
-    ),
-    ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every minute", 55),
-    ScheduledPass(
-        "prune-pass-runs", "engage.tasks.prune_pass_runs_task", crontab(hour=3, minute=30), "daily at 03:30",
-        6 * 3600,
-    ),
-)
+_SCHEDULE: dict[str, ScheduledPass] = {}
+
+
+def register_pass(scheduled_pass: ScheduledPass) -> None:
+    """Called from an app's AppConfig.ready(): beat runs it, health watches it when it records runs."""
+    known = _SCHEDULE.setdefault(scheduled_pass.entry, scheduled_pass)
+    if known != scheduled_pass:
+        raise ValueError(f"Beat entry {scheduled_pass.entry!r} is registered twice")
+
+
+def schedule() -> list[ScheduledPass]:
+    """Every registered entry, in the order the apps registered them (the order of INSTALLED_APPS)."""
+    apps.check_apps_ready()
+    return list(_SCHEDULE.values())
 
 
 def beat_schedule() -> dict:
-    return {p.entry: {"task": p.task, "schedule": p.when, "options": {"expires": p.expires}} for p in SCHEDULE}
+    return {p.entry: {"task": p.task, "schedule": p.when, "options": {"expires": p.expires}} for p in schedule()}
 
 
 def watched_passes() -> list[ScheduledPass]:
     """The passes scheduler health checks, in the order it shows them."""
-    return [p for p in SCHEDULE if p.name]
+    return [p for p in schedule() if p.name]
 
 
 def scheduled(name: str) -> ScheduledPass:
-    return next(p for p in SCHEDULE if p.name == name)
+    return next(p for p in schedule() if p.name == name)
+
+
+def pass_label(name: str) -> str:
+    """A recorded pass's name in words; the name itself for one no longer registered."""
+    return next((p.label for p in schedule() if p.name == name), name)
+
+
+def run_earlier(name: str, *, as_of: date) -> dict:
+    """Run, for `as_of`, the passes that come before the named one in the business day's order (SPEC §6: the
+    billing pass applies the due changes first). {pass name: its summary}."""
+    this = scheduled(name)
+    earlier = sorted((p for p in schedule() if p.day_order is not None and p.day_order < this.day_order),
+                     key=lambda p: p.day_order)
+    return {p.name: p.run(as_of=as_of) for p in earlier}

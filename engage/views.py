@@ -83,12 +83,15 @@ class ObjectListView(AdministratorRequiredMixin, View):
     add_url = ""
     delete_url = ""
 
+    def objects(self):
+        return self.queryset.all()
+
     def get(self, request):
         return render(
             request,
             self.template_name,
             {
-                "objects": self.queryset.all(),
+                "objects": self.objects(),
                 "title": self.title,
                 "add_url": reverse(self.add_url),
                 "delete_url": reverse(self.delete_url),

@@ -10,6 +10,7 @@ class ProvisioningConfig(AppConfig):
 
         from statuses.signals import backend_status_changed
 
+        from . import registry  # noqa: F401 - what this app registers with the ground
         from .checks import check_provisioning_settings
         from .services import on_backend_status_changed
 

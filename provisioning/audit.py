@@ -8,14 +8,13 @@ is recorded, and a job is written when it is not the desired state. The ledger b
 read from its table, so the code path is one. Counted as PassRun.found, which scheduler health shows.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import Max
-from django.utils import timezone
 
-from engage.pass_runs import advance, detail, recorded_pass
-from engage.schedule import PassName
+from engage.clock import today
+from engage.pass_runs import PassSummary, advance, detail, recorded_pass
 from statuses.rules import SwitchState
 
 from .backends import AccountRef, BackendError, get_backend
@@ -23,16 +22,17 @@ from .models import ProvisioningJob, SwitchEntry
 from .passes import CHUNK_SIZE, accounts_without_open_job, write_jobs
 from .runner import record_actuals
 
+AUDIT_PASS_NAME = "switch_audit"
+
 
 @dataclass
-class AuditSummary:
+class AuditSummary(PassSummary):
     checked: int = 0
     drifted: int = 0  # not in the desired state on the switch: a job was written
     recorded: int = 0  # Engage's record of the switch was wrong and is now what the switch said
     unreadable: int = 0
-    errors: list[str] = field(default_factory=list)
 
-    def __str__(self):
+    def words(self) -> str:
         text = (
             f"{self.checked} accounts read from the switch, {self.drifted} not in their desired state "
             f"(jobs written), {self.recorded} records corrected"
@@ -45,8 +45,8 @@ class AuditSummary:
 def switch_audit(*, as_of: date | None = None, chunk_size: int = CHUNK_SIZE) -> AuditSummary:
     summary = AuditSummary()
     backend = get_backend()
-    as_of = as_of or timezone.localdate()
-    with recorded_pass(PassName.SWITCH_AUDIT, as_of) as run:
+    as_of = as_of or today()
+    with recorded_pass(AUDIT_PASS_NAME, as_of) as run:
         after = 0
         while True:
             rows = list(

@@ -9,7 +9,7 @@ claims an account's jobs with skip_locked, so no account gets two jobs or two ru
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
@@ -19,8 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engage.account_model import get_account_model
-from engage.models import PassRun
-from engage.pass_runs import advance, detail, recorded_pass
+from engage.pass_runs import PassSummary, advance, detail, recorded_pass
 from statuses.rules import SwitchState, switch_state_statuses
 
 from .backends import get_backend
@@ -29,18 +28,18 @@ from .runner import Outcome, run_account_jobs, run_jobs_batch
 
 logger = logging.getLogger(__name__)
 
+PASS_NAME = "provisioning"
 CHUNK_SIZE = 500
 
 
 @dataclass
-class PassSummary:
+class ProvisioningSummary(PassSummary):
     drift_jobs: int = 0
     done: int = 0
     failed: int = 0
     skipped: int = 0  # another worker held the account's jobs
-    errors: list[str] = field(default_factory=list)
 
-    def __str__(self):
+    def words(self) -> str:
         text = (
             f"{self.drift_jobs} job{'s' if self.drift_jobs != 1 else ''} created for drift, "
             f"{self.done} account{'s' if self.done != 1 else ''} provisioned, {self.failed} failed"
@@ -158,7 +157,7 @@ def run_accounts(account_ids: list[int], *, now: datetime):
         return list(pool.map(lambda a: _run_one_in_thread(a, now), account_ids))
 
 
-def run_due_jobs(*, now: datetime, summary: PassSummary, chunk_size: int = CHUNK_SIZE, run=None) -> None:
+def run_due_jobs(*, now: datetime, summary: ProvisioningSummary, chunk_size: int = CHUNK_SIZE, run=None) -> None:
     due = due_account_ids(now)
     last_id = 0
     while True:
@@ -189,14 +188,14 @@ def _due_chunk_size() -> int:
 
 
 def provisioning_pass(*, as_of: date | None = None, now: datetime | None = None,
-                      chunk_size: int | None = None) -> PassSummary:
+                      chunk_size: int | None = None) -> ProvisioningSummary:
     """Create jobs for every drifted account, then run every due job; recorded as a PassRun. `chunk_size`
     accounts at a time (default: CHUNK_SIZE, and ENGAGE_PROVISIONING_BATCH for the due jobs of a batching
     backend)."""
     now = now or timezone.now()
     as_of = as_of or timezone.localdate(now)
-    summary = PassSummary()
-    with recorded_pass(PassRun.Name.PROVISIONING, as_of) as run:
+    summary = ProvisioningSummary()
+    with recorded_pass(PASS_NAME, as_of) as run:
         summary.drift_jobs = create_drift_jobs(chunk_size=chunk_size or CHUNK_SIZE)
         run_due_jobs(now=now, summary=summary, chunk_size=chunk_size or _due_chunk_size(), run=run)
         run.processed = summary.done

@@ -8,8 +8,9 @@ class ReportingConfig(AppConfig):
     name = "reporting"
 
     def ready(self):
-        from accounts.signals import status_changes_applied
+        from accounts.engine import status_changes_applied
 
+        from . import registry  # noqa: F401 - what this app registers with the ground
         from .reason_rollup import add_applied_changes
 
         status_changes_applied.connect(add_applied_changes, dispatch_uid="reporting.reason_rollup")

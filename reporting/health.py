@@ -5,7 +5,7 @@ runs come from one UNION of LIMIT 1 lookups on PassRun's (name, -started_at) ind
 are counted with a cap (`SELECT COUNT(*) FROM (… LIMIT 1001)`), never over the accounts table.
 
 When is a pass "late"? When its last successful run finished longer ago than its schedule plus slack
-(the `limit` of its entry in engage/schedule.py). A pass that has never succeeded is measured from
+(the `limit` its app registered with engage/schedule.py). A pass that has never succeeded is measured from
 the first account's creation: a fresh install without accounts shows no warning, but once accounts
 have existed longer than a pass's limit and it still never succeeded, beat (or the worker) is not
 running and we say so.
@@ -20,13 +20,13 @@ from django.utils.timesince import timesince
 
 from accounts.models import Account, StatusChange
 from billing.models import BillingFailure
+from billing.passes import PASS_NAME as BILLING_PASS
 from engage.models import PassRun
 from engage.pass_runs import HEARTBEAT_STALE
 from engage.schedule import ScheduledPass, watched_passes
 from provisioning.models import JobState, ProvisioningJob
 from statuses.rules import StatusChangeState
 
-PASS_SCHEDULES = watched_passes()  # engage/schedule.py: what beat runs
 CAP = 1000  # backlogs are counted up to this; the page says "1,000+" beyond
 DETAIL_ROWS = 20
 NBSP = "\xa0"  # timesince's
@@ -129,7 +129,7 @@ def ago(moment: datetime | None, now: datetime) -> str:
 def _latest_runs() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
     """({name: latest successful run}, {name: latest finished run}, {name: latest run}) in one query."""
     parts = []
-    for sched in PASS_SCHEDULES:
+    for sched in watched_passes():
         base = PassRun.objects.filter(name=sched.name).order_by("-started_at")
         for kind, latest in (
             ("success", base.filter(succeeded=True)), ("finished", base.exclude(finished_at=None)), ("latest", base)
@@ -190,10 +190,10 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
     today = timezone.localdate(now)
     successes, finished, latest = _latest_runs()
     install_start = None
-    if len(successes) < len(PASS_SCHEDULES):
+    if len(successes) < len(watched_passes()):
         install_start = Account.objects.order_by("pk").values_list("created_at", flat=True).first()
     passes = []
-    for sched in PASS_SCHEDULES:
+    for sched in watched_passes():
         success, last = successes.get(sched.name), finished.get(sched.name)
         warning = _pass_warning(sched, success, last, now, install_start)
         interrupted = _interrupted(latest.get(sched.name), now)
@@ -207,7 +207,7 @@ def scheduler_health(*, now: datetime | None = None) -> SchedulerHealth:
             health = replace(health, warning=f"{health.warning}; {found}" if health.warning else found)
         passes.append(health)
 
-    billing_last = finished.get(PassRun.Name.BILLING)
+    billing_last = finished.get(BILLING_PASS)
     since = billing_last["started_at"] if billing_last else None
     overdue = _pending_overdue(today).values("pk")[: CAP + 1].count()
     # order_by(): the model's ordering would put "id" in the SELECT and undo the DISTINCT.

@@ -10,7 +10,6 @@ from pygal.style import Style
 
 from engage.errors import DomainError
 from engage.limits import FIRST_DATE, check_date
-from engage.models import PassRun
 from engage.pass_runs import recorded_pass
 from engage.schedule import scheduled
 from statuses.colours import chart_hex
@@ -21,6 +20,7 @@ from .health import health_details, scheduler_health
 from .models import ReasonDayCount, StatisticsSnapshot
 from .selectors import account_statistics
 
+SNAPSHOT_PASS_NAME = "statistics_snapshot"
 CHART_DAYS = 90
 PERIOD_DAYS = 30
 
@@ -28,7 +28,7 @@ PERIOD_DAYS = 30
 def record_snapshot(*, day: date) -> int:
     """Copy the counters of every status type (0 for a type without accounts) into the day's snapshot.
     Idempotent: a second run the same day overwrites that day's rows (one read, one upsert)."""
-    with recorded_pass(PassRun.Name.STATISTICS_SNAPSHOT, day) as run:
+    with recorded_pass(SNAPSHOT_PASS_NAME, day) as run:
         rows = [
             StatisticsSnapshot(day=day, status_type_id=pk, backend_status=backend, count=count or 0)
             for pk, backend, count in AccountStatusType.objects.values_list("pk", "backend_status", "counter__count")
@@ -252,6 +252,6 @@ def statistics_overview(*, on: date, period: tuple[date, date] | None, csp_nonce
         "chart_days": CHART_DAYS,
         "reasons": reason_counts(start=period[0], end=period[1]) if period else None,
         "health": health,
-        "snapshot_schedule": scheduled(PassRun.Name.STATISTICS_SNAPSHOT).schedule,
+        "snapshot_schedule": scheduled(SNAPSHOT_PASS_NAME).schedule,
         "health_details": health_details(health),
     }

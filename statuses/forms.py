@@ -3,40 +3,12 @@ from the services (the same functions the API goes through), which check again u
 
 from django import forms
 
-from engage.forms import AccessibleForm
+from engage.forms import SetupForm
 
 from .models import AccountStatusType, StatusReason
 from .rules import BackendStatus
 from .services import status_reason_problems, status_type_problems
 from .validators import IMAGE_URL_MAX, NAME_MAX, NAME_REQUIRED
-
-
-class SetupForm(AccessibleForm):
-    """Bootstrap classes on every widget; `is-invalid` on each field that has an error (AccessibleForm)."""
-
-    problems = None  # services.<entity>_problems(instance, fields) -> (values, {field: [message]})
-
-    def __init__(self, *args, obj=None, **kwargs):
-        self.obj = obj
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple)):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-    def clean(self):
-        cleaned = super().clean()
-        given = {name: value for name, value in cleaned.items() if name not in self.errors}
-        _values, errors = type(self).problems(self.obj, given)
-        for name, messages in errors.items():
-            if name not in self.errors:
-                for message in messages:
-                    self.add_error(name if name in self.fields else None, message)
-        return cleaned
 
 
 def _name_field():

@@ -45,6 +45,21 @@ class StatusChangeState(models.TextChoices):
     REMOVED = "removed", "Removed"  # by a person before its date; kept in the history
 
 
+class ReasonKey(models.TextChoices):
+    """Reasons the product gives itself (StatusReason.key): found by key, so renaming one changes nothing."""
+
+    PAYMENT_RECEIVED = "payment_received", "Payment received"  # an account collections restores once paid
+
+
+class ChangeOutcome(models.TextChoices):
+    """What a request for many accounts (a bulk change, a collection step) did with one of them: applied it
+    now, scheduled it (a pending change), or skipped the account with the reason."""
+
+    APPLIED = StatusChangeState.APPLIED.value, "Changed"
+    PENDING = StatusChangeState.PENDING.value, "Scheduled"
+    SKIPPED = "skipped", "Skipped"
+
+
 @dataclass(frozen=True)
 class BackendRule:
     bills_packages: bool

@@ -1,14 +1,18 @@
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
-
 from .models import AccountStatusType, StatusReason
+from .usage import account_counts
 
 
 def status_type_list():
-    """Every type with `account_count` from the per-type counter (no COUNT over the accounts table)."""
-    return AccountStatusType.objects.annotate(account_count=Coalesce(F("counter__count"), Value(0))).order_by(
-        "name", "pk"
-    )
+    return AccountStatusType.objects.order_by("name", "pk")
+
+
+def with_account_counts(status_types) -> list[AccountStatusType]:
+    """The types, each with `account_count` (statuses.usage: counters, no COUNT over the accounts table)."""
+    status_types = list(status_types)
+    counts = account_counts([t.pk for t in status_types])
+    for status_type in status_types:
+        status_type.account_count = counts[status_type.pk]
+    return status_types
 
 
 def status_reason_list():
@@ -17,12 +21,6 @@ def status_reason_list():
 
 def default_status_type() -> AccountStatusType:
     return AccountStatusType.objects.get(is_default=True)
-
-
-def status_type_account_count(status_type: AccountStatusType) -> int:
-    """Accounts of this type, from the counter kept with every change (no COUNT over accounts)."""
-    counter = getattr(status_type, "counter", None) if status_type.pk else None
-    return counter.count if counter else 0
 
 
 def reasons_for(backend_status: str):

@@ -6,10 +6,9 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from engage.limits import IMAGE_URL_MAX_CHARS as IMAGE_URL_MAX
+from engage.limits import NAME_MAX_CHARS as NAME_MAX
 from engage.limits import hidden_characters
-
-NAME_MAX = 100
-IMAGE_URL_MAX = 500
 
 NAME_REQUIRED = "Name is required."
 IMAGE_URL_MESSAGE = "Image URL must be an http:// or https:// address, or a site path starting with /."

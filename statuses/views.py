@@ -5,7 +5,8 @@ from engage.views import BulkDeleteView, ObjectEditView, ObjectListView
 from . import services
 from .forms import AccountStatusTypeForm, StatusReasonForm
 from .models import AccountStatusType, StatusReason
-from .selectors import status_reason_list, status_type_account_count, status_type_list
+from .selectors import status_reason_list, status_type_list, with_account_counts
+from .usage import accounts_using
 
 
 class StatusTypeListView(ObjectListView):
@@ -14,6 +15,9 @@ class StatusTypeListView(ObjectListView):
     title = "Account Status Types"
     add_url = "statuses:type-add"
     delete_url = "statuses:type-delete"
+
+    def objects(self):
+        return with_account_counts(self.queryset.all())
 
 
 class StatusTypeEditView(ObjectEditView):
@@ -32,7 +36,7 @@ class StatusTypeEditView(ObjectEditView):
         return services.status_type_update(obj, **data)
 
     def extra_context(self, obj):
-        return {"account_count": status_type_account_count(obj) if obj else None}
+        return {"account_count": accounts_using(obj) if obj else None}
 
 
 class StatusTypeDeleteView(BulkDeleteView):

@@ -41,3 +41,4 @@ def restore_installation_defaults():
     from django.apps import apps
 
     importlib.import_module("statuses.migrations.0002_defaults").create_defaults(apps, None)
+    importlib.import_module("statuses.migrations.0003_reason_key").set_keys(apps, None)

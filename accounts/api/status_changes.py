@@ -6,8 +6,8 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..engine import account_change_status, preview_status_change, status_change_remove
 from ..models import Account, StatusChange
-from ..status_changes import account_change_status, preview_status_change, status_change_remove
 from .serializers import StatusChangeOutcomeSerializer, StatusChangeRequestSerializer, StatusChangeSerializer
 
 

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import bulk, status_changes
+from ..bulk import api as bulk
+from . import status_changes
 
 urlpatterns = [
     path(

@@ -2,18 +2,18 @@
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from statuses.api.views import _DELETE_ERRORS, _WRITE_ERRORS, _ServiceViewSet
+from engage.api_setup import SETUP_DELETE_ERRORS, SETUP_WRITE_ERRORS, SetupViewSet
 
 from ..steps import step_create, step_update, steps_delete, steps_in_order
 from .serializers import CollectionStepSerializer
 
 
 @extend_schema_view(
-    create=extend_schema(responses={201: CollectionStepSerializer, **_WRITE_ERRORS}),
-    partial_update=extend_schema(responses={200: CollectionStepSerializer, **_WRITE_ERRORS}),
-    destroy=extend_schema(responses=_DELETE_ERRORS),
+    create=extend_schema(responses={201: CollectionStepSerializer, **SETUP_WRITE_ERRORS}),
+    partial_update=extend_schema(responses={200: CollectionStepSerializer, **SETUP_WRITE_ERRORS}),
+    destroy=extend_schema(responses=SETUP_DELETE_ERRORS),
 )
-class CollectionStepViewSet(_ServiceViewSet):
+class CollectionStepViewSet(SetupViewSet):
     """Support reads; Administrators add, edit and delete (a step an open episode ran is kept: 409)."""
 
     queryset = steps_in_order()

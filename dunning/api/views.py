@@ -9,11 +9,11 @@ from rest_framework.views import APIView
 from accounts.models import Account
 from engage.account_model import account_id_or_404
 from engage.clock import today
-from engage.limits import MONEY_DECIMAL_PLACES, TOTAL_MAX_DIGITS
+from engage.limits import EXEMPTION_NOTE_MAX_CHARS, MONEY_DECIMAL_PLACES, TOTAL_MAX_DIGITS
 from engage.permissions import IsStaffRole
 
 from ..dry_run import LIST_MAX, collections_dry_run
-from ..exemptions import NOTE_MAX, exemption_set
+from ..exemptions import exemption_set
 
 
 class DryRunQuerySerializer(serializers.Serializer):
@@ -83,7 +83,7 @@ class DryRunView(APIView):
 class ExemptionSerializer(serializers.Serializer):
     until = serializers.DateField(allow_null=True, required=False,
                                   help_text="Inclusive; null (or absent) ends the exemption.")
-    note = serializers.CharField(max_length=NOTE_MAX, allow_blank=True, required=False)
+    note = serializers.CharField(max_length=EXEMPTION_NOTE_MAX_CHARS, allow_blank=True, required=False)
 
 
 class ExemptionView(APIView):

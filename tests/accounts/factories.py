@@ -1,9 +1,9 @@
 from datetime import date
 from decimal import Decimal
 
+from accounts.engine import account_change_status
 from accounts.models import Account
 from accounts.services import account_create
-from accounts.status_changes import account_change_status
 from billing.models import Package, UserPackage
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption, can_start_in, needs_reason

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.passes import bill_part, start_billing
 from billing.models import ChargeLine, Invoice
+from billing.passes import bill_part, start_billing
 from engage.models import PassRun
 
 from .factories import give_package, make_account
@@ -29,7 +29,7 @@ def test_parts_run_in_any_order_finish_one_run_once():
     handed = []
     result = start_billing(as_of=AS_OF, dispatch=lambda *part: handed.append(part) or True, parts=3)
     assert result["billing"]["parts"] == 3 and result["billing"]["billed_here"] == 0
-    run = PassRun.objects.get(name=PassRun.Name.BILLING)
+    run = PassRun.objects.get(name="billing")
     assert run.finished_at is None and run.parts == 3
     for run_id, as_of, lo, hi in reversed(handed):
         assert PassRun.objects.get(pk=run.pk).finished_at is None
@@ -51,6 +51,6 @@ def test_a_part_the_broker_refuses_is_billed_by_the_pass_itself():
     accounts = _accounts(4)
     result = start_billing(as_of=AS_OF, dispatch=lambda *part: False, parts=2)
     assert result["billing"]["billed_here"] == 2
-    run = PassRun.objects.get(name=PassRun.Name.BILLING)
+    run = PassRun.objects.get(name="billing")
     assert run.finished_at is not None and run.succeeded is True and run.processed == 4
     assert ChargeLine.objects.filter(account__in=accounts).count() == 4

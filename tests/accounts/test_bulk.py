@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import bulk
-from accounts.bulk import bulk_change_cancel, bulk_change_run, bulk_change_start, bulk_change_submit
+from accounts.bulk import services as bulk
+from accounts.bulk.services import bulk_change_cancel, bulk_change_run, bulk_change_start, bulk_change_submit
 from accounts.models import Account, BulkStatusItem, BulkStatusJob, StatusChange
 from billing.models import ChargeLine
 from engage.errors import DomainError

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from accounts import bulk
-from accounts.bulk import bulk_change_run
+from accounts.bulk import services as bulk
+from accounts.bulk.services import bulk_change_run
 from accounts.models import Account, BulkStatusJob
 
 from .factories import give_package, make_account, reason, status_type

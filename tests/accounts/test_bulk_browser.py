@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from accounts import bulk
-from accounts.bulk import bulk_change_run
+from accounts.bulk import services as bulk
+from accounts.bulk.services import bulk_change_run
 from accounts.models import Account, BulkStatusJob, StatusChange
 from tests.browser import login, shot
 

@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from accounts.engine import account_change_status
 from accounts.models import StatusChange
-from accounts.status_changes import account_change_status
 from accounts.tasks import apply_due_status_changes_task
 from engage.celery import app
 

@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
+from accounts.engine import account_change_status
 from accounts.models import Account, StatusChange
-from accounts.status_changes import account_change_status, apply_due_status_changes
+from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine
 from engage.errors import ConflictError
 from tests.concurrency import all_succeed, run_at_once

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import views
+from accounts.engine import account_change_status
 from accounts.models import Account
-from accounts.status_changes import account_change_status
 from engage.clock import today
 from statuses.rules import ChangeOption
 

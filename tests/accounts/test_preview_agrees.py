@@ -6,15 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from accounts.engine import account_change_status, options_for, preview_status_change
 from accounts.models import StatusChange
-from accounts.passes import run_billing
-from accounts.status_changes import (
-    account_change_status,
-    apply_due_status_changes,
-    options_for,
-    preview_status_change,
-)
+from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, UserPackage
+from billing.passes import run_billing
 from statuses.rules import ChangeOption
 
 from .factories import give_package, make_account, reason, status_type

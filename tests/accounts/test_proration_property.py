@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.engine import account_change_status
 from accounts.models import Account
-from accounts.status_changes import account_change_status
 from billing.models import ChargeLine, UserPackage
 
 from .factories import give_package, make_account, reason, status_type

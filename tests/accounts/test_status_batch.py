@@ -11,14 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.engine import SkipCode, account_change_status, apply_due_change, change_status_batch
 from accounts.models import Account, StatusChange, StatusTypeCount
-from accounts.status_changes import (
-    SkipCode,
-    account_change_status,
-    apply_due_change,
-    apply_due_status_changes,
-    change_status_batch,
-)
+from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, Invoice, UserPackage
 from engage.errors import DomainError
 from engage.models import AuditEntry, OutboxMessage

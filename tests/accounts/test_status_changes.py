@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.engine import account_change_status, status_change_remove
 from accounts.models import Account, StatusChange, StatusTypeCount
-from accounts.status_changes import account_change_status, apply_due_status_changes, status_change_remove
+from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, UserPackage
 from engage.errors import ConflictError, DomainError
 
@@ -370,4 +371,4 @@ def test_the_pass_commands_print_plain_counts(capsys):
     out = capsys.readouterr().out
     assert "Applied due status changes as of 2031-03-01: {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in out
     call_command("run_billing_pass", "--date", "2031-03-01", "--allow-future")
-    assert "'status_changes': {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in capsys.readouterr().out
+    assert "'apply_status_changes': {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in capsys.readouterr().out

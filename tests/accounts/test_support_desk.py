@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.engine import account_change_status
 from accounts.models import Account, StatusChange
-from accounts.status_changes import account_change_status
 from billing.api.serializers import InvoiceSerializer
 from billing.models import Invoice
 from billing.proration import next_bill_day

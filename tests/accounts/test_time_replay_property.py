@@ -14,10 +14,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.engine import account_change_status
 from accounts.models import Account, StatusChange, StatusTypeCount
-from accounts.passes import run_billing
-from accounts.status_changes import account_change_status, apply_due_status_changes
+from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, Invoice, UsageRecord, UserPackage
+from billing.passes import run_billing
 from engage.errors import DomainError
 
 from .factories import give_package, make_account, reason, status_type

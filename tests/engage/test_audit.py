@@ -13,9 +13,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Account, BulkStatusJob, StatusChange
-from accounts.status_changes import apply_due_status_changes
-from billing.models import Invoice, Package, UsageRecord, UserPackage
-from engage.audit import OBJECT_TYPES, audit_actor, audit_record, json_safe, snapshot
+from accounts.passes import apply_due_status_changes
+from billing.models import Invoice, Package, Payment, UsageRecord, UserPackage
+from dunning.models import CollectionStep
+from engage.audit import action_choices, audit_actor, audit_record, json_safe, object_type_choices, snapshot
 from engage.models import AuditEntry
 from statuses.models import AccountStatusType, StatusReason
 from tests.accounts.factories import give_package, make_account, reason, status_type
@@ -348,9 +349,19 @@ def test_values_are_stored_json_safe():
 
 
 def test_every_audited_model_is_an_object_type_on_the_filter():
+    # Each app registers what its services record (its registry.py); the page's filter offers exactly those.
     models = [AccountStatusType, StatusReason, Account, StatusChange, Package, UserPackage, UsageRecord, Invoice,
-              BulkStatusJob]
-    assert sorted(str(m._meta.verbose_name) for m in models) == sorted(OBJECT_TYPES)
+              Payment, BulkStatusJob, CollectionStep]
+    assert sorted(value for value, _label in object_type_choices()) == sorted(
+        [str(m._meta.verbose_name) for m in models] + ["sign-in lock-out"])
+
+
+def test_every_action_the_apps_register_is_on_the_filter_with_its_label():
+    labels = dict(action_choices())
+    assert labels["status_change"] == "Status change" and labels["payment_reversed"] == "Payment reversed"
+    assert labels["create"] == "Created" and labels["sign_in_unlocked"] == "Sign-in unlocked"
+    with pytest.raises(ValueError, match="Unknown audit action 'no_such_action'"):
+        audit_record(action="no_such_action", object_type="account", object_id=1)
 
 
 # ---- the page /audit/ ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def test_a_date_not_written_yyyy_mm_dd_is_refused(command, typo):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_future_date_is_refused_without_allow_future_and_nothing_is_done(command, capsys):
     account = make_account()
-    from accounts.status_changes import account_change_status
+    from accounts.engine import account_change_status
 
     account_change_status(
         account_id=account.pk, to_type=status_type("Suspended"), option="specific_date",
@@ -52,13 +52,14 @@ def test_today_and_earlier_need_no_flag(capsys):
 
 
 def test_long_runs_print_progress_then_a_summary(capsys, monkeypatch):
-    from accounts import status_changes
+    from accounts import passes
+    from accounts.engine import account_change_status
 
     monkeypatch.setattr(PassCommand, "progress_every", 0.0)
-    monkeypatch.setattr(status_changes, "DUE_CHUNK", 1)
+    monkeypatch.setattr(passes, "DUE_CHUNK", 1)
     for i in range(3):
         account = make_account(email=f"c{i}@example.com")
-        status_changes.account_change_status(
+        account_change_status(
             account_id=account.pk, to_type=status_type("Suspended"), option="specific_date",
             effective_date=today() + timedelta(days=1), reason=reason("Non-payment"),
         )

@@ -77,7 +77,7 @@ def test_a_status_email_goes_through_a_real_smtp_server(settings, django_capture
         )
         settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT = backend, host, int(smtp_port)
         settings.DEFAULT_FROM_EMAIL = "engage@example.net"
-        from accounts.status_changes import account_change_status
+        from accounts.engine import account_change_status
 
         account = make_account(type_name="Prospect", name="Ana Silva", email="ana@example.com")
         with django_capture_on_commit_callbacks(execute=True):

@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.status_changes import account_change_status
+from accounts.engine import account_change_status
 from engage import broker, outbox
 from engage.celery import app
 from engage.models import OutboxMessage
@@ -72,7 +72,7 @@ def test_broker_down_the_change_stands_and_the_relay_sends_the_email_once(
 
 
 def test_a_failing_send_stays_open_with_its_error_and_is_retried(django_capture_on_commit_callbacks, monkeypatch):
-    from accounts import notifications
+    from accounts.engine import notifications
 
     def smtp_down(*args, **kwargs):
         raise ConnectionRefusedError(111, "SMTP refused")

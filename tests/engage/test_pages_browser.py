@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.status_changes import account_change_status
+from accounts.engine import account_change_status
 from billing.models import Invoice
 from billing.proration import next_bill_day
 from tests.accounts.factories import give_package, make_account, reason, status_type

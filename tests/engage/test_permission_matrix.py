@@ -22,8 +22,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
-from accounts.bulk import bulk_change_run, bulk_change_submit
-from accounts.status_changes import account_change_status
+from accounts.bulk.services import bulk_change_run, bulk_change_submit
+from accounts.engine import account_change_status
 from billing.models import Payment
 from dunning.steps import step_create
 from engage.clock import today

@@ -261,7 +261,7 @@ def status_types() -> dict:
 def bulk_accounts(specs: list[tuple[int, str]], *, prefix: str) -> list:
     """Accounts from (bill day, status type name) pairs, in that order, with one INSERT per batch; their
     numbers as the product gives them (from the id); the counters are recounted afterwards."""
-    from accounts.counters import recount_status_types
+    from accounts.engine import recount_status_types
     from accounts.models import Account
     from accounts.services import assign_numbers
 
@@ -280,6 +280,6 @@ def bulk_accounts(specs: list[tuple[int, str]], *, prefix: str) -> list:
 
 
 def assert_counters_match_a_recount() -> None:
-    from accounts.counters import recount_status_types
+    from accounts.engine import recount_status_types
 
     assert recount_status_types(fix=False) == {}, "status type counters differ from a recount"

@@ -23,10 +23,11 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 
+from accounts.engine import account_change_status
 from accounts.models import Account, StatusChange
-from accounts.passes import run_billing
-from accounts.status_changes import account_change_status, apply_due_status_changes
+from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, Invoice, Package, UserPackage
+from billing.passes import run_billing
 from statuses.selectors import reasons_for
 
 from .conftest import bulk_accounts, status_types

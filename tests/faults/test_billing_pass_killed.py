@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import connection
 from django.db.models import Count, Sum
 
-from accounts.tasks import billing_pass_task
 from billing.models import ChargeLine, Invoice, Package, UserPackage
+from billing.tasks import billing_pass_task
 from engage.models import PassRun
 
 from .conftest import WORKER_TEST, assert_counters_match_a_recount, bulk_accounts, kill_when, print_pass_runs, wait_for
@@ -117,7 +117,7 @@ def test_billing_pass_killed_twice_then_rerun_bills_each_period_once(workers):
 
     # The pass is split into parts (SPEC §10): a killed worker leaves its run unfinished; the next worker
     # may take the parts still queued from it before the pass sent to it (so one run or two are started).
-    killed_runs = list(PassRun.objects.filter(name=PassRun.Name.BILLING).order_by("id"))
+    killed_runs = list(PassRun.objects.filter(name="billing").order_by("id"))
     assert 1 <= len(killed_runs) <= len(KILL_AT)
     assert all(run.finished_at is None and run.succeeded is None for run in killed_runs), killed_runs
 
@@ -128,15 +128,15 @@ def test_billing_pass_killed_twice_then_rerun_bills_each_period_once(workers):
     # wait until every run it started has finished.
     done = wait_for(
         lambda: (
-            not PassRun.objects.filter(name=PassRun.Name.BILLING, finished_at__isnull=True)
+            not PassRun.objects.filter(name="billing", finished_at__isnull=True)
             .exclude(pk__in=[run.pk for run in killed_runs]).exists()
-            and PassRun.objects.filter(name=PassRun.Name.BILLING, finished_at__isnull=False).first()
+            and PassRun.objects.filter(name="billing", finished_at__isnull=False).first()
         ),
         timeout=150, worker=final, what="the re-run to finish",
     )
     rerun = time.monotonic() - started
     final.stop()
-    runs = print_pass_runs(PassRun.Name.BILLING)
+    runs = print_pass_runs("billing")
     print(f"re-run took {rerun:.1f}s (worker start included)")
 
     assert done.succeeded is True and done.failed == 0, done.detail

@@ -6,8 +6,8 @@ from collections import Counter
 
 from django.db.models import Count, Sum
 
-from accounts.tasks import billing_pass_task
 from billing.models import ChargeLine, Invoice, UserPackage
+from billing.tasks import billing_pass_task
 from engage.models import PassRun
 
 from .conftest import WORKER_TEST, assert_counters_match_a_recount, wait_for
@@ -22,12 +22,12 @@ def test_two_workers_share_the_parts_of_one_billing_run(workers):
     first, second = workers.start(), workers.start()
     first.send(billing_pass_task, AS_OF.isoformat())
     run = wait_for(
-        lambda: PassRun.objects.filter(name=PassRun.Name.BILLING, finished_at__isnull=False).first(),
+        lambda: PassRun.objects.filter(name="billing", finished_at__isnull=False).first(),
         timeout=150, worker=first, what="the split run to finish",
     )
     # The worker that takes the pass splits it (ENGAGE_PASS_PARTS, 4 by default); both take the parts.
     assert (run.parts, run.parts_done, run.succeeded, run.failed) == (4, 4, True, 0), run.detail
-    assert PassRun.objects.filter(name=PassRun.Name.BILLING).count() == 1
+    assert PassRun.objects.filter(name="billing").count() == 1
     assert run.processed == len({account for _end, _amount, account in lines.values()})
     assert run.detail.count("Accounts ") >= 2  # parts report their ranges
 

@@ -30,8 +30,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from accounts.engine.notifications import EMAIL
 from accounts.models import Account
-from accounts.notifications import EMAIL
 from engage import broker
 from engage.celery import app
 from engage.models import OutboxMessage

@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from accounts.engine import account_change_status
 from accounts.models import Account, StatusChange
-from accounts.status_changes import account_change_status
 from billing.models import ChargeLine, UserPackage
 from engage.errors import ConflictError, DomainError
 from provisioning.models import ProvisioningJob, SwitchEntry

@@ -25,13 +25,13 @@ import pytest
 from django.core import mail
 from django.db.models import F
 
+from accounts.engine import account_change_status
+from accounts.engine.notifications import EMAIL
 from accounts.models import StatusChange
-from accounts.notifications import EMAIL
-from accounts.status_changes import account_change_status
 from engage.celery import app
 from engage.models import OutboxMessage
 from engage.outbox import HANDOVER_GRACE, deliver
-from engage.schedule import SCHEDULE
+from engage.schedule import schedule
 from provisioning.models import SwitchEntry
 from provisioning.passes import provisioning_pass
 from tests.accounts.factories import make_account, reason, status_type
@@ -59,7 +59,7 @@ def die(*args, **kwargs):
 
 
 provisioning.services._dispatch = die
-from accounts.status_changes import apply_due_status_changes
+from accounts.passes import apply_due_status_changes
 
 apply_due_status_changes(as_of=date.fromisoformat(sys.argv[1]))
 print("not killed")
@@ -122,8 +122,8 @@ def test_a_change_applied_by_a_worker_killed_right_after_commit_still_gets_its_e
 
 def run_everything_on_beats_schedule() -> None:
     """Each task of beat's schedule once, the outbox relay included."""
-    assert "engage.outbox.relay" in {entry.task for entry in SCHEDULE}
-    for entry in SCHEDULE:
+    assert "engage.outbox.relay" in {entry.task for entry in schedule()}
+    for entry in schedule():
         importlib.import_module(entry.task.rsplit(".", 1)[0])
         # Not .get(): Celery's "a task is joining" flag is process-global, and eager tasks run in threads
         # by an earlier test (test_concurrent_status_changes) can leave it set; the result is enough.

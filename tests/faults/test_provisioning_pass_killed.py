@@ -84,12 +84,12 @@ def test_provisioning_pass_killed_twice_then_rerun_reaches_the_desired_state_onc
     started = time.monotonic()
     final.send(provisioning_pass_task, AS_OF)
     done = wait_for(
-        lambda: PassRun.objects.filter(name=PassRun.Name.PROVISIONING, finished_at__isnull=False).first(),
+        lambda: PassRun.objects.filter(name="provisioning", finished_at__isnull=False).first(),
         timeout=150, worker=final, what="the re-run to finish",
     )
     print(f"re-run took {time.monotonic() - started:.1f}s (worker start included)")
     final.stop()
-    runs = print_pass_runs(PassRun.Name.PROVISIONING)
+    runs = print_pass_runs("provisioning")
     assert [run.finished_at is None for run in runs] == [True, True, False]
     assert done.succeeded is True and done.failed == 0, done.detail
 

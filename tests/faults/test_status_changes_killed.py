@@ -138,12 +138,12 @@ def test_applying_due_changes_killed_twice_then_rerun_applies_each_once(workers)
     started = time.monotonic()
     final.send(apply_due_status_changes_task, AS_OF.isoformat())
     done = wait_for(
-        lambda: PassRun.objects.filter(name=PassRun.Name.APPLY_STATUS_CHANGES, finished_at__isnull=False).first(),
+        lambda: PassRun.objects.filter(name="apply_status_changes", finished_at__isnull=False).first(),
         timeout=150, worker=final, what="the re-run to finish",
     )
     print(f"re-run took {time.monotonic() - started:.1f}s (worker start included)")
     final.stop()
-    runs = print_pass_runs(PassRun.Name.APPLY_STATUS_CHANGES)
+    runs = print_pass_runs("apply_status_changes")
     emails = e_mails_handed_over(workers)
     assert [run.finished_at is None for run in runs] == [True, True, False]
     assert done.succeeded is True and done.failed == 0, done.detail

@@ -200,7 +200,7 @@ def test_a_pass_calls_many_slow_receivers_at_once(make_account, fake_switch, set
 def test_a_hanging_call_holds_no_lock_on_any_account(make_account, fake_switch, settings, no_inline_dispatch):
     """While the pass waits on a hanging receiver, status changes (another account, and the same one)
     go through at once, on PostgreSQL and on the SQLite default."""
-    from accounts.status_changes import account_change_status
+    from accounts.engine import account_change_status
     from provisioning.passes import provisioning_pass
 
     from ..accounts.factories import reason, status_type

@@ -12,14 +12,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from accounts.engine import account_change_status, change_status_batch, status_change_remove, status_changes_applied
 from accounts.models import StatusChange
-from accounts.signals import status_changes_applied
-from accounts.status_changes import (
-    account_change_status,
-    apply_due_status_changes,
-    change_status_batch,
-    status_change_remove,
-)
+from accounts.passes import apply_due_status_changes
 from reporting.models import ReasonDayCount
 from reporting.reason_rollup import add_applied_changes, history_counts
 from reporting.statistics import reason_counts

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.status_changes import account_change_status
+from accounts.engine import account_change_status
 from engage.models import PassRun
 from reporting.context_processors import sidebar
 from reporting.models import StatisticsSnapshot

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.status_changes import account_change_status, apply_due_status_changes
+from accounts.engine import account_change_status
+from accounts.passes import apply_due_status_changes
 from billing.passes import billing_pass
 from provisioning.passes import provisioning_pass
 from reporting.statistics import record_snapshot

@@ -10,10 +10,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.counters import recount_status_types
+from accounts.engine import account_change_status, recount_status_types
 from accounts.models import Account
+from accounts.passes import apply_due_status_changes
 from accounts.services import account_create
-from accounts.status_changes import account_change_status, apply_due_status_changes
 from engage.errors import DomainError
 from reporting.selectors import account_statistics
 from statuses.models import AccountStatusType, StatusReason

@@ -1,11 +1,10 @@
 """The Setup pages in Chromium, as an Administrator clicks through them."""
 
-import importlib
 
 import pytest
 
 from statuses.models import AccountStatusType
-from tests.browser import login, shot
+from tests.browser import login, restore_installation_defaults, shot
 
 from .factories import account_of
 
@@ -15,10 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 @pytest.fixture(autouse=True)
 def installation_defaults():
     """A transactional test may start from emptied tables (an earlier one flushed them): put back the
-    types and reasons of a new installation, with the data migration's own function."""
-    from django.apps import apps
-
-    importlib.import_module("statuses.migrations.0002_defaults").create_defaults(apps, None)
+    types and reasons of a new installation, with the data migrations' own functions."""
+    restore_installation_defaults()
 
 
 def test_add_with_save_new_red_label_and_bulk_delete(live_server, browser_page, admin_user):

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from accounts.status_changes import account_change_status
+from accounts.engine import account_change_status
 from reporting.statistics import record_snapshot, snapshot_chart
 from statuses.colours import STATUS_COLOURS, THEME_HEX
 from statuses.rules import BackendStatus

@@ -5,8 +5,9 @@ import pytest
 from engage.errors import FieldErrors
 from statuses import services
 from statuses.models import AccountStatusType, StatusReason
-from statuses.selectors import reasons_for, status_type_account_count
+from statuses.selectors import reasons_for
 from statuses.signals import backend_status_changed
+from statuses.usage import accounts_using
 
 from .factories import StatusReasonFactory, StatusTypeFactory, account_of, pending_change_to, snapshot
 
@@ -176,10 +177,10 @@ def test_rename_keeps_own_name_in_another_case():
 
 def test_account_count_follows_accounts():
     t = StatusTypeFactory(name="VIP")
-    assert status_type_account_count(t) == 0
+    assert accounts_using(t) == 0
     account_of(t, "A")
     account_of(t, "B")
-    assert status_type_account_count(_type("VIP")) == 2
+    assert accounts_using(_type("VIP")) == 2
 
 
 # ---- delete ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-from accounts.status_changes import apply_due_status_changes
+from accounts.passes import apply_due_status_changes
 from engage.commands import PassCommand
 
 

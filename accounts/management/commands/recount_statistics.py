@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.counters import recount_status_types
+from accounts.engine import recount_status_types
 
 
 class Command(BaseCommand):

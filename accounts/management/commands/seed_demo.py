@@ -7,10 +7,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.counters import recount_status_types
+from accounts.engine import account_change_status, recount_status_types
 from accounts.models import Account
 from accounts.services import assign_numbers
-from accounts.status_changes import account_change_status
 from billing.demo import seed_billing
 from engage.clock import today
 from engage.roles import ADMINISTRATORS, SUPPORT

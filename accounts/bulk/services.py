@@ -24,14 +24,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engage import broker
-from engage.audit import AuditAction, audit_record
+from engage.audit import audit_record, user_of
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
+from engage.limits import ERROR_MAX_CHARS, MESSAGE_MAX_CHARS
 from engage.outbox import handler, outbox_add
+from statuses.rules import ChangeOutcome
 
-from .filters import accounts_filtered
-from .models import Account, BulkStatusItem, BulkStatusJob
-from .status_changes import BatchResult, SkipCode, change_status_batch, check_request_fields
+from ..engine import BatchResult, SkipCode, change_request, change_status_batch
+from ..filters import accounts_filtered
+from ..models import Account, BulkStatusItem, BulkStatusJob, StatusAudit
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,8 @@ def _selection(account_ids, filter_params, csv_numbers):
         params = {k: v for k, v in sorted(filterset.form.cleaned_data.items()) if v not in (None, "")}
         params = {k: getattr(v, "pk", v) for k, v in params.items()}
         text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in params.items()) or "all accounts"
-        return Job.Selection.FILTER, {"filter": {k: str(v) for k, v in params.items()}}, f"Matching: {text}"[:300]
+        text = f"Matching: {text}"[:MESSAGE_MAX_CHARS]
+        return Job.Selection.FILTER, {"filter": {k: str(v) for k, v in params.items()}}, text
     return Job.Selection.CSV, {"numbers": csv_numbers}, f"{len(csv_numbers):,} account numbers from a file"
 
 
@@ -110,11 +113,12 @@ def bulk_change_submit(
     filter matching nothing) raise DomainError and save nothing."""
     on = on or today()
     kind, selection, text = _selection(account_ids, filter_params, csv_numbers)
-    check_request_fields(to_type, option, effective_date, reason, note, on)
+    note = change_request(to_type=to_type, option=option, effective_date=effective_date, reason=reason, note=note,
+                          on=on).note
     if "filter" in selection and not accounts_filtered(selection["filter"]).qs.exists():
         raise DomainError("No account matches: nothing to change.")
     key = _key(actor=getattr(actor, "pk", None), on=on, selection=selection, to_type=to_type.pk, option=option,
-               effective_date=effective_date, reason=getattr(reason, "pk", None), note=note.strip())
+               effective_date=effective_date, reason=getattr(reason, "pk", None), note=note)
     existing = Job.objects.select_for_update().filter(request_key=key).first()
     if existing is not None and existing.state in (Job.State.FAILED, Job.State.CANCELLED):
         existing.request_key = f"{key}:{existing.pk}"  # ended without doing it all: the same request may run again
@@ -127,14 +131,14 @@ def bulk_change_submit(
     try:
         with transaction.atomic():
             job = Job.objects.create(
-                created_by=actor if getattr(actor, "is_authenticated", False) else None, request_key=key,
+                created_by=user_of(actor), request_key=key,
                 selection=kind, selection_text=text, selection_params=selection, to_type=to_type, option=option,
-                effective_date=effective_date, reason=reason, note=note.strip(), requested_on=on,
+                effective_date=effective_date, reason=reason, note=note, requested_on=on,
                 state=Job.State.CHECKING if dry_run else Job.State.QUEUED,
             )
     except IntegrityError:  # the same request, submitted at the same moment: that one is the job
         return Job.objects.get(request_key=key), False
-    audit_record(action=AuditAction.BULK_STATUS_CHANGE, obj=job, object_repr=f"Bulk change #{job.pk}: {text}",
+    audit_record(action=StatusAudit.BULK_STATUS_CHANGE, obj=job, object_repr=f"Bulk change #{job.pk}: {text}",
                  after={"to": to_type.name, "option": option, "effective_date": effective_date,
                         "reason": reason.name if reason else None, "selection": text, "dry_run": dry_run})
     _hand_over(job)
@@ -188,7 +192,8 @@ def _hand_over(job: BulkStatusJob) -> None:
     outbox_add(RUN_KIND, job_id=job.pk)
 
 
-@shared_task(acks_late=True)
+# Named as it was when the bulk change was one module, so messages queued before an upgrade still run.
+@shared_task(name="accounts.bulk.bulk_status_change_task", acks_late=True)
 def bulk_status_change_task(job_id: int):
     """The worker's task (registered through accounts/tasks.py): the job's dry run or run."""
     job = bulk_change_run(job_id)
@@ -239,7 +244,7 @@ def bulk_change_run(job_id: int) -> BulkStatusJob:
     except Exception as exc:
         logger.exception("Bulk status change %s failed", job_id)
         Job.objects.filter(pk=job_id, state__in=OPEN_STATES).update(
-            state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+            state=Job.State.FAILED, error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS], finished_at=timezone.now()
         )
         return Job.objects.get(pk=job_id)
 
@@ -301,9 +306,9 @@ def _next_chunk(job: BulkStatusJob) -> bool:
     for item in items:
         result = results.get(item.account_id)
         if result is None:
-            outcome = ("skipped", SkipCode.UNKNOWN_ACCOUNT, f"No account with number {item.number}.")
+            outcome = (ChangeOutcome.SKIPPED, SkipCode.UNKNOWN_ACCOUNT, f"No account with number {item.number}.")
         else:
-            outcome = (result.state, result.skip_code, result.message[:300])
+            outcome = (result.state, result.skip_code, result.message[:MESSAGE_MAX_CHARS])
             for line in result.transactions:
                 totals[line.kind] += line.amount
         groups[outcome].append(item.pk)
@@ -337,7 +342,8 @@ def _change_one(job: BulkStatusJob, account_id: int, checking: bool) -> BatchRes
         return _change(job, [account_id], checking)[account_id]
     except Exception as exc:
         logger.exception("Bulk status change %s: account %s failed", job.pk, account_id)
-        return BatchResult(account_id, "skipped", SkipCode.ERROR, f"{type(exc).__name__}: {exc}"[:300])
+        return BatchResult(account_id, ChangeOutcome.SKIPPED, SkipCode.ERROR,
+                           f"{type(exc).__name__}: {exc}"[:MESSAGE_MAX_CHARS])
 
 
 def shows_dry_run(job: BulkStatusJob) -> bool:

@@ -3,7 +3,7 @@ will have just before its date (the previous pending change, or today's status),
 enable on the 9th" can be scheduled in one sitting, and removing or inserting a change that a later one
 depends on is refused with the later one's name.
 
-Pure rules over objects in memory: the engine (status_changes.py) loads the rows and holds the locks.
+Pure rules over objects in memory: the rest of the engine loads the rows and holds the locks.
 """
 
 from collections.abc import Iterable, Iterator
@@ -16,7 +16,7 @@ from engage.errors import DomainError
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import BackendStatus, StatusChangeState, can_reenter, needs_reason
 
-from .models import Account, StatusChange
+from ..models import Account, StatusChange
 
 # The codes of the refusals that depend on the account rather than on the request (DomainError.code).
 SAME_STATUS = "same_status"

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
-from .models import Account, StatusTypeCount
+from ..models import Account, StatusTypeCount
 
 
 def adjust_status_type_counts(deltas: dict[int, int]) -> None:

@@ -1,21 +1,16 @@
 """The Collections card on the account Overview (SPEC §11): what is overdue, the exemption, the episode and
 the steps it ran, and — when someone changed the status by hand after a step moved it — that no automatic
-restore will happen. A tag of this app, so that the Overview (accounts/) needs no import of it."""
-
-from django import template
+restore will happen. Registered as a panel of the Overview (registry.py), which draws what is registered."""
 
 from billing.overdue import overdue_of
 from engage.clock import today
 
-from ..models import CollectionEpisode
-from ..passes import exempt_on
-from ..restore import changed_by_hand
-
-register = template.Library()
+from .models import CollectionEpisode
+from .passes import exempt_on
+from .restore import changed_by_hand
 
 
-@register.inclusion_tag("dunning/_overview.html", takes_context=True)
-def collections_panel(context, account):
+def collections_card(account, request) -> dict:
     day = today()
     episode = (CollectionEpisode.objects.filter(account_id=account.pk)
                .select_related("moved_by", "type_before", "moved_change__to_type").order_by("-started_on", "-id")
@@ -23,11 +18,9 @@ def collections_panel(context, account):
     runs = list(episode.step_runs.select_related("change").order_by("ran_on", "id")) if episode else []
     by_hand = changed_by_hand([episode]).get(account.pk) if episode and episode.ended_on is None else None
     return {
-        "account": account,
         "overdue": overdue_of(account.pk, day),
         "exempt": exempt_on(account.collections_exempt_until, day),
         "episode": episode,
         "runs": runs,
         "by_hand": by_hand,
-        "request": context.get("request"),
     }

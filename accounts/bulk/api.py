@@ -1,4 +1,4 @@
-"""API of the bulk status change (SPEC §5): the same service as the pages (accounts/bulk.py)."""
+"""API of the bulk status change (SPEC §5): the same service as the pages (services.py)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -12,7 +12,8 @@ from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
 
-from ..bulk import (
+from ..models import BulkStatusItem, BulkStatusJob
+from .services import (
     MAX_CSV_NUMBERS,
     MAX_TICKED,
     bulk_change_cancel,
@@ -21,7 +22,6 @@ from ..bulk import (
     skip_label,
     skip_rows,
 )
-from ..models import BulkStatusItem, BulkStatusJob
 
 
 class BulkFilterSerializer(serializers.Serializer):

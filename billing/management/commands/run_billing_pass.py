@@ -1,4 +1,4 @@
-from accounts.passes import run_billing
+from billing.passes import run_billing
 from engage.commands import PassCommand
 
 

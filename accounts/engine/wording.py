@@ -20,6 +20,13 @@ OPTION_DEFINITIONS = {
     Option.SPECIFIC_DATE: "Takes effect on the date you give (today or later), prorated as of that date.",
 }
 
+# Between statuses that bill alike only the timing is offered, named so.
+TIMING_LABELS = {
+    Option.NO_TRANSACTION: "Now",
+    Option.PERIOD_END: "Period end",
+    Option.SPECIFIC_DATE: "Specific date",
+}
+
 # (heading verb, verb of a sentence)
 VERBS = {
     "cancel": ("Cancel", "Cancels"),

@@ -1,20 +1,23 @@
 """Bulk status change pages (SPEC §5): choose accounts and step 2, see the dry run, save, follow the
-progress, cancel, and read or download the skipped accounts. Thin: accounts/bulk.py does the work."""
+progress, cancel, and read or download the skipped accounts. Thin: services.py does the work."""
 
-import csv
-
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
 from billing.models import ChargeKind
+from engage.csv_stream import csv_response
 from engage.errors import DomainError, add_to_form
 from engage.limits import parse_id
 from engage.views import StaffRequiredMixin
-from statuses.rules import ChangeOption
+from statuses.rules import ChangeOption, ChangeOutcome
 
-from .bulk import (
+from ..engine import OPTION_DEFINITIONS
+from ..filters import accounts_filtered
+from ..models import BulkStatusJob
+from .forms import BulkStatusForm
+from .services import (
     MAX_CSV_BYTES,
     MAX_TICKED,
     bulk_change_submit,
@@ -23,11 +26,6 @@ from .bulk import (
     skip_label,
     skip_rows,
 )
-from .filters import accounts_filtered
-from .forms import BulkStatusForm
-from .models import BulkStatusJob
-from .option_wording import OPTION_DEFINITIONS
-from .views import _csv_cell, _Echo
 
 FILTER_FIELDS = ("q", "status_type", "backend_status")
 FILTER_PREFIX = "filter_"  # the filter's fields in step 2's form: its own `status_type` is the new status
@@ -130,9 +128,9 @@ def job_context(job: BulkStatusJob) -> dict:
                                  BulkStatusJob.State.RUNNING, BulkStatusJob.State.CANCELLING),
         "done": done,
         "percent": int(100 * done / job.total) if job.total else 100,
-        "applied": counts.get("applied", 0),
-        "pending": counts.get("pending", 0),
-        "skipped": counts.get("skipped", 0),
+        "applied": counts.get(ChangeOutcome.APPLIED, 0),
+        "pending": counts.get(ChangeOutcome.PENDING, 0),
+        "skipped": counts.get(ChangeOutcome.SKIPPED, 0),
         "skips": sorted(((skip_label(code), n) for code, n in tally.get("skips", {}).items()), key=lambda r: -r[1]),
         # By the kind's label ("Prorated credit"), as the Overview shows a line's kind.
         "totals": [(ChargeKind(kind).label if kind in ChargeKind.values else kind, amount)
@@ -195,13 +193,7 @@ class BulkSkippedExportView(StaffRequiredMixin, View):
     def get(self, request, pk):
         job = _job(pk)
 
-        def lines():
-            writer = csv.writer(_Echo())
-            yield writer.writerow(["Number", "Account id", "Why skipped", "Detail"])
-            for row in skip_rows(job).iterator(chunk_size=2000):
-                yield writer.writerow([_csv_cell(v) for v in (row.number, row.account_id or "",
-                                                              skip_label(row.skip_code), row.message)])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="bulk-change-{job.pk}-skipped.csv"'
-        return response
+        rows = ((row.number, row.account_id or "", skip_label(row.skip_code), row.message)
+                for row in skip_rows(job).iterator(chunk_size=2000))
+        return csv_response(["Number", "Account id", "Why skipped", "Detail"], rows,
+                            filename=f"bulk-change-{job.pk}-skipped.csv")

@@ -10,7 +10,7 @@ from django.core.mail import send_mail
 from engage.outbox import handler, outbox_add_many
 from statuses.rules import StatusChangeState
 
-from .models import StatusChange
+from ..models import StatusChange
 
 
 def send_status_change_email(change_id: int) -> bool:

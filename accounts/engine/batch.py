@@ -1,0 +1,130 @@
+"""One request for many accounts (the bulk change, a collection step, a restore on payment): each account
+checked by the rules of a single change and applied by the same writer, in one transaction; an account the
+rules refuse is skipped with the reason."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import models, transaction
+
+from billing.models import ChargeLine
+from billing.status_transactions import active_packages_of
+from engage.clock import today
+from engage.errors import DomainError
+from engage.locks import lock_accounts
+from statuses.models import AccountStatusType, StatusReason
+from statuses.rules import ChangeOutcome, StatusChangeState
+
+from ..models import Account, StatusChange
+from .forecast import forecast
+from .rules import DAY_TAKEN, IMMEDIATE_OPTIONS, OPTION_NOT_ALLOWED, change_request, check_request
+from .timeline import LATER_CHANGE, PROSPECT_RULE, SAME_STATUS, pending_changes_of_many
+from .writer import apply_changes, audit_changes, bump_versions, new_change, restamp_timeline
+
+BATCH_MAX = 2000
+
+
+class SkipCode(models.TextChoices):
+    """Why a batch left an account alone: the account's own refusals of the request (DomainError.code)."""
+
+    SAME_STATUS = SAME_STATUS, "Already in that status"
+    PROSPECT_RULE = PROSPECT_RULE, "The prospect rule (it has left prospect)"
+    DAY_TAKEN = DAY_TAKEN, "A pending change on that date"
+    OPTION_NOT_ALLOWED = OPTION_NOT_ALLOWED, "Only the timing can be chosen between its status and this one"
+    LATER_CHANGE = LATER_CHANGE, "A later pending change would become invalid"
+    UNKNOWN_ACCOUNT = "unknown_account", "Unknown account number"
+    ERROR = "error", "An error: nothing was changed (see the message)"
+
+
+@dataclass
+class BatchResult:
+    account_id: int
+    state: ChangeOutcome
+    skip_code: str = ""
+    message: str = ""
+    transactions: list[ChargeLine] = field(default_factory=list)
+    change_id: int | None = None
+
+
+@transaction.atomic
+def change_status_batch(
+    *,
+    account_ids,
+    to_type: AccountStatusType,
+    option: str,
+    effective_date: date | None = None,
+    reason: StatusReason | None = None,
+    note: str = "",
+    actor=None,
+    on: date | None = None,
+    dry_run: bool = False,
+    source: str = "",
+) -> list[BatchResult]:
+    """One request for many accounts, each checked by the rules of a single change and applied by the same
+    writer (`apply_changes`) in one transaction; an account the rules refuse is skipped with the reason.
+    Raises DomainError when the request is invalid whatever the account (option, reason, date, note).
+    A dry run locks nothing and saves nothing: it is what the same call would do now. `source` names who
+    asked when no person did (a collection step), for the history."""
+    on = on or today()
+    if len(account_ids) > BATCH_MAX:
+        raise DomainError(f"At most {BATCH_MAX} accounts per batch.")
+    request = change_request(to_type=to_type, option=option, effective_date=effective_date, reason=reason,
+                             note=note, on=on)
+    ids = sorted(set(account_ids))
+    if dry_run:
+        accounts = {a.pk: a for a in Account.objects.filter(pk__any=ids).select_related("status_type")}
+    else:
+        accounts = lock_accounts(ids)
+    pending = pending_changes_of_many(ids)
+    # Read for the forecasts (a dry run, a dated change); a change now reads them locked when it is applied.
+    packages = active_packages_of(ids) if dry_run or option not in IMMEDIATE_OPTIONS else {}
+    results: dict[int, BatchResult] = {}
+    now_pairs, later = [], []
+    for pk in ids:
+        account = accounts.get(pk)
+        if account is None:
+            results[pk] = BatchResult(pk, ChangeOutcome.SKIPPED, SkipCode.UNKNOWN_ACCOUNT, f"No account with id {pk}.")
+            continue
+        account_pending = pending.get(pk, [])
+        try:
+            effective = check_request(account, account_pending, request, on)
+        except DomainError as err:
+            if not err.code:
+                raise
+            results[pk] = BatchResult(pk, ChangeOutcome.SKIPPED, err.code, err.message)
+            continue
+        state = ChangeOutcome.PENDING if effective > on else ChangeOutcome.APPLIED
+        if dry_run or state == ChangeOutcome.PENDING:
+            plans, _billed = forecast(account, account_pending, request, effective, on, packages.get(pk, []))
+            results[pk] = BatchResult(pk, state, transactions=[line for plan in plans for line in plan.lines])
+        if dry_run:
+            continue
+        change = new_change(account, request, effective, actor, source)
+        if state == ChangeOutcome.PENDING:
+            later.append((account, change, account_pending))
+        else:
+            change.state = StatusChangeState.APPLIED
+            now_pairs.append((account, change))
+    if dry_run:
+        return [results[pk] for pk in _in_request_order(account_ids)]
+
+    changes = [change for _, change, _ in later] + [change for _, change in now_pairs]
+    StatusChange.objects.bulk_create(changes)
+    bump_versions([change.account_id for change in changes])
+    for account, change, account_pending in later:
+        restamp_timeline(account, [*account_pending, change])
+        results[account.pk].change_id = change.pk
+    audit_changes([(change, change.from_type, None) for _, change, _ in later])
+    applied = apply_changes(now_pairs, actor=actor)
+    for account, change in now_pairs:
+        restamp_timeline(account, pending.get(account.pk, []))
+        plans, _billed = applied[account.pk]
+        results[account.pk] = BatchResult(
+            account.pk, ChangeOutcome.APPLIED, transactions=[line for plan in plans for line in plan.lines],
+            change_id=change.pk,
+        )
+    return [results[pk] for pk in _in_request_order(account_ids)]
+
+
+def _in_request_order(account_ids) -> list[int]:
+    return list(dict.fromkeys(account_ids))

@@ -1,0 +1,13 @@
+"""What the ground registers of its own: its audit actions and its housekeeping on beat's schedule."""
+
+from celery.schedules import crontab
+
+from .audit import register_audit
+from .models import AuditAction
+from .schedule import ScheduledPass, register_pass
+
+register_audit(actions=AuditAction, audited=("sign-in lock-out",))
+register_pass(ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every minute", 55))
+register_pass(ScheduledPass(
+    "prune-pass-runs", "engage.tasks.prune_pass_runs_task", crontab(hour=3, minute=30), "daily at 03:30", 6 * 3600,
+))
