@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from engage.clock import today
+from engage.limits import SEARCH_MAX_CHARS
 from statuses.models import AccountStatusType
 from statuses.rules import BackendStatus
 
@@ -18,7 +19,7 @@ class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Search",
         method="search",
-        max_length=200,
+        max_length=SEARCH_MAX_CHARS,
         help_text="An account number, an e-mail address, or part of a name.",
         widget=forms.TextInput(attrs={"placeholder": "Number, name or e-mail", "class": "form-control"}),
     )

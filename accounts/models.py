@@ -5,10 +5,12 @@ from django.db.models.functions import Lower
 
 from engage.limits import (
     ACCOUNT_NAME_MAX_CHARS,
+    EMAIL_MAX_CHARS,
     EXEMPTION_NOTE_MAX_CHARS,
     FAILURE_MAX_CHARS,
     MESSAGE_MAX_CHARS,
     NOTE_MAX_CHARS,
+    NUMBER_MAX_CHARS,
     SOURCE_MAX_CHARS,
 )
 from statuses.rules import ChangeOption, ChangeOutcome, StatusChangeState
@@ -27,7 +29,7 @@ class Account(models.Model):
 
     number = models.CharField(max_length=20, unique=True, null=True, editable=False)
     name = models.CharField(max_length=ACCOUNT_NAME_MAX_CHARS)
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=EMAIL_MAX_CHARS)
     bill_day = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(28)])
     status_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.PROTECT, related_name="accounts")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -188,7 +190,7 @@ class BulkStatusItem(models.Model):
     job = models.ForeignKey(BulkStatusJob, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveIntegerField()
     account_id = models.BigIntegerField(null=True, blank=True)  # None: an unknown number from a file
-    number = models.CharField(max_length=40, blank=True)
+    number = models.CharField(max_length=NUMBER_MAX_CHARS, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     skip_code = models.CharField(max_length=20, blank=True)
     message = models.CharField(max_length=MESSAGE_MAX_CHARS, blank=True)

@@ -148,7 +148,7 @@ class ChargeLine(models.Model):
     amount = models.DecimalField(max_digits=LINE_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
-    description = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=DESCRIPTION_MAX_CHARS, blank=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="lines")
     created_at = models.DateTimeField(auto_now_add=True)
 

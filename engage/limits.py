@@ -25,6 +25,9 @@ FIRST_DATE = date(1990, 1, 1)
 LAST_DATE = date(2199, 12, 31)
 
 ACCOUNT_NAME_MAX_CHARS = 200
+EMAIL_MAX_CHARS = 254  # an e-mail address (RFC 5321's path limit)
+NUMBER_MAX_CHARS = 40  # an account number as a file or a request gives it (one of ours is far shorter)
+SEARCH_MAX_CHARS = 200  # what the accounts list's search box takes
 NAME_MAX_CHARS = 100  # a status type's, a status reason's, a collection step's name (SPEC §3)
 IMAGE_URL_MAX_CHARS = 500  # a status type's image
 NOTE_MAX_CHARS = 2000  # the note on a status change
@@ -120,7 +123,7 @@ def check_text(value, *, field: str, label: str, max_chars: int, required: bool 
 
 
 def check_email(value, *, field: str = "email", label: str = "E-mail") -> str:
-    email = check_text(value, field=field, label=label, max_chars=254, required=True)
+    email = check_text(value, field=field, label=label, max_chars=EMAIL_MAX_CHARS, required=True)
     try:
         validate_email(email)
     except ValidationError:

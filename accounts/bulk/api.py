@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engage.errors import DomainError
-from engage.limits import NOTE_MAX_CHARS
+from engage.limits import NOTE_MAX_CHARS, NUMBER_MAX_CHARS, SEARCH_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
 
@@ -25,7 +25,7 @@ from .services import (
 
 
 class BulkFilterSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=SEARCH_MAX_CHARS)
     status_type = serializers.IntegerField(required=False, min_value=1)
     backend_status = serializers.CharField(required=False, allow_blank=True, max_length=16)
 
@@ -33,7 +33,7 @@ class BulkFilterSerializer(serializers.Serializer):
 class BulkRequestSerializer(serializers.Serializer):
     account_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
                                         max_length=MAX_TICKED, help_text="Chosen accounts (at most 1,000).")
-    numbers = serializers.ListField(child=serializers.CharField(max_length=40), required=False,
+    numbers = serializers.ListField(child=serializers.CharField(max_length=NUMBER_MAX_CHARS), required=False,
                                     max_length=MAX_CSV_NUMBERS, help_text="Account numbers (unknown ones are skipped).")
     filter = BulkFilterSerializer(required=False, help_text="Every account the accounts list's filter matches.")
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all())

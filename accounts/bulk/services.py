@@ -27,7 +27,7 @@ from engage import broker
 from engage.audit import audit_record, user_of
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
-from engage.limits import ERROR_MAX_CHARS, MESSAGE_MAX_CHARS
+from engage.limits import ERROR_MAX_CHARS, MESSAGE_MAX_CHARS, NUMBER_MAX_CHARS
 from engage.outbox import handler, outbox_add
 from statuses.rules import ChangeOutcome
 
@@ -68,9 +68,9 @@ def parse_numbers(raw: bytes) -> list[str]:
         raise DomainError("The file holds no account numbers.", field="file")
     if len(numbers) > MAX_CSV_NUMBERS:
         raise DomainError(f"At most {MAX_CSV_NUMBERS:,} account numbers per file.", field="file")
-    bad = next((n for n in numbers if len(n) > 40 or not n.isprintable()), None)
+    bad = next((n for n in numbers if len(n) > NUMBER_MAX_CHARS or not n.isprintable()), None)
     if bad is not None:
-        raise DomainError(f"“{bad[:40]}” is not an account number.", field="file")
+        raise DomainError(f"“{bad[:NUMBER_MAX_CHARS]}” is not an account number.", field="file")
     return list(dict.fromkeys(numbers))
 
 
