@@ -100,6 +100,11 @@ def payments_total(account_id: int) -> Decimal:
     return money(total) if total is not None else ZERO
 
 
+def balance(invoiced, paid_in: Decimal) -> Decimal:
+    """SPEC §11: what the customer owes, invoices and credit notes less payments (below zero: in credit)."""
+    return money(invoiced or 0) - paid_in
+
+
 def account_invoices(account_id: int) -> list[Allocated]:
     """The account's invoices and credit notes, oldest first, each with its allocated part. Two queries."""
     return allocate(list(Invoice.objects.filter(account_id=account_id)), payments_total(account_id))
@@ -117,7 +122,7 @@ def account_standing(account_id: int, as_of: date) -> Standing:
     invoiced = Invoice.objects.filter(account_id=account_id).aggregate(total=Sum("total"))["total"]
     overdue = overdue_of(account_id, as_of)
     return Standing(
-        balance=money(invoiced or 0) - payments_total(account_id),
+        balance=balance(invoiced, payments_total(account_id)),
         overdue_amount=overdue.amount if overdue else ZERO,
         overdue_days=overdue.days if overdue else 0,
     )

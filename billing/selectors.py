@@ -2,7 +2,7 @@
 
 
 from .models import ChargeLine, Invoice, Package, UsageRecord, UserPackage
-from .payments import allocate, payments_total, recent_payments
+from .payments import allocate, balance, payments_total, recent_payments
 from .proration import ZERO
 
 RECENT_LINES = 20
@@ -40,5 +40,5 @@ def account_billing_summary(account_id: int) -> dict:
         "lines": list(charge_lines(account_id)[:RECENT_LINES]),
         "invoices": list(reversed(allocated))[:RECENT_INVOICES],
         "payments": list(recent_payments(account_id)),
-        "balance": sum((a.invoice.total for a in allocated), ZERO) - paid_in,
+        "balance": balance(sum((a.invoice.total for a in allocated), ZERO), paid_in),
     }

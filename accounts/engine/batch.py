@@ -105,9 +105,14 @@ def change_status_batch(
         else:
             change.state = StatusChangeState.APPLIED
             now_pairs.append((account, change))
-    if dry_run:
-        return [results[pk] for pk in _in_request_order(account_ids)]
+    if not dry_run:
+        _write(later, now_pairs, pending, results, actor=actor)
+    return [results[pk] for pk in _in_request_order(account_ids)]
 
+
+def _write(later, now_pairs, pending, results: dict[int, BatchResult], *, actor) -> None:
+    """Save the batch's changes: the dated ones as pending (each account's timeline restamped), the ones of
+    today applied by the one writer; fills in the results' change ids and transactions."""
     changes = [change for _, change, _ in later] + [change for _, change in now_pairs]
     StatusChange.objects.bulk_create(changes)
     bump_versions([change.account_id for change in changes])
@@ -123,7 +128,6 @@ def change_status_batch(
             account.pk, ChangeOutcome.APPLIED, transactions=[line for plan in plans for line in plan.lines],
             change_id=change.pk,
         )
-    return [results[pk] for pk in _in_request_order(account_ids)]
 
 
 def _in_request_order(account_ids) -> list[int]:
