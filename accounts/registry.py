@@ -7,6 +7,7 @@ from datetime import timedelta
 from billing.passes import register_horizon
 from engage.api_schema import register_api
 from engage.audit import register_audit
+from engage.roles import register_role_permissions
 from engage.schedule import ScheduledPass, register_pass
 from statuses.usage import register_usage
 
@@ -50,3 +51,4 @@ register_api(
     },
     conflicts={("post", "/api/v1/accounts/{account_id}/status-changes/"), ("delete", "/api/v1/status-changes/{id}/")},
 )
+register_role_permissions("accounts", support=["view", "add", "change"])

@@ -8,6 +8,7 @@ from celery.schedules import crontab
 from engage.api_schema import register_api
 from engage.audit import register_audit
 from engage.panels import Panel, register_panel
+from engage.roles import register_role_permissions
 from engage.schedule import ScheduledPass, register_pass
 
 from .models import BillingAudit, Invoice, Package, Payment, UsageRecord, UserPackage
@@ -40,3 +41,4 @@ register_api(
     },
     conflicts={("post", "/api/v1/accounts/{account_id}/bill/")},
 )
+register_role_permissions("billing", support=["view", "add", "change"])

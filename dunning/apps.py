@@ -8,8 +8,4 @@ class DunningConfig(AppConfig):
     verbose_name = "Collections"
 
     def ready(self):
-        from . import (  # noqa: F401 - the payment signal's receiver, the outbox handlers
-            notifications,
-            registry,  # noqa: F401 - what this app registers with the ground
-            restore,
-        )
+        from . import registry  # noqa: F401 - what this app registers with the ground, and its receivers

@@ -9,9 +9,11 @@ from celery.schedules import crontab
 from engage.api_schema import register_api
 from engage.audit import register_audit
 from engage.panels import Panel, register_panel
+from engage.roles import register_role_permissions
 from engage.schedule import ScheduledPass, register_pass
 from statuses.usage import register_usage
 
+from . import notifications, restore  # noqa: F401 - the payment signal's receiver, the outbox handlers
 from .models import CollectionStep
 from .overview import collections_card
 from .passes import PASS_NAME, run_collections_pass
@@ -41,3 +43,4 @@ register_api(
     },
     conflicts={("delete", "/api/v1/collection-steps/{id}/")},
 )
+register_role_permissions("dunning", support=["view"])

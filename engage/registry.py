@@ -4,6 +4,7 @@ from celery.schedules import crontab
 
 from .audit import register_audit
 from .models import AuditAction
+from .roles import register_role_permissions
 from .schedule import ScheduledPass, register_pass
 
 register_audit(actions=AuditAction, audited=("sign-in lock-out",))
@@ -11,3 +12,4 @@ register_pass(ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every 
 register_pass(ScheduledPass(
     "prune-pass-runs", "engage.tasks.prune_pass_runs_task", crontab(hour=3, minute=30), "daily at 03:30", 6 * 3600,
 ))
+register_role_permissions("engage", support=[])

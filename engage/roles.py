@@ -1,5 +1,7 @@
 """The two roles of SPEC §1 and the checks every view and API permission uses."""
 
+from django.contrib.auth.models import Group, Permission
+
 ADMINISTRATORS = "Administrators"
 SUPPORT = "Support"
 
@@ -23,28 +25,25 @@ def is_staff_role(user) -> bool:
     return is_administrator(user) or SUPPORT in _groups(user)
 
 
-# Model permissions of each role (the pages check roles; these keep Django admin in step).
-SUPPORT_PERMISSIONS = {
-    "statuses": ["view"],
-    "accounts": ["view", "add", "change"],
-    "billing": ["view", "add", "change"],
-    "provisioning": ["view"],
-    "reporting": ["view"],
-}
+# Model permissions of each role (the pages check roles; these keep Django admin in step): each app registers
+# its own from its registry.py, with the verbs Support has on its models; Administrators have them all.
+_SUPPORT_PERMISSIONS: dict[str, list[str]] = {}
+
+
+def register_role_permissions(app_label: str, *, support: list[str]) -> None:
+    _SUPPORT_PERMISSIONS[app_label] = list(support)
 
 
 def grant_role_permissions(sender=None, **kwargs):
-    """After every migrate: Administrators get every permission of Engage's apps, Support its share."""
-    from django.contrib.auth.models import Group, Permission
-
-    apps = ["statuses", "accounts", "billing", "provisioning", "reporting", "engage"]
+    """After every migrate: Administrators get every permission of the registered apps, Support its share."""
+    apps = list(_SUPPORT_PERMISSIONS)
     # The groups come from a migration; after a test flush they may be absent until restored.
     admins = Group.objects.filter(name=ADMINISTRATORS).first()
     support = Group.objects.filter(name=SUPPORT).first()
     if admins is None or support is None:
         return
     admins.permissions.add(*Permission.objects.filter(content_type__app_label__in=apps))
-    for app, verbs in SUPPORT_PERMISSIONS.items():
+    for app, verbs in _SUPPORT_PERMISSIONS.items():
         for verb in verbs:
             support.permissions.add(
                 *Permission.objects.filter(content_type__app_label=app, codename__startswith=f"{verb}_")

@@ -8,9 +8,4 @@ class ReportingConfig(AppConfig):
     name = "reporting"
 
     def ready(self):
-        from accounts.engine import status_changes_applied
-
-        from . import registry  # noqa: F401 - what this app registers with the ground
-        from .reason_rollup import add_applied_changes
-
-        status_changes_applied.connect(add_applied_changes, dispatch_uid="reporting.reason_rollup")
+        from . import registry  # noqa: F401 - what this app registers with the ground, and its receiver

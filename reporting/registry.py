@@ -1,13 +1,19 @@
-"""What reporting registers with the ground: the daily statistics snapshot, and its part of the API docs."""
+"""What reporting registers with the ground: the daily statistics snapshot and its part of the API docs; and
+its receiver of the engine's applied changes (the changes-per-reason roll-up)."""
 
 from datetime import timedelta
 
 from celery.schedules import crontab
 
+from accounts.engine import status_changes_applied
 from engage.api_schema import register_api
+from engage.roles import register_role_permissions
 from engage.schedule import ScheduledPass, register_pass
 
+from .reason_rollup import add_applied_changes
 from .statistics import SNAPSHOT_PASS_NAME
+
+status_changes_applied.connect(add_applied_changes, dispatch_uid="reporting.reason_rollup")
 
 register_pass(ScheduledPass(
     "statistics-snapshot", "reporting.tasks.statistics_snapshot_task", crontab(hour=0, minute=5), "daily at 00:05",
@@ -21,3 +27,4 @@ register_api(
         "v1_statistics_aging_retrieve": "Read the aging of overdue accounts (as the last collections pass counted)",
     },
 )
+register_role_permissions("reporting", support=["view"])

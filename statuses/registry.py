@@ -3,6 +3,7 @@ part of the API docs."""
 
 from engage.api_schema import register_api
 from engage.audit import register_audit
+from engage.roles import register_role_permissions
 
 from .models import AccountStatusType, StatusReason
 
@@ -25,3 +26,4 @@ register_api(
     },
     conflicts={("delete", "/api/v1/status-types/{id}/"), ("delete", "/api/v1/status-reasons/{id}/")},
 )
+register_role_permissions("statuses", support=["view"])
