@@ -6,8 +6,10 @@ stated reason when that is absent; `--require-services` turns every such skip in
 
 import os
 import socket
+from datetime import date, datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +17,9 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
+# The business day of every test that asks for `frozen_today`: the code's today() and the test's own dates agree,
+# whatever day and hour the suite runs (a run across midnight included).
+TEST_TODAY = date(2031, 5, 14)
 ARTIFACTS = Path(os.environ.get("ENGAGE_TEST_ARTIFACTS", "test-results"))
 
 
@@ -172,3 +177,26 @@ def browser_page(request):
         page.set_default_timeout(10_000)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def frozen_today(time_machine, settings):
+    """The clock at noon of TEST_TODAY in TIME_ZONE, ticking from there (so a test never crosses midnight);
+    every thread of the test sees it. Not for tests whose subprocesses read the clock."""
+    time_machine.move_to(datetime.combine(TEST_TODAY, time(12, 0), tzinfo=ZoneInfo(settings.TIME_ZONE)), tick=True)
+    return TEST_TODAY
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher():
+    """Tests hash passwords with a fast hasher (sign-ins took seconds each with PBKDF2's 1,000,000 rounds);
+    production keeps Django's default (tests/engage/test_operations.py checks that)."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers
+
+    original = settings.PASSWORD_HASHERS
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    yield
+    settings.PASSWORD_HASHERS = original
+    get_hashers.cache_clear()

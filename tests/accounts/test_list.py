@@ -21,7 +21,7 @@ from statuses.rules import ChangeOption
 
 from .factories import make_account, reason, status_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 NAMES = ["Charlie", "Alpha", "Bravo", "Alpha", "Delta", "Bravo", "Echo"]
 TYPES = ["Active", "Prospect", "Cancelled", "Active", "Suspended", "Prospect", "Active"]

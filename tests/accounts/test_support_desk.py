@@ -17,7 +17,7 @@ from engage.clock import today
 
 from .factories import give_package, make_account, reason, status_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 
 def _options(html):

@@ -14,7 +14,7 @@ from engage.errors import ConflictError, DomainError
 
 from .factories import give_package, make_account, reason, status_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 ON = date(2031, 3, 1)
 

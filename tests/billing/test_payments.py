@@ -15,7 +15,7 @@ from engage.errors import ConflictError, DomainError
 from engage.models import AuditEntry
 from tests.accounts.factories import make_account
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 TODAY = date(2031, 6, 1)
 

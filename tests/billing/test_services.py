@@ -12,7 +12,7 @@ from engage.errors import DomainError
 from ..accounts.factories import make_account
 from .factories import PackageFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 TODAY = date(2031, 5, 10)
 
 

@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 
 from billing.models import Invoice
-from engage.clock import today
 from statuses.rules import ChangeOption
 from tests.accounts.factories import make_account, reason, status_type
+from tests.conftest import TEST_TODAY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
-T = today()
+T = TEST_TODAY
 
 
 def test_the_story_through_the_api(api_admin, api_support, django_capture_on_commit_callbacks):

@@ -12,12 +12,14 @@ from dunning import passes
 from dunning.models import CollectionEpisode, StepRun
 from dunning.passes import collections_day
 from dunning.steps import step_create
-from engage.clock import today
 from statuses.rules import ChangeOption
 from tests.accounts.factories import make_account, reason, status_type
 from tests.concurrency import all_succeed
+from tests.conftest import TEST_TODAY
 
-T = today()
+pytestmark = pytest.mark.usefixtures("frozen_today")
+
+T = TEST_TODAY
 ACCOUNTS = 40
 
 

@@ -20,15 +20,16 @@ from dunning.exemptions import exemption_set
 from dunning.models import AgingBucket, CollectionEpisode, StepRun
 from dunning.passes import collections_day, run_collections_pass
 from dunning.steps import step_create
-from engage.clock import today
 from engage.errors import DomainError
 from engage.models import PassRun
 from statuses.rules import ChangeOption, StatusChangeState
 from tests.accounts.factories import change_status, make_account, reason, status_type
+from tests.conftest import TEST_TODAY
+from tests.killing import killed_at
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
-T = today()
+T = TEST_TODAY
 
 
 def owe(account, total="100.00", *, due_days_ago: int):
@@ -241,24 +242,15 @@ def test_a_pass_after_three_days_down_does_what_three_daily_runs_do(daily):
         days=1)
 
 
-def test_killed_midway_and_run_again_finishes_without_doing_anything_twice(monkeypatch):
+def test_killed_midway_and_run_again_finishes_without_doing_anything_twice():
     steps()
     accounts = [make_account(name=f"Killed {i}") for i in range(4)]
     for account in accounts:
         owe(account, due_days_ago=30)
-    original = passes._do
-    calls = []
-
-    def dies_on_the_third_range(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # the worker is killed: not an error the pass may catch
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(passes, "_do", dies_on_the_third_range)
-    with pytest.raises(KeyboardInterrupt):
+    # Ranges of one account: each reads what is overdue twice (before and after its lock); the worker dies
+    # as the third range starts reading.
+    with pytest.raises(KeyboardInterrupt), killed_at("WITH paid AS", 5):
         collections_day(T, chunk=1)
-    monkeypatch.setattr(passes, "_do", original)
     done = [a for a in accounts if type_name(a) == "Suspended"]
     assert 0 < len(done) < 4
     assert PassRun.objects.get(name="collections").succeeded is False

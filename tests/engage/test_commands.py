@@ -13,7 +13,7 @@ from engage.commands import PassCommand
 
 from ..accounts.factories import make_account, reason, status_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 COMMANDS = ["apply_status_changes", "run_billing_pass", "run_provisioning_pass", "record_snapshot"]
 

@@ -153,3 +153,13 @@ def test_old_pass_records_are_pruned_but_the_last_success_of_each_pass_stays():
     assert prune_pass_runs(keep_days=30) == 4
     assert set(PassRun.objects.values_list("pk", flat=True)) == {last_billing.pk, recent.pk}
     assert not PassRun.objects.filter(pk=failed.pk).exists()
+
+
+def test_the_tests_hash_passwords_fast_and_production_keeps_djangos_hasher(settings):
+    from django.conf import global_settings
+
+    import engage.settings as configured
+
+    assert getattr(configured, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS)[0] == (
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher")
+    assert settings.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]  # tests/conftest.py

@@ -32,7 +32,7 @@ from tests.accounts.factories import give_package, make_account, reason, status_
 from tests.billing.factories import UsageRecordFactory
 from tests.statuses.factories import StatusReasonFactory, StatusTypeFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 ANONYMOUS, NO_GROUP, SUPPORT, ADMINISTRATORS = "anonymous", "no group", "Support", "Administrators"
 ROLES = (ANONYMOUS, NO_GROUP, SUPPORT, ADMINISTRATORS)

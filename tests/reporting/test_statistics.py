@@ -22,7 +22,7 @@ from tests.statuses.factories import StatusTypeFactory
 
 from ..accounts.factories import make_account, reason, status_type
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 NOW = "immediately_with_no_transaction"
 

@@ -1,9 +1,10 @@
 """Factories and helpers for the status type and reason tests."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import factory
 
+from engage.clock import today
 from statuses.models import AccountStatusType, StatusReason
 
 
@@ -41,7 +42,7 @@ def pending_change_to(status_type, account=None, reason=None):
     account = account or account_of(AccountStatusType.objects.get(name="Active"), name="Pending")
     return StatusChange.objects.create(
         account=account, from_type=account.status_type, to_type=status_type, option="specific_date",
-        effective_date=date.today() + timedelta(days=30), state="pending", reason=reason,
+        effective_date=today() + timedelta(days=30), state="pending", reason=reason,
     )
 
 
