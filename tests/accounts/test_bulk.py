@@ -1,12 +1,12 @@
 """Bulk status change (SPEC §5): choose accounts (ticked, the list's filter, a file), the dry run, the job
 run through the engine's batch path, cancel, resume, the skipped accounts, and the same request twice."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -18,17 +18,26 @@ from engage.errors import DomainError
 from engage.models import AuditEntry, OutboxMessage
 from provisioning.models import ProvisioningJob
 from statuses.rules import StatusChangeState
+from tests.killing import killed_at
 
 from .factories import give_package, make_account, reason, status_type
 
 pytestmark = pytest.mark.django_db
 
+
+def _flat(params):
+    for value in params or ():
+        if isinstance(value, list | tuple):
+            yield from _flat(value)
+        else:
+            yield value
+
 TODAY = date(2031, 2, 20)
 
 
 @pytest.fixture(autouse=True)
-def business_day(monkeypatch):
-    monkeypatch.setattr(bulk, "today", lambda: TODAY)
+def business_day(time_machine):
+    time_machine.move_to(datetime(2031, 2, 20, 12, tzinfo=UTC), tick=True)
 
 
 def _accounts(n, *, first=0, type_name="Active", price="30.00"):
@@ -46,19 +55,6 @@ def _suspend(user, *, worker=True, **selection):
                                       option="immediately_with_prorated_transaction", reason=reason("Non-payment"),
                                       note="wave", **selection)
     return (bulk_change_run(job.pk) if worker else job), created
-
-
-def _killed_on_the_second_call(real):
-    """`real`, except that its second call kills the worker (SystemExit) before doing anything."""
-    calls = []
-
-    def step(job):
-        calls.append(1)
-        if len(calls) == 2:
-            raise SystemExit("worker killed")
-        return real(job)
-
-    return step
 
 
 def _save(job, user=None):
@@ -153,19 +149,18 @@ def test_cancel_stops_after_the_chunk_and_keeps_what_was_changed(admin_user, sup
     already = _accounts(1, first=5, type_name="Suspended")[0]  # last in the selection: the dry run skips it
     job, _ = _suspend(admin_user, account_ids=[a.pk for a in active] + [already.pk])
     assert job.dry_run["skips"] == {"same_status": 1}
-    real = bulk._next_chunk
-    calls = []
+    cancelled = []
 
-    def one_chunk_then_cancel(job):
-        done = real(job)
-        calls.append(job.state)
-        if len(calls) == 1 and job.state == BulkStatusJob.State.RUNNING:
-            BulkStatusJob.objects.filter(pk=job.pk).update(state=BulkStatusJob.State.CANCELLING)
-            job.state = BulkStatusJob.State.CANCELLING
-        return done
+    def cancel_after_the_first_chunk(execute, sql, params, many, context):
+        # Someone presses Cancel while the first chunk runs: their request waits for the job row and lands
+        # right after the chunk's own save of the job, before the chunk commits.
+        result = execute(sql, params, many, context)
+        if sql.startswith('UPDATE "accounts_bulkstatusjob"') and '"processed"' in sql and not cancelled:
+            cancelled.append(bulk_change_cancel(job.pk, actor=admin_user))
+        return result
 
-    monkeypatch.setattr(bulk, "_next_chunk", one_chunk_then_cancel)
-    job = _save(job, admin_user)
+    with connection.execute_wrapper(cancel_after_the_first_chunk):
+        job = _save(job, admin_user)
     assert job.state == BulkStatusJob.State.CANCELLED and job.processed == 2
     assert job.result["counts"] == {"applied": 2}
     assert list(Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended")
@@ -182,12 +177,10 @@ def test_a_crashed_run_resumes_after_the_last_chunk_that_committed(admin_user, m
     active = _accounts(5)
     job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
     bulk_change_start(job.pk, actor=admin_user)
-    real = bulk._next_chunk
-    monkeypatch.setattr(bulk, "_next_chunk", _killed_on_the_second_call(real))
-    with pytest.raises(SystemExit):
-        bulk._run(job.pk)
+    # The worker dies as it reads the second chunk's accounts.
+    with pytest.raises(KeyboardInterrupt), killed_at('"accounts_bulkstatusitem"."position" >=', 2):
+        bulk_change_run(job.pk)
     assert Account.objects.filter(pk__in=[a.pk for a in active], status_type__name="Suspended").count() == 2
-    monkeypatch.setattr(bulk, "_next_chunk", real)
     job = bulk_change_run(job.pk)  # redelivered
     assert job.state == BulkStatusJob.State.DONE and job.result["counts"] == {"applied": 5}
     assert StatusChange.objects.filter(account__in=active, to_type__name="Suspended").count() == 5
@@ -338,13 +331,11 @@ def test_collecting_goes_in_steps_and_resumes_after_a_crash(admin_user, monkeypa
     monkeypatch.setattr(bulk, "COLLECT_STEP", 2)
     _accounts(5)
     job, _ = _suspend(admin_user, worker=False, filter_params={"backend_status": "active"})
-    real = bulk._collect_step
-    monkeypatch.setattr(bulk, "_collect_step", _killed_on_the_second_call(real))
-    with pytest.raises(SystemExit):
-        bulk._run(job.pk)
+    # The worker dies as it starts the second step (each step first reads where the last one stopped).
+    with pytest.raises(KeyboardInterrupt), killed_at('"accounts_bulkstatusitem"."account_id" AS "account_id" FROM', 2):
+        bulk_change_run(job.pk)
     job.refresh_from_db()
     assert (job.collected, job.total, job.items.count()) == (False, 2, 2)  # the first step committed
-    monkeypatch.setattr(bulk, "_collect_step", real)
     job = bulk_change_run(job.pk)  # redelivered: goes on after the last account written
     expected = list(Account.objects.filter(status_type__backend_status="active").order_by("pk")
                     .values_list("pk", flat=True))
@@ -357,21 +348,21 @@ def test_an_account_that_breaks_its_chunk_is_skipped_with_the_error_and_the_othe
     active = _accounts(4)
     bad = active[1].pk
     job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
-    real = bulk.change_status_batch
 
-    def breaks_on_the_bad_account(*, account_ids, dry_run, **kwargs):
-        if not dry_run and bad in account_ids:
-            raise RuntimeError("disk full")
-        return real(account_ids=account_ids, dry_run=dry_run, **kwargs)
+    def the_disk_is_full_for_the_bad_account(execute, sql, params, many, context):
+        # A real failing statement: the write of the bad account's new status.
+        if sql.startswith('UPDATE "accounts_account" SET "status_type_id"') and bad in _flat(params):
+            raise OperationalError("disk full")
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(bulk, "change_status_batch", breaks_on_the_bad_account)
-    job = _save(job, admin_user)
+    with connection.execute_wrapper(the_disk_is_full_for_the_bad_account):
+        job = _save(job, admin_user)
     assert (job.state, job.processed, job.error) == (BulkStatusJob.State.DONE, 4, "")
     assert job.result["counts"] == {"applied": 3, "skipped": 1} and job.result["skips"] == {"error": 1}
     suspended = set(Account.objects.filter(status_type__name="Suspended").values_list("pk", flat=True))
     assert suspended == {a.pk for a in active} - {bad}
     assert not StatusChange.objects.filter(account_id=bad).exists()
     skipped = list(bulk.skip_rows(job).values_list("account_id", "skip_code", "message"))
-    assert skipped == [(bad, "error", "RuntimeError: disk full")]
+    assert skipped == [(bad, "error", "OperationalError: disk full")]
     page = support_client.get(reverse("accounts:bulk-skipped", args=[job.pk])).content.decode()
-    assert "An error: nothing was changed (see the message)" in page and "RuntimeError: disk full" in page
+    assert "An error: nothing was changed (see the message)" in page and "OperationalError: disk full" in page

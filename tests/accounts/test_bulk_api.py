@@ -1,12 +1,11 @@
 """The bulk status change through the API (SPEC §5, §9): submit a dry run, read it, save it, list the
 skipped accounts; the same request again; bad bodies are 400, wrong states 409."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from accounts.bulk import services as bulk
 from accounts.bulk.services import bulk_change_run
 from accounts.models import Account, BulkStatusJob
 
@@ -18,8 +17,8 @@ URL = "/api/v1/bulk-status-changes/"
 
 
 @pytest.fixture(autouse=True)
-def business_day(monkeypatch):
-    monkeypatch.setattr(bulk, "today", lambda: date(2031, 2, 20))
+def business_day(time_machine):
+    time_machine.move_to(datetime(2031, 2, 20, 12, tzinfo=UTC), tick=True)
 
 
 def _accounts(n, type_name="Active"):

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from accounts.bulk import services as bulk
 from accounts.bulk.services import bulk_change_run
 from accounts.models import Account, BulkStatusJob, StatusChange
 from tests.browser import login, shot
@@ -16,9 +15,9 @@ from .factories import give_package, make_account
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_tick_rows_dry_run_save_and_follow_the_job(live_server, browser_page, support_user, monkeypatch):
-    # The worker is this test: jobs are handed to nobody, and the test runs them while the page watches.
-    monkeypatch.setattr(bulk, "_hand_over", lambda job: None)
+def test_tick_rows_dry_run_save_and_follow_the_job(live_server, browser_page, support_user, broker_down):
+    # The worker is this test: the broker refuses every hand-over (the jobs wait in the outbox), and the test
+    # runs them while the page watches.
     names = ["Bulk Alpha", "Bulk Beta", "Bulk Gamma"]
     active = [make_account(name=name, email=f"{name.split()[1].lower()}@example.com", bill_day=1) for name in names]
     for account in active:

@@ -39,12 +39,10 @@ def make_account():
 
 
 @pytest.fixture
-def no_inline_dispatch(monkeypatch):
-    """Jobs wait for the pass: tasks run eagerly in tests, so a change's own hand-over would call the
-    backend inline (in production it only queues)."""
-    from provisioning import services
-
-    monkeypatch.setattr(services, "_dispatch", lambda account_ids: None)
+def no_inline_dispatch(broker_down):
+    """Jobs wait for the pass: tasks run eagerly in tests, so a change's own hand-over would call the backend
+    inline (in production it only queues). The broker refuses the hand-over instead, a real fault the product
+    handles: the job stays pending and the provisioning pass runs it."""
 
 
 def set_status(account, name):
@@ -74,11 +72,37 @@ class FakeSwitch:
         self.versions: dict[int, int] = {}  # account id -> newest version seen
         self.answered: dict[str, tuple[int, bytes]] = {}  # idempotency key -> first answer (actions only)
         self.hang_accounts: set[int] = set()  # every request for these hangs until delay_event is set
+        self.answers: list[tuple[int, str, int, bytes]] = []  # (account id, action, status, body) once answered
+        self.answered_event = threading.Condition(self.lock)
 
     def answer_next(self, *behaviours):
         self.script.extend(behaviours)
 
     def handle(self, headers, raw):
+        status, answer = self._handle(headers, raw)
+        try:
+            body = json.loads(raw)
+            account_id, action = body["account"]["id"], body["action"]
+        except (ValueError, KeyError, TypeError):
+            account_id, action = None, None
+        with self.answered_event:
+            self.answers.append((account_id, action, status, answer))
+            self.answered_event.notify_all()
+        return status, answer
+
+    def wait_for_answer(self, account_id, action, *, timeout: float = 5.0) -> tuple[int, bytes]:
+        """The (status, body) the switch answered to this account's action; fails the test when no answer
+        comes within `timeout` (a wait that passes when nothing happens proves nothing)."""
+        def found():
+            return next(((s, b) for a, act, s, b in self.answers if a == account_id and act == action), None)
+
+        with self.answered_event:
+            self.answered_event.wait_for(lambda: found() is not None, timeout)
+            answer = found()
+        assert answer is not None, f"the switch never answered {action} for account {account_id}"
+        return answer
+
+    def _handle(self, headers, raw):
         from provisioning.backends.webhook import verify
 
         why = verify(self.secret, headers, raw)

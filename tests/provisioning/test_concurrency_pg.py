@@ -49,10 +49,10 @@ def test_two_passes_at_once_give_each_account_one_job_and_one_run(make_account, 
     assert all(states[a.pk] == "enabled" for a in accounts[30:])
 
 
-def test_an_account_whose_jobs_another_worker_holds_is_left_to_it(make_account, monkeypatch):
+def test_an_account_whose_jobs_another_worker_holds_is_left_to_it(make_account, request):
     account = make_account("Active")  # provisioned on commit
     Account.objects.filter(pk=account.pk).update(status_type=status_type("Suspended"))
-    monkeypatch.setattr(services, "_dispatch", lambda ids: None)  # no on-commit run: the job stays pending
+    request.getfixturevalue("broker_down")  # the hand-over is refused: the new job stays pending
     job = services.request_provisioning([account.pk])[0]
     holding, release = threading.Event(), threading.Event()
 
