@@ -53,3 +53,16 @@ def test_the_statistics_page_states_the_schedule_and_lateness_from_the_registry(
     assert "billing pass 1\xa0day, 2\xa0hours" in html or "billing pass 1 day, 2 hours" in html
     assert "apply due status changes 5 minutes" in html
     assert "Beat records one daily at 00:05" in html
+
+
+def test_a_fresh_beat_process_sees_every_registered_entry():
+    # What `celery beat` does before it reads its schedule (celery/apps/beat.py: init_loader): Django is set up
+    # by Celery's fix-up when the loader imports the task modules, then the app is finalized. The apps'
+    # registries are filled by then.
+    import subprocess
+    import sys
+
+    script = ("from engage.celery import app; app.loader.init_worker(); app.finalize(); "
+              "print(' '.join(sorted(app.conf.beat_schedule)))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == sorted(p.entry for p in schedule())
