@@ -1,5 +1,6 @@
 """Setup → Accounts and Roles → Collection Steps, and /api/v1/collection-steps/: what an Administrator sees
-and which rows exist afterwards; the same rules and messages on the page and in the API."""
+and which rows exist afterwards; the same rules and messages on the page and in the API. What every Setup page
+does is tested once, in tests/setup_pages.py (TestCollectionStepPages declares the steps' data)."""
 
 import re
 from datetime import date
@@ -12,6 +13,7 @@ from django.urls import reverse
 from dunning.models import CollectionEpisode, CollectionStep, StepRun
 from dunning.steps import step_create
 from tests.accounts.factories import make_account, reason, status_type
+from tests.setup_pages import SetupPageTests
 from tests.statuses.factories import StatusReasonFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +23,11 @@ ADD = reverse("dunning:step-add")
 DELETE = reverse("dunning:step-delete")
 API = "/api/v1/collection-steps/"
 PRORATED = "immediately_with_prorated_transaction"
+# The fields of a reminder, over a status change's form (_form).
+REMINDER = {"name": "Friendly reminder", "action": "reminder", "status_type": "", "reason": "", "option": "",
+            "subject": "Your invoice is overdue", "body": "Hello {name}, please pay {overdue_amount}."}
+PLACEHOLDERS = "use {name}, {number}, {overdue_amount}, {overdue_days}, {oldest_due_on}."
+PICK_AGAIN = "Pick one of the listed choices: the one sent may have been deleted or retired meanwhile."
 
 
 def _reminder(name="First reminder", days=14, **overrides):
@@ -46,19 +53,13 @@ def _form(**overrides):
 
 
 def _reminder_form(**overrides):
-    return _form(**{"name": "Friendly reminder", "action": "reminder", "status_type": "", "reason": "", "option": "",
-                    "subject": "Your invoice is overdue", "body": "Hello {name}, please pay {overdue_amount}.",
-                    **overrides})
+    return _form(**{**REMINDER, **overrides})
 
 
 def _label(html, field):
     match = re.search(rf'<(?:label|legend)[^>]*class="([^"]*)"[^>]*data-testid="label-{field}"', html)
     assert match, f"no label for {field}"
     return match.group(1).split()
-
-
-def _errors(html, field):
-    return [unescape(m) for m in re.findall(rf'data-testid="error-{field}">([^<]*)<', html)]
 
 
 def _messages(response):
@@ -84,20 +85,71 @@ def _snapshot():
     return list(CollectionStep.objects.order_by("pk").values())
 
 
-# ---- permissions -------------------------------------------------------------------------------
+# ---- what every Setup page does (tests/setup_pages.py) ------------------------------------------
 
 
-def test_support_gets_403_on_the_setup_pages(support_client):
-    step = _reminder()
-    for url in (LIST, ADD, reverse("dunning:step-edit", args=[step.pk])):
-        assert support_client.get(url).status_code == 403
-    assert support_client.post(ADD, _form(save="1")).status_code == 403
-    assert support_client.post(DELETE, {"pk": [step.pk], "confirm": "1"}).status_code == 403
-    assert list(CollectionStep.objects.values_list("name", flat=True)) == ["First reminder"]
+class TestCollectionStepPages(SetupPageTests):
+    model = CollectionStep
+    urls = {"list": "dunning:step-list", "add": "dunning:step-add", "edit": "dunning:step-edit",
+            "delete": "dunning:step-delete"}
+    title = "Collection Steps"
+    verbose_name = "collection step"
+    verbose_name_plural = "collection steps"
+    row = "step-row"
+    required_labels = ("name", "days_overdue", "action")
+    added = {"position": 1, "days_overdue": 30, "min_amount": Decimal("25.00"), "action": "status_change",
+             "status_type.name": "Suspended", "reason.name": "Non-payment", "option": PRORATED,
+             "restore_to.name": "Active", "subject": "", "body": ""}
+    # A reminder made a status change: the reminder's fields are cleared.
+    edited = {"position": 5, "days_overdue": 21, "action": "status_change", "status_type.name": "Suspended",
+              "subject": "", "body": ""}
+    edit_page_shows = ('value="Invoice overdue"', "Dear {name}, {overdue_amount} is {overdue_days} days overdue.")
+    # Names of types and reasons stand for their ids (form_data).
+    refused = [
+        ({"name": ""}, "name", "Name is required."),
+        ({"action": ""}, "action", "Pick an action: send a reminder e-mail or change the status."),
+        ({"days_overdue": "0"}, "days_overdue", "Days overdue must be from 1 to 3,650."),
+        ({"days_overdue": "99999"}, "days_overdue", "Days overdue must be from 1 to 3,650."),
+        ({"days_overdue": ""}, "days_overdue", "Days overdue is required: a whole number from 1 to 3,650."),
+        ({"min_amount": "-5"}, "min_amount", "Overdue amount at least must not be negative."),
+        ({"position": "0"}, "position", "Position must be from 1 to 1,000."),
+        ({"status_type": ""}, "status_type", "Pick the status type this step changes the account to."),
+        ({"reason": ""}, "reason", "Pick a reason: the history and the customer's e-mail say why."),
+        ({"option": ""}, "option", "Pick an option: Immediately with prorated transaction, Immediately with full "
+                                   "transaction, Immediately with no transaction, Period end."),
+        ({"reason": "Payment received"}, "reason",
+         "“Payment received” does not apply to suspended statuses: pick another, or tick that status on the reason."),
+        ({"status_type": "Prospect"}, "status_type", PICK_AGAIN),
+        ({"restore_to": "Cancelled"}, "restore_to", PICK_AGAIN),
+        ({**REMINDER, "subject": ""}, "subject", "A reminder needs its e-mail's subject."),
+        ({**REMINDER, "body": "   "}, "body", "A reminder needs its e-mail's text."),
+        ({**REMINDER, "body": "Dear {foo}"}, "body", f"Unknown placeholder {{foo}}: {PLACEHOLDERS}"),
+        ({**REMINDER, "subject": "Pay {Name}"}, "subject", f"Unknown placeholder {{Name}}: {PLACEHOLDERS}"),
+        ({**REMINDER, "name": "first REMINDER"}, "name",
+         "A collection step named “First reminder” already exists (names are unique, ignoring case)."),
+    ]
+    refused_edits = [
+        ({"name": ""}, "name", "Name is required."),
+        ({"days_overdue": "0"}, "days_overdue", "Days overdue must be from 1 to 3,650."),
+        ({"reason": "Payment received"}, "reason",
+         "“Payment received” does not apply to suspended statuses: pick another, or tick that status on the reason."),
+    ]
 
+    def create(self, name=None):
+        return _reminder(name=name or "First reminder")
 
-def test_setup_index_links_collection_steps(admin_client):
-    assert f'href="{LIST}">Collection Steps' in admin_client.get("/setup/").content.decode()
+    def valid_data(self):
+        return _form(restore_to=status_type("Active").pk)
+
+    def edit_data(self, obj):
+        return _form(name=f"{obj.name} (edited)", position="5", days_overdue="21")
+
+    def form_data(self, overrides, base=None):
+        data = super().form_data(overrides, base)
+        for key, find in (("status_type", status_type), ("restore_to", status_type), ("reason", reason)):
+            if isinstance(data.get(key), str) and data[key] and not data[key].isdigit():
+                data[key] = find(data[key]).pk
+        return data
 
 
 # ---- list --------------------------------------------------------------------------------------
@@ -126,12 +178,8 @@ def test_empty_list_says_so(admin_client):
 # ---- add / edit --------------------------------------------------------------------------------
 
 
-def test_add_form_marks_required_fields_and_groups_the_actions(admin_client):
+def test_add_form_groups_the_actions(admin_client):
     html = admin_client.get(ADD).content.decode()
-    for field in ("name", "days_overdue", "action"):
-        assert "required-label" in _label(html, field)
-    for field in ("position", "min_amount", "status_type", "reason", "option", "restore_to", "subject", "body"):
-        assert "required-label" not in _label(html, field)
     assert html.index(">Reminder e-mail</h2>") < html.index('name="subject"') < html.index(">Status change</h2>")
     assert html.index(">Status change</h2>") < html.index('name="status_type"')
     assert "{overdue_amount}" in html and "Blank = the type the account had before the episode" in html
@@ -144,45 +192,14 @@ def test_add_form_marks_required_fields_and_groups_the_actions(admin_client):
     assert "specific_date" not in html
 
 
-def test_add_with_save_goes_back_to_the_list(admin_client):
-    response = admin_client.post(ADD, _form(restore_to=status_type("Active").pk, save="1"), follow=True)
-    assert response.redirect_chain == [(LIST, 302)]
-    assert "Collection step “Suspend at 30” added." in _messages(response)
-    step = CollectionStep.objects.get()
-    assert (step.position, step.days_overdue, step.min_amount, step.action, step.status_type.name, step.reason.name,
-            step.option, step.restore_to.name, step.subject) == (
-        1, 30, Decimal("25.00"), "status_change", "Suspended", "Non-payment", PRORATED, "Active", "")
-
-
-def test_save_new_shows_a_confirmation_and_an_empty_form(admin_client):
-    response = admin_client.post(ADD, _reminder_form(save_new="1"), follow=True)
-    assert response.redirect_chain == [(ADD, 302)]
-    assert "Collection step “Friendly reminder” added. Add the next one below." in _messages(response)
-    assert response.context["form"].is_bound is False
-    assert re.search(r'<input type="text" name="name"(?![^>]*value=)[^>]*>', response.content.decode())
-    step = CollectionStep.objects.get()
-    assert (step.action, step.subject, step.status_type) == ("reminder", "Your invoice is overdue", None)
-
-
 def test_fields_of_the_other_action_are_cleared(admin_client):
     response = admin_client.post(ADD, _reminder_form(status_type=status_type("Suspended").pk,
                                                      reason=reason("Non-payment").pk, option=PRORATED))
     assert response.status_code == 302
     step = CollectionStep.objects.get()
+    assert (step.action, step.subject, step.body) == (
+        "reminder", "Your invoice is overdue", "Hello {name}, please pay {overdue_amount}.")
     assert (step.status_type, step.reason, step.option) == (None, None, "")
-
-
-def test_edit_changes_the_step(admin_client):
-    step = _reminder()
-    url = reverse("dunning:step-edit", args=[step.pk])
-    html = admin_client.get(url).content.decode()
-    assert "Edit collection step “First reminder”" in html and 'value="Invoice overdue"' in html
-    response = admin_client.post(url, _form(name="First reminder", position="5", days_overdue="21", save="1"),
-                                 follow=True)
-    assert "Collection step “First reminder” saved." in _messages(response)
-    step.refresh_from_db()
-    assert (step.position, step.days_overdue, step.action, step.subject, step.body) == (
-        5, 21, "status_change", "", "")
 
 
 def test_edit_keeps_a_retired_reason_offered(admin_client):
@@ -197,69 +214,6 @@ def test_edit_keeps_a_retired_reason_offered(admin_client):
     assert "Old dunning" not in html
 
 
-@pytest.mark.parametrize(
-    "overrides, field, message",
-    [
-        ({"name": ""}, "name", "Name is required."),
-        ({"action": ""}, "action", "Pick an action: send a reminder e-mail or change the status."),
-        ({"days_overdue": "0"}, "days_overdue", "Days overdue must be from 1 to 3,650."),
-        ({"days_overdue": "99999"}, "days_overdue", "Days overdue must be from 1 to 3,650."),
-        ({"days_overdue": ""}, "days_overdue", "Days overdue is required: a whole number from 1 to 3,650."),
-        ({"min_amount": "-5"}, "min_amount", "Overdue amount at least must not be negative."),
-        ({"position": "0"}, "position", "Position must be from 1 to 1,000."),
-        ({"status_type": ""}, "status_type", "Pick the status type this step changes the account to."),
-        ({"reason": ""}, "reason", "Pick a reason: the history and the customer's e-mail say why."),
-        ({"option": ""}, "option", "Pick an option: Immediately with prorated transaction, Immediately with full "
-                                   "transaction, Immediately with no transaction, Period end."),
-        ({"reason": "Payment received"}, "reason",
-         "“Payment received” does not apply to suspended statuses: pick another, or tick that status on the reason."),
-        ({"status_type": "Prospect"}, "status_type",
-         "Pick one of the listed choices: the one sent may have been deleted or retired meanwhile."),
-        ({"restore_to": "Cancelled"}, "restore_to",
-         "Pick one of the listed choices: the one sent may have been deleted or retired meanwhile."),
-    ],
-)
-def test_refused_status_change_input(admin_client, overrides, field, message):
-    # Names of types and reasons stand for their ids.
-    for key in ("status_type", "restore_to"):
-        if overrides.get(key):
-            overrides[key] = status_type(overrides[key]).pk
-    if overrides.get("reason"):
-        overrides["reason"] = reason(overrides["reason"]).pk
-    before = _snapshot()
-    response = admin_client.post(ADD, _form(**overrides, save="1"))
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert "Nothing was saved." in html
-    assert "invalid-label" in _label(html, field)
-    assert _errors(html, field) == [message]
-    assert _snapshot() == before
-
-
-@pytest.mark.parametrize(
-    "overrides, field, message",
-    [
-        ({"subject": ""}, "subject", "A reminder needs its e-mail's subject."),
-        ({"body": "   "}, "body", "A reminder needs its e-mail's text."),
-        ({"body": "Dear {foo}"}, "body", "Unknown placeholder {foo}: use {name}, {number}, {overdue_amount}, "
-                                         "{overdue_days}, {oldest_due_on}."),
-        ({"subject": "Pay {Name}"}, "subject", "Unknown placeholder {Name}: use {name}, {number}, {overdue_amount}, "
-                                               "{overdue_days}, {oldest_due_on}."),
-        ({"name": "first REMINDER"}, "name",
-         "A collection step named “First reminder” already exists (names are unique, ignoring case)."),
-    ],
-)
-def test_refused_reminder_input(admin_client, overrides, field, message):
-    _reminder()
-    before = _snapshot()
-    response = admin_client.post(ADD, _reminder_form(**overrides, save="1"))
-    assert response.status_code == 400
-    html = response.content.decode()
-    assert "invalid-label" in _label(html, field)
-    assert _errors(html, field) == [message]
-    assert _snapshot() == before
-
-
 def test_every_problem_is_shown_at_once(admin_client):
     response = admin_client.post(ADD, _form(name="", days_overdue="0", status_type="", reason=""))
     html = response.content.decode()
@@ -270,24 +224,7 @@ def test_every_problem_is_shown_at_once(admin_client):
     assert not CollectionStep.objects.exists()
 
 
-def test_edit_of_a_deleted_step_is_404(admin_client):
-    assert admin_client.get(reverse("dunning:step-edit", args=[999_999])).status_code == 404
-
-
 # ---- delete ------------------------------------------------------------------------------------
-
-
-def test_checked_steps_are_deleted_after_a_confirmation(admin_client):
-    first, second, kept = _reminder(), _suspend(), _reminder(name="Second reminder", days=21)
-    response = admin_client.post(DELETE, {"pk": [first.pk, second.pk]})
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "Delete 2 collection steps?" in html and "will-keep" not in html
-    assert CollectionStep.objects.count() == 3
-    response = admin_client.post(DELETE, {"pk": [first.pk, second.pk], "confirm": "1"}, follow=True)
-    assert response.redirect_chain == [(LIST, 302)]
-    assert "Deleted 2 of the checked collection steps: “First reminder”, “Suspend”." in _messages(response)
-    assert list(CollectionStep.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
 def test_a_step_an_open_episode_ran_is_kept_with_the_reason(admin_client):
