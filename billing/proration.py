@@ -22,6 +22,14 @@ def add_months(d: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, d.day)
 
 
+def months_from(start: date, through: date) -> int:
+    """How many of start, start + 1 month, start + 2 months, … are ≤ through (0 when start is later)."""
+    if start > through:
+        return 0
+    months = (through.year - start.year) * 12 + through.month - start.month
+    return months + (1 if add_months(start, months) <= through else 0)
+
+
 def period_containing(bill_day: int, d: date) -> tuple[date, date]:
     """[s, e): the bill period that contains d."""
     if not 1 <= bill_day <= 28:

@@ -15,14 +15,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db.models import F
 
 from statuses.rules import ChangeOption, bills_packages, bills_usage, is_billing_inert
 
-from .lines import bill_locked_accounts, package_line, package_lines, period_line, set_next_bill_dates, write_invoices
+from .lines import (
+    bill_locked_accounts,
+    package_label,
+    package_line,
+    package_lines,
+    period_line,
+    set_next_bill_dates,
+    write_invoices,
+)
 from .models import ChargeKind, ChargeLine, UserPackage, UserPackageStatus
-from .proration import money, period_containing, prorate
+from .proration import ZERO, add_months, money, months_from, period_containing, prorate
 
 
 @dataclass
@@ -77,10 +86,48 @@ class Move:
     applies: bool = True
 
 
-def _bill_in_memory(packages: list[UserPackage], bill_day: int, through: date) -> list[ChargeLine]:
-    """What the billing pass will bill of these packages through `through`, period by period; advances
-    their next bill dates in memory only (a forecast: nothing is saved)."""
-    return [line for up in packages for line in package_lines(up, bill_day, through)]
+@dataclass
+class BilledBefore:
+    """What the billing pass bills of one package before a forecast change, summed (SPEC §5: a preview's cost
+    grows with the packages, not with the periods to its date): how many periods, from when to when, and the
+    amount. `lines` holds each period's line only when the forecast was asked for them."""
+
+    user_package_id: int | None  # None: a usage record's line
+    description: str
+    periods: int = 0
+    amount: Decimal = ZERO
+    period_start: date | None = None
+    period_end: date | None = None
+    lines: list[ChargeLine] = field(default_factory=list)
+
+    def add(self, periods: int, amount: Decimal, start: date, end: date) -> None:
+        self.periods += periods
+        self.amount += amount
+        self.period_start = start if self.period_start is None else min(self.period_start, start)
+        self.period_end = end if self.period_end is None else max(self.period_end, end)
+
+
+def _bill_in_memory(packages: list[UserPackage], bill_day: int, through: date,
+                    billed: dict[int, BilledBefore], *, lines: bool) -> None:
+    """What the billing pass will bill of these packages through `through`, summed into `billed` per package;
+    advances their next bill dates in memory only (a forecast: nothing is saved). The first period (which may
+    be prorated) is a real line; the full periods after it are counted, not built, unless `lines` asks."""
+    for up in packages:
+        n = up.next_bill_date
+        if n > through:
+            continue
+        entry = billed.setdefault(up.pk, BilledBefore(up.pk, package_label(up)))
+        if lines:
+            found = package_lines(up, bill_day, through)
+            entry.lines += found
+            entry.add(len(found), sum((line.amount for line in found), ZERO), found[0].period_start,
+                      found[-1].period_end)
+            continue
+        first = period_line(up, n, bill_day)
+        full = months_from(first.period_end, through)
+        end = add_months(first.period_end, full)
+        entry.add(1 + full, first.amount + full * money(up.amount), n, end)
+        up.next_bill_date = end
 
 
 def _plan(packages, bill_day: int, move: Move) -> list[PackagePlan]:
@@ -89,26 +136,39 @@ def _plan(packages, bill_day: int, move: Move) -> list[PackagePlan]:
                                     effective_date=move.effective_date)
 
 
+def summarise(lines: Sequence[ChargeLine]) -> list[BilledBefore]:
+    """Lines billed for real (what a change now bills first), summed the way a forecast is: per package, and
+    each usage line on its own; the lines kept."""
+    billed: dict = {}
+    for line in lines:
+        key = line.user_package_id if line.user_package_id is not None else ("usage", id(line))
+        entry = billed.setdefault(key, BilledBefore(line.user_package_id, line.description))
+        entry.lines.append(line)
+        entry.add(1, line.amount, line.period_start, line.period_end)
+    return list(billed.values())
+
+
 def forecast_status_transactions(
     *, account_id: int, bill_day: int, earlier: Sequence[Move], change: Move,
-    packages: list[UserPackage] | None = None,
-) -> tuple[list[PackagePlan], list[ChargeLine]]:
+    packages: list[UserPackage] | None = None, lines: bool = False,
+) -> tuple[list[PackagePlan], list[BilledBefore]]:
     """What `change` will bill on its date, in memory: first what happens before it (the billing pass's
     periods through the day before each earlier move, with the status then in effect; the earlier moves'
-    own plans), then the change. Returns (its plans, the lines billed before it). `packages`, the account's
-    active user packages when the caller has read them, are moved in memory only."""
+    own plans), then the change. Returns (its plans, what is billed before it, summed per package; with
+    `lines`, each period's line too). Its cost grows with the packages and the moves, not with the periods.
+    `packages`, the account's active user packages when the caller has read them, are moved in memory only."""
     packages = active_packages(account_id) if packages is None else packages
-    billed: list[ChargeLine] = []
+    billed: dict[int, BilledBefore] = {}
     for move in earlier:  # each move's from_backend is the status in effect just before it
         if bills_packages(move.from_backend):
-            billed += _bill_in_memory(packages, bill_day, move.effective_date - timedelta(days=1))
+            _bill_in_memory(packages, bill_day, move.effective_date - timedelta(days=1), billed, lines=lines)
         if move.applies:
             for plan in _plan(packages, bill_day, move):
                 if plan.moves:
                     plan.user_package.next_bill_date = plan.next_bill_date
     if bills_packages(change.from_backend):
-        billed += _bill_in_memory(packages, bill_day, change.effective_date - timedelta(days=1))
-    return _plan(packages, bill_day, change), billed
+        _bill_in_memory(packages, bill_day, change.effective_date - timedelta(days=1), billed, lines=lines)
+    return _plan(packages, bill_day, change), list(billed.values())
 
 
 @dataclass(frozen=True)
@@ -144,10 +204,10 @@ def _bill_before(items: Sequence[ChangeBilling]) -> dict[int, list[ChargeLine]]:
     return billed
 
 
-def bill_status_changes(items: Sequence[ChangeBilling]) -> dict[int, tuple[list[PackagePlan], list[ChargeLine]]]:
+def bill_status_changes(items: Sequence[ChangeBilling]) -> dict[int, tuple[list[PackagePlan], list[BilledBefore]]]:
     """Write the money of changes being applied, at most one per account: what was due before each date,
     then each change's lines (naming the change) in one invoice per account and date, and the packages' new
-    next bill dates. Returns {account id: (plans, lines billed before)}."""
+    next bill dates. Returns {account id: (plans, what was billed before, summed per package)}."""
     if not items:
         return {}
     billed = _bill_before(items)
@@ -155,7 +215,7 @@ def bill_status_changes(items: Sequence[ChangeBilling]) -> dict[int, tuple[list[
     result, lines_by_invoice, moved = {}, {}, []
     for item in items:
         plans = _plan(packages.get(item.account_id, []), item.bill_day, item.move)
-        result[item.account_id] = (plans, billed.get(item.account_id, []))
+        result[item.account_id] = (plans, summarise(billed.get(item.account_id, [])))
         lines = [line for plan in plans for line in plan.lines]
         for line in lines:
             line.status_change_id = item.change_id

@@ -60,6 +60,18 @@ class TransactionSerializer(serializers.Serializer):
     period_end = serializers.DateField()
 
 
+class BilledBeforeSerializer(serializers.Serializer):
+    package = serializers.IntegerField(source="user_package_id", allow_null=True,
+                                       help_text="The user package (null for a usage record's line).")
+    description = serializers.CharField()
+    periods = serializers.IntegerField(help_text="How many bill periods the billing pass bills of it first.")
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="Their sum.")
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    lines = TransactionSerializer(many=True, required=False,
+                                 help_text="Each period's line: only when the request asked for `?detail=lines`.")
+
+
 class StatusChangeRequestSerializer(serializers.Serializer):
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all())
     option = serializers.ChoiceField(choices=ChangeOption.choices)
@@ -76,10 +88,11 @@ class StatusChangeOutcomeSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=StatusChangeState.choices)
     effective_date = serializers.DateField()
     transactions = TransactionSerializer(many=True)
-    billed_before = TransactionSerializer(
+    billed_before = BilledBeforeSerializer(
         many=True,
         help_text="What the billing pass bills before the change's date (the periods it counts in, so that the "
-        "preview and the applied change agree); for a change now, what a catch-up still owed.",
+        "preview and the applied change agree), summed per package; for a change now, what a catch-up still "
+        "owed. Its size grows with the packages, not with the periods to the date.",
     )
 
 

@@ -1,8 +1,9 @@
 """API of the status-change engine: the same service as the pages."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,7 +25,7 @@ def _outcome(outcome):
         "state": outcome.state,
         "effective_date": outcome.effective_date,
         "transactions": _lines(outcome.transactions),
-        "billed_before": _lines(outcome.billed_before),
+        "billed_before": outcome.billed_before,
     }
 
 
@@ -66,12 +67,24 @@ class AccountStatusChangesView(generics.ListAPIView):
         return Response(StatusChangeOutcomeSerializer(_outcome(outcome)).data, status=201)
 
 
+DETAIL = OpenApiParameter(
+    "detail", str, enum=["lines"], required=False,
+    description="`lines`: also each period the billing pass bills before the change (`billed_before[].lines`); "
+                "without it the periods are summed per package, so the answer's size does not grow with the date.",
+)
+
+
 class StatusChangePreviewView(APIView):
-    @extend_schema(request=StatusChangeRequestSerializer, responses={200: StatusChangeOutcomeSerializer})
+    @extend_schema(request=StatusChangeRequestSerializer, parameters=[DETAIL],
+                   responses={200: StatusChangeOutcomeSerializer})
     def post(self, request, account_id):
         get_object_or_404(Account, pk=account_id)
+        detail = request.query_params.get("detail", "")
+        if detail not in ("", "lines"):
+            raise ValidationError({"detail": ["Give detail=lines, or leave it out."]})
         args, _version = _request_args(request, account_id)
-        return Response(StatusChangeOutcomeSerializer(_outcome(preview_status_change(**args))).data)
+        outcome = preview_status_change(**args, lines=detail == "lines")
+        return Response(StatusChangeOutcomeSerializer(_outcome(outcome)).data)
 
 
 class StatusChangeDetailView(generics.RetrieveDestroyAPIView):

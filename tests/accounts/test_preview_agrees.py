@@ -41,6 +41,16 @@ def _line(line):
     return (line.kind, line.amount, line.period_start, line.period_end)
 
 
+def _summed(lines) -> set:
+    """Lines summed per package as a preview shows what is billed before a change."""
+    by_package = {}
+    for line in lines:
+        periods, amount, start, end = by_package.get(line.user_package_id, (0, 0, line.period_start, line.period_end))
+        by_package[line.user_package_id] = (periods + 1, amount + line.amount, min(start, line.period_start),
+                                            max(end, line.period_end))
+    return {(pk, *values) for pk, values in by_package.items()}
+
+
 @pytest.mark.parametrize("from_name,to_name,option,on,offset", list(_cases()))
 def test_the_applied_change_is_its_preview(from_name, to_name, option, on, offset):
     account = make_account(bill_day=BILL_DAY, type_name=from_name)
@@ -55,6 +65,7 @@ def test_the_applied_change_is_its_preview(from_name, to_name, option, on, offse
     )
     before = set(ChargeLine.objects.filter(account=account).values_list("pk", flat=True))
     preview = preview_status_change(**args, on=on)
+    detailed = preview_status_change(**args, on=on, lines=True)
 
     outcome = account_change_status(**args, on=on)
     day = on + timedelta(days=1)
@@ -69,7 +80,9 @@ def test_the_applied_change_is_its_preview(from_name, to_name, option, on, offse
     applied = ChargeLine.objects.filter(status_change=change).order_by("user_package_id", "period_start")
     assert sorted(map(_line, applied)) == sorted(map(_line, preview.transactions))
     billed_first = ChargeLine.objects.filter(account=account, status_change__isnull=True).exclude(pk__in=before)
-    assert sorted(map(_line, billed_first)) == sorted(map(_line, preview.billed_before))
+    assert sorted(map(_line, billed_first)) == sorted(map(_line, [x for b in detailed.billed_before for x in b.lines]))
+    assert _summed(billed_first) == {(b.user_package_id, b.periods, b.amount, b.period_start, b.period_end)
+                                     for b in preview.billed_before}
     for plan in preview.plans:
         if plan.next_bill_date is not None:
             assert UserPackage.objects.get(pk=plan.user_package.pk).next_bill_date == plan.next_bill_date

@@ -82,7 +82,7 @@ def test_a_change_after_missed_billing_bills_the_days_before_it_first():
         ("recurring", Decimal("49.99"), date(2031, 2, 15), date(2031, 3, 15)),
         ("prorated_credit", Decimal("-25.00"), date(2031, 3, 1), date(2031, 3, 15)),
     ]
-    assert [line.amount for line in outcome.billed_before] == [Decimal("49.99")]
+    assert [(b.periods, b.amount) for b in outcome.billed_before] == [(1, Decimal("49.99"))]
     assert ChargeLine.objects.get(kind="recurring").invoice.issued_on == date(2031, 2, 15)
     up.refresh_from_db()
     assert up.next_bill_date == date(2031, 3, 1)

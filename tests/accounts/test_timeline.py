@@ -141,7 +141,12 @@ def test_a_future_preview_counts_the_periods_billed_before_it_and_agrees_with_th
         effective_date=date(2031, 4, 20), reason=reason("Non-payment"), on=ON,
     )
     preview = preview_status_change(**args)
-    assert [(x.kind, x.amount, x.period_start) for x in preview.billed_before] == [
+    # Summed per package: two periods, 15 Mar to 15 May; each period's line only when asked.
+    assert [(x.description, x.periods, x.amount, x.period_start, x.period_end, x.lines)
+            for x in preview.billed_before] == [("Package 49.99", 2, Decimal("99.98"), date(2031, 3, 15),
+                                                 date(2031, 5, 15), [])]
+    detailed = preview_status_change(**args, lines=True)
+    assert [(x.kind, x.amount, x.period_start) for x in detailed.billed_before[0].lines] == [
         ("recurring", Decimal("49.99"), date(2031, 3, 15)), ("recurring", Decimal("49.99"), date(2031, 4, 15))
     ]
     # [20 Apr, 15 May) of a 30-day period: 49.99 × 25 / 30 = 41.658… → 41.66
@@ -175,7 +180,7 @@ def test_the_preview_page_says_what_is_billed_before_the_date(admin_client):
     assert response.status_code == 200
     text = response.content.decode()
     assert f"before {when:%Y-%m-%d}, the billing pass bills" in text
-    assert "49.99" in text
+    assert f"Package 49.99: 1 period {billed_through:%Y-%m-%d} – " in text and "(49.99)" in text
 
 
 # --- time replayed in order (SPEC §6) ----------------------------------------------------------------
