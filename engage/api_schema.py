@@ -1,6 +1,8 @@
 """The error answers every operation of the OpenAPI schema really gives (SPEC §9), added in one place
 (a drf-spectacular post-processing hook) so that a new operation cannot forget them."""
 
+from .once import HEADER as ONCE_HEADER
+
 ERROR_SCHEMA = {
     "type": "object",
     "description": "{\"detail\": message} for the request as a whole, or {field: [messages]} per field.",
@@ -52,9 +54,23 @@ def add_error_responses(result, generator, request, public):
                 answers["404"] = "No such object (or an id that is not a number)."
             if (method, path) in _CONFLICTS:
                 answers["409"] = "Refused by the data as it is now: {detail} says why; nothing was saved."
+            if method == "post":
+                answers["422"] = (f"The {ONCE_HEADER} header was used before for another request: nothing was done.")
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == ONCE_HEADER for p in parameters):
+                    parameters.append(ONCE_PARAMETER)
             for code, description in answers.items():
                 responses.setdefault(code, _error(description))
     return result
+
+
+ONCE_PARAMETER = {
+    "name": ONCE_HEADER, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "description": "Makes the request happen once (SPEC §5): the same key again with the same request answers "
+                   "the first answer (status and body, with `Idempotent-Replayed: true`) and does nothing; with "
+                   "another request, 422. Keys are kept per user for at least 24 hours; 1 to 255 printable "
+                   "ASCII characters (a UUID, say).",
+}
 
 
 def _tag_for(path: str) -> str:

@@ -97,3 +97,25 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_type} {self.object_id}"
+
+
+class OnceKey(models.Model):
+    """A write asked for once (SPEC §5, once only): an API POST's Idempotency-Key, or a page form's one-time
+    token, per user. Inserted in the transaction of the write it guards (engage/once.py), so a second request
+    with the key waits for the first and then gets its answer instead of writing again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of the method, path and body it came with
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.PositiveSmallIntegerField()  # the first answer, replayed
+    content_type = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=2000, blank=True)  # a redirect's target
+    body = models.BinaryField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="once_key_per_user")]
+        indexes = [models.Index(fields=["created_at"], name="once_key_created_idx")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.key} → {self.status}"

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "engage.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sign-in and messages: a POST with an Idempotency-Key or a form's one-time token happens once.
+    "engage.once.OnceOnlyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "engage.middleware.LoginRequiredMiddleware",
