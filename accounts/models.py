@@ -193,6 +193,8 @@ class BulkStatusItem(models.Model):
     number = models.CharField(max_length=NUMBER_MAX_CHARS, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.WAITING)
     skip_code = models.CharField(max_length=20, blank=True)
+    # The account's version when the dry run checked it: the run leaves an account that changed since alone.
+    checked_version = models.PositiveIntegerField(null=True, blank=True)
     message = models.CharField(max_length=MESSAGE_MAX_CHARS, blank=True)
 
     class Meta:

@@ -290,15 +290,16 @@ def _next_chunk(job: BulkStatusJob) -> bool:
     known = [item.account_id for item in items if item.account_id is not None]
     results = {}
     if known:
+        expected = None if checking else {item.account_id: item.checked_version for item in items}
         try:
-            results = _change(job, known, checking)
+            results = _change(job, known, checking, expected)
         except DomainError as err:  # the request is refused for every account now (a reason retired since)
             job.state, job.error, job.finished_at = Job.State.FAILED, err.message, timezone.now()
             job.save(update_fields=["state", "error", "finished_at", "started_at"])
             return True
         except Exception:  # one bad account must not stop the job: this chunk account by account
             logger.exception("Bulk status change %s: a chunk of %s failed together; one by one", job.pk, len(known))
-            results = {pk: _change_one(job, pk, checking) for pk in known}
+            results = {pk: _change_one(job, pk, checking, expected) for pk in known}
     tally = job.dry_run if checking else job.result
     counts, skips = Counter(tally.get("counts", {})), Counter(tally.get("skips", {}))
     totals = defaultdict(Decimal, {k: Decimal(v) for k, v in tally.get("totals", {}).items()})
@@ -317,6 +318,13 @@ def _next_chunk(job: BulkStatusJob) -> bool:
             skips[outcome[1]] += 1
     for (state, code, message), ids in groups.items():
         BulkStatusItem.objects.filter(pk__any=ids).update(state=state, skip_code=code, message=message)
+    if checking:  # the version each account had when checked (few distinct values: an UPDATE each)
+        versions: dict[int, list[int]] = defaultdict(list)
+        for item in items:
+            if item.account_id in results and results[item.account_id].version is not None:
+                versions[results[item.account_id].version].append(item.pk)
+        for version, ids in sorted(versions.items()):
+            BulkStatusItem.objects.filter(pk__any=ids).update(checked_version=version)
     tally.update(counts=dict(counts), skips=dict(skips), totals={k: str(v) for k, v in sorted(totals.items())})
     if checking:
         job.checked += len(items)
@@ -326,20 +334,22 @@ def _next_chunk(job: BulkStatusJob) -> bool:
     return True
 
 
-def _change(job: BulkStatusJob, account_ids: list[int], checking: bool) -> dict[int, BatchResult]:
-    """The job's change for these accounts through the engine's batch path, in a savepoint: all or nothing."""
+def _change(job: BulkStatusJob, account_ids: list[int], checking: bool, expected=None) -> dict[int, BatchResult]:
+    """The job's change for these accounts through the engine's batch path, in a savepoint: all or nothing. A
+    run passes the versions its dry run read: an account changed since is left alone."""
     with transaction.atomic():
         return {r.account_id: r for r in change_status_batch(
             account_ids=account_ids, to_type=job.to_type, option=job.option, effective_date=job.effective_date,
             reason=job.reason, note=job.note, actor=job.created_by, on=job.requested_on, dry_run=checking,
+            expected_versions=expected,
         )}
 
 
-def _change_one(job: BulkStatusJob, account_id: int, checking: bool) -> BatchResult:
+def _change_one(job: BulkStatusJob, account_id: int, checking: bool, expected=None) -> BatchResult:
     """One account of a chunk that failed together: its result, or skipped with the error that stopped it
     (rolled back: nothing of it changed)."""
     try:
-        return _change(job, [account_id], checking)[account_id]
+        return _change(job, [account_id], checking, expected)[account_id]
     except Exception as exc:
         logger.exception("Bulk status change %s: account %s failed", job.pk, account_id)
         return BatchResult(account_id, ChangeOutcome.SKIPPED, SkipCode.ERROR,

@@ -32,6 +32,7 @@ class SkipCode(models.TextChoices):
     DAY_TAKEN = DAY_TAKEN, "A pending change on that date"
     OPTION_NOT_ALLOWED = OPTION_NOT_ALLOWED, "Only the timing can be chosen between its status and this one"
     LATER_CHANGE = LATER_CHANGE, "A later pending change would become invalid"
+    CHANGED = "changed", "Changed since the dry run"
     UNKNOWN_ACCOUNT = "unknown_account", "Unknown account number"
     ERROR = "error", "An error: nothing was changed (see the message)"
 
@@ -44,6 +45,7 @@ class BatchResult:
     message: str = ""
     transactions: list[ChargeLine] = field(default_factory=list)
     change_id: int | None = None
+    version: int | None = None  # the account's version the batch read (a dry run's, for its run to compare)
 
 
 @transaction.atomic
@@ -59,12 +61,15 @@ def change_status_batch(
     on: date | None = None,
     dry_run: bool = False,
     source: str = "",
+    expected_versions: dict[int, int | None] | None = None,
 ) -> list[BatchResult]:
     """One request for many accounts, each checked by the rules of a single change and applied by the same
     writer (`apply_changes`) in one transaction; an account the rules refuse is skipped with the reason.
     Raises DomainError when the request is invalid whatever the account (option, reason, date, note).
     A dry run locks nothing and saves nothing: it is what the same call would do now. `source` names who
-    asked when no person did (a collection step), for the history."""
+    asked when no person did (a collection step), for the history. `expected_versions` ({account id: the
+    version its dry run read}) leaves an account that changed since alone (SkipCode.CHANGED): a bulk change
+    never overrides a later decision."""
     on = on or today()
     if len(account_ids) > BATCH_MAX:
         raise DomainError(f"At most {BATCH_MAX} accounts per batch.")
@@ -85,18 +90,25 @@ def change_status_batch(
         if account is None:
             results[pk] = BatchResult(pk, ChangeOutcome.SKIPPED, SkipCode.UNKNOWN_ACCOUNT, f"No account with id {pk}.")
             continue
+        expected = (expected_versions or {}).get(pk)
+        if expected is not None and account.version != expected:
+            results[pk] = BatchResult(
+                pk, ChangeOutcome.SKIPPED, SkipCode.CHANGED, "This account changed after the dry run (its status or "
+                "a pending change): it was left as it is.", version=account.version)
+            continue
         account_pending = pending.get(pk, [])
         try:
             effective = check_request(account, account_pending, request, on)
         except DomainError as err:
             if not err.code:
                 raise
-            results[pk] = BatchResult(pk, ChangeOutcome.SKIPPED, err.code, err.message)
+            results[pk] = BatchResult(pk, ChangeOutcome.SKIPPED, err.code, err.message, version=account.version)
             continue
         state = ChangeOutcome.PENDING if effective > on else ChangeOutcome.APPLIED
         if dry_run or state == ChangeOutcome.PENDING:
             plans, _billed = forecast(account, account_pending, request, effective, on, packages.get(pk, []))
-            results[pk] = BatchResult(pk, state, transactions=[line for plan in plans for line in plan.lines])
+            results[pk] = BatchResult(pk, state, transactions=[line for plan in plans for line in plan.lines],
+                                      version=account.version)
         if dry_run:
             continue
         change = new_change(account, request, effective, actor, source)

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.bulk import services as bulk
 from accounts.bulk.services import bulk_change_cancel, bulk_change_run, bulk_change_start, bulk_change_submit
+from accounts.engine import account_change_status
 from accounts.models import Account, BulkStatusItem, BulkStatusJob, StatusChange
 from billing.models import ChargeLine
 from engage.errors import DomainError
@@ -20,7 +21,7 @@ from provisioning.models import ProvisioningJob
 from statuses.rules import StatusChangeState
 from tests.killing import killed_at
 
-from .factories import give_package, make_account, reason, status_type
+from .factories import change_status, give_package, make_account, reason, status_type
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,26 @@ def test_save_runs_every_account_through_the_engine(admin_user):
     assert ProvisioningJob.objects.filter(account_id__in=ids, target="suspended").count() == 3
     assert OutboxMessage.objects.filter(kind="accounts.status_email").count() >= 3
     assert AuditEntry.objects.filter(action="bulk_status_change", object_id=job.pk).count() == 1
+
+
+def test_a_decision_made_after_the_dry_run_is_never_overridden(admin_user, support_client):
+    # A person cancels one account by hand after the bulk change's dry run and before the bulk reaches it; a
+    # second gets a pending change: the run leaves both as they are, skipped and listed (SPEC §5: one wins,
+    # nothing of the other is applied over it).
+    active = _accounts(4)
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    assert job.dry_run["counts"] == {"applied": 4}
+    change_status(active[1], "Cancelled")
+    account_change_status(account_id=active[2].pk, to_type=status_type("Cancelled"), option="period_end",
+                          reason=reason("Customer request"))
+    job = _save(job, admin_user)
+    assert job.result["counts"] == {"applied": 2, "skipped": 2} and job.result["skips"] == {"changed": 2}
+    names = dict(Account.objects.filter(pk__in=[a.pk for a in active]).values_list("pk", "status_type__name"))
+    assert [names[a.pk] for a in active] == ["Suspended", "Cancelled", "Active", "Suspended"]
+    assert list(bulk.skip_rows(job).values_list("account_id", "skip_code")) == [(active[1].pk, "changed"),
+                                                                               (active[2].pk, "changed")]
+    page = support_client.get(reverse("accounts:bulk-skipped", args=[job.pk])).content.decode()
+    assert "Changed since the dry run" in page and "changed after the dry run" in page
 
 
 def test_the_same_request_twice_is_the_same_job_and_changes_nothing_more(admin_user):
