@@ -6,8 +6,10 @@ from datetime import date
 
 from engage.models import PassRun
 from engage.pass_runs import advance, recorded_pass
+from statuses.rules import StatusChangeState
 
 from .engine import DueOutcome, apply_due_change, apply_due_changes, due_change_ids
+from .models import StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +65,12 @@ def _apply_chunk(change_ids: list[int], *, as_of: date, run: PassRun) -> dict[in
             outcomes[change_id] = DueOutcome.ERRORS
             run.detail += f"change {change_id}: {type(exc).__name__}: {exc}\n"
     return outcomes
+
+
+def changes_ahead(today: date, as_of: date) -> str:
+    """What this pass run for a day after today would do ahead of time (a command asks before it)."""
+    n = StatusChange.objects.filter(state=StatusChangeState.PENDING, effective_date__gt=today,
+                                    effective_date__lte=as_of).count()
+    if not n:
+        return ""
+    return f"apply {n:,} pending status change{'s' if n != 1 else ''} dated after today, up to {as_of:%Y-%m-%d}"

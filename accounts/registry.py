@@ -13,13 +13,13 @@ from statuses.usage import register_usage
 
 from .engine import billing_horizon
 from .models import Account, BulkStatusJob, StatusAudit, StatusChange
-from .passes import PASS_NAME, apply_due_status_changes
+from .passes import PASS_NAME, apply_due_status_changes, changes_ahead
 from .selectors import status_holds, type_account_counts
 
 register_pass(ScheduledPass(
     "apply-due-status-changes", "accounts.tasks.apply_due_status_changes_task", 60.0, "every minute", 55,
     name=PASS_NAME, label="Apply due status changes", limit=timedelta(minutes=5),
-    day_order=0, run=apply_due_status_changes,
+    day_order=0, run=apply_due_status_changes, ahead=changes_ahead,
 ))
 register_horizon(billing_horizon)
 register_usage(account_counts=type_account_counts, holds=status_holds)

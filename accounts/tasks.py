@@ -2,13 +2,15 @@
 
 from celery import shared_task
 
+from engage.business_day import scheduled_run
 from engage.clock import parse_as_of
 
 from .bulk.services import bulk_status_change_task  # noqa: F401 - registered with the worker here
 from .engine.notifications import send_status_change_email_task  # noqa: F401 - registered with the worker here
-from .passes import apply_due_status_changes
+from .passes import PASS_NAME
 
 
 @shared_task(acks_late=True)
 def apply_due_status_changes_task(as_of: str | None = None):
-    return apply_due_status_changes(as_of=parse_as_of(as_of))
+    """Every minute: the due changes of today, after whatever days the passes of the day missed."""
+    return scheduled_run(PASS_NAME, parse_as_of(as_of))

@@ -8,7 +8,7 @@ overdue; the overdue age is the days since the due date of the oldest such invoi
 issued and payments made by then (a replayed day sees what it would have seen then)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -40,18 +40,34 @@ def _where(account_ids, id_range) -> tuple[str, list]:
     return "account_id > %s AND account_id <= %s", [lo, hi]
 
 
-def overdue_by_account(as_of: date, *, account_ids=None, id_range: tuple[int, int] | None = None) -> dict[int, Overdue]:
-    """{account id: Overdue} for the accounts (ids, or an id range (lo, hi]) with something overdue on as_of."""
+def _not_in(ids) -> tuple[str, list]:
+    if not ids:
+        return "", []
+    ids = sorted(ids)
+    if connection.vendor == "postgresql":
+        return " AND id <> ALL(%s::bigint[])", [ids]
+    return f" AND id NOT IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def overdue_by_account(as_of: date, *, account_ids=None, id_range: tuple[int, int] | None = None,
+                       uncounted_credits=(), recorded_before: datetime | None = None) -> dict[int, Overdue]:
+    """{account id: Overdue} for the accounts (ids, or an id range (lo, hi]) with something overdue on as_of.
+    `uncounted_credits`: credit notes (invoice ids) that pay nothing here — collections does not let the credit
+    its own suspension gave end the episode it is part of (SPEC §11: credits are not payments).
+    `recorded_before`: only the payments recorded before that moment count (a replayed day sees the money
+    that had arrived when its pass would have run)."""
     if account_ids is not None and not account_ids:
         return {}
     where, params = _where(account_ids, id_range)
+    skip, skipped = _not_in(uncounted_credits)
+    recorded, until = (" AND created_at < %s", [recorded_before]) if recorded_before is not None else ("", [])
     sql = f"""
         WITH paid AS (
             SELECT account_id, SUM(amount) AS amount FROM billing_payment
-            WHERE paid_on <= %s AND {where} GROUP BY account_id
+            WHERE paid_on <= %s AND {where}{recorded} GROUP BY account_id
         ), credited AS (
             SELECT account_id, -SUM(total) AS amount FROM billing_invoice
-            WHERE total < 0 AND issued_on <= %s AND {where} GROUP BY account_id
+            WHERE total < 0 AND issued_on <= %s AND {where}{skip} GROUP BY account_id
         ), charged AS (
             SELECT account_id, total, due_on,
                    SUM(total) OVER (PARTITION BY account_id ORDER BY issued_on, id
@@ -69,7 +85,7 @@ def overdue_by_account(as_of: date, *, account_ids=None, id_range: tuple[int, in
         GROUP BY account_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [as_of, *params, as_of, *params, as_of, *params, as_of])
+        cursor.execute(sql, [as_of, *params, *until, as_of, *params, *skipped, as_of, *params, as_of])
         rows = cursor.fetchall()
     result = {}
     for account_id, amount, oldest in rows:

@@ -9,16 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from engage.account_model import get_account_model, get_status_type_model
+from engage.business_day import run_pass_for
 from engage.limits import DETAIL_MAX_CHARS, ERROR_MAX_CHARS
 from engage.models import PassRun
 from engage.pass_runs import PassSummary, finish_part, recorded_pass, report, start_parts
-from engage.schedule import run_earlier
 from statuses.rules import package_billing_statuses, usage_billing_statuses
 
 from .lines import bill_locked_accounts
@@ -229,31 +230,36 @@ def bill_day(*, as_of: date) -> dict:
 
 
 def run_billing(*, as_of: date) -> dict:
-    """The billing pass in one process (the command): the passes before it first (each due change bills what
-    was due before its date), then the rest; an account whose due change is not applied yet (it failed to
-    apply, another worker holds it) is billed only up to it."""
-    earlier = run_earlier(PASS_NAME, as_of=as_of)
-    return {**earlier, "billing": bill_day(as_of=as_of)}
+    """The billing pass in one process (the command), in the business day's order (engage/business_day.py):
+    every missed day first, then the due changes of the day (each bills what was due before its date), then
+    the billing; an account whose due change is not applied yet (it failed to apply, another worker holds it)
+    is billed only up to it."""
+    return run_pass_for(PASS_NAME, as_of)
 
 
 # dispatch(run id, as-of date as ISO text, lo, hi) hands a part to a worker; False when the broker is down.
 Dispatch = Callable[[int, str, int, int], bool]
 
 
-def start_billing(*, as_of: date, dispatch: Dispatch, parts: int | None = None) -> dict:
-    """The scheduled billing pass: the passes before it first, then one pass run whose work is cut into
-    `parts` account-id ranges (ENGAGE_PASS_PARTS), each handed to a worker; a part the broker does not take is
-    billed here. The database keeps parts apart and never bills twice (row locks, unique keys), so a part that
-    is redelivered or run alongside another run changes nothing more."""
-    earlier = run_earlier(PASS_NAME, as_of=as_of)
+def bill_in_parts(*, as_of: date, dispatch: Dispatch, parts: int | None = None) -> dict:
+    """The billing of one day as one pass run whose work is cut into `parts` account-id ranges
+    (ENGAGE_PASS_PARTS), each handed to a worker; a part the broker does not take is billed here. The database
+    keeps parts apart and never bills twice (row locks, unique keys), so a part that is redelivered or run
+    alongside another run changes nothing more."""
     lo, hi = account_id_bounds()
-    parts = max(1, parts or settings.ENGAGE_PASS_PARTS)
-    ranges = split_range((lo, hi), max(1, math.ceil((hi - lo) / parts))) or [(lo, hi)]
+    count = max(1, parts or settings.ENGAGE_PASS_PARTS)
+    ranges = split_range((lo, hi), max(1, math.ceil((hi - lo) / count))) or [(lo, hi)]
     run = start_parts(PASS_NAME, as_of, len(ranges))
     here = [r for r in ranges if not dispatch(run.pk, as_of.isoformat(), *r)]
     for id_range in here:
         bill_part(run.pk, as_of, id_range)
-    return {**earlier, "billing": {"run": run.pk, "parts": len(ranges), "billed_here": len(here)}}
+    return {"run": run.pk, "parts": len(ranges), "billed_here": len(here)}
+
+
+def start_billing(*, as_of: date, dispatch: Dispatch, parts: int | None = None) -> dict:
+    """The billing pass split over workers, in the business day's order: every missed day first (each billed
+    here, in one process), then the due changes of the day, then the day's billing in parts."""
+    return run_pass_for(PASS_NAME, as_of, run=partial(bill_in_parts, dispatch=dispatch, parts=parts))
 
 
 def bill_part(run_id: int, as_of: date, id_range: tuple[int, int]) -> dict:

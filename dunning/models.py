@@ -14,6 +14,8 @@ from engage.limits import (
 )
 from statuses.rules import BackendStatus, ChangeOption
 
+PASS_NAME = "collections"  # the collections pass's runs (PassRun.name), read by the pass and the restore
+
 
 class CollectionAction(models.TextChoices):
     REMINDER = "reminder", "Send a reminder e-mail"

@@ -1,8 +1,9 @@
 """The collections pass (SPEC §11): daily after the billing pass, and by hand with
 `manage.py run_collections_pass --date`.
 
-For each day it runs (every day since the last one that succeeded, in order: a pass after three days down
-does what three daily runs would have done), it goes through the accounts range by range of ids:
+For each day it runs (in the business day's order, engage/business_day.py: a pass after three days down first
+replays each of them, the due changes, the billing and the collections of each day in turn, so it does what
+three daily runs would have done), it goes through the accounts range by range of ids:
 
 1. reads what is overdue in the range, in one statement (billing.overdue);
 2. locks the accounts that are overdue or in an open episode, skipping rows another run holds (a second
@@ -25,7 +26,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
 
 from accounts.engine import BATCH_MAX, change_status_batch
 from accounts.models import Account
@@ -33,14 +33,17 @@ from billing.overdue import Overdue, overdue_by_account
 from billing.passes import account_id_bounds, split_range
 from billing.proration import ZERO
 from engage.audit import SYSTEM, audit_actor
+from engage.business_day import run_pass_for
+from engage.clock import today
 from engage.errors import DomainError
 from engage.limits import MESSAGE_MAX_CHARS
-from engage.models import PassRun
+from engage.locks import lock_accounts
 from engage.outbox import outbox_add_many
 from engage.pass_runs import PassSummary, detail, recorded_pass, report
 from statuses.rules import ChangeOutcome
 
-from .models import AgingBucket, CollectionAction, CollectionEpisode, CollectionStep, StepRun
+from .models import PASS_NAME, AgingBucket, CollectionAction, CollectionEpisode, CollectionStep, StepRun
+from .overdue import collections_overdue, day_starts, money_until, paid_during
 from .restore import settle
 from .steps import fill_placeholders, steps_in_order
 
@@ -49,9 +52,7 @@ logger = logging.getLogger(__name__)
 # Account ids per range, one transaction: at 5 % overdue about a thousand accounts to act on, in engine calls
 # of at most BATCH_MAX each. Fewer, larger transactions: at a million accounts the commits of 2,000-id ranges
 # were most of the pass's time.
-PASS_NAME = "collections"
 CHUNK = 20_000
-REPLAY_MAX_DAYS = 92  # a pass after a longer outage replays this many days, not the whole gap
 REMINDER = "dunning.reminder"
 
 
@@ -122,54 +123,77 @@ class DaySummary(PassSummary):
                 + (f"; {len(self.errors)} accounts failed" if self.errors else ""))
 
 
-def days_to_run(as_of: date) -> list[date]:
-    """The days since the last run that succeeded, up to as_of, in order (as_of alone the first time)."""
-    last = PassRun.objects.filter(name=PASS_NAME, succeeded=True, as_of__lt=as_of).aggregate(
-        last=Max("as_of"))["last"]
-    start = as_of if last is None else max(last + timedelta(days=1), as_of - timedelta(days=REPLAY_MAX_DAYS - 1))
-    return [start + timedelta(days=n) for n in range((as_of - start).days + 1)]
+def collections_for_day(*, as_of: date) -> dict:
+    """The collections pass's part of one business day (its registered run: engage/business_day.py replays
+    missed days, every pass in order)."""
+    return collections_day(as_of).as_dict()
 
 
-def run_collections_pass(*, as_of: date) -> dict:
-    """Every day not yet run up to as_of, in order; returns each day's summary."""
-    return {"days": [collections_day(day).as_dict() for day in days_to_run(as_of)]}
+def run_collections_pass(*, as_of: date, wait: bool = True) -> dict:
+    """The collections pass for as_of in the business day's order: every missed day first (the due changes,
+    the billing and the collections of each, in order), then the due changes and the billing of as_of if not
+    done yet, then its collections."""
+    return run_pass_for(PASS_NAME, as_of, wait=wait)
 
 
 def collections_day(day: date, *, chunk: int = CHUNK) -> DaySummary:
+    """The collections pass of one day. Run for today, it reads all the money recorded so far. Replayed for a day
+    that an outage missed, it reads the money recorded before that day began (what its nightly run would have
+    seen), then settles, as of that day, the accounts whose payments were recorded during it — what the restore
+    on payment did at once in the daily runs, and left to this catch-up while the passes were behind."""
     summary = DaySummary(day)
+    night = money_until(day, today())
     with recorded_pass(PASS_NAME, day) as run, audit_actor(SYSTEM):
         steps = list(steps_in_order())
         ranges = split_range(account_id_bounds(), chunk)
         held: set[int] = set()
         for id_range in ranges:
             before = summary.counts.total()
-            held |= _range_or_one_by_one(day, steps, summary, id_range=id_range)
+            held |= _range_or_one_by_one(day, steps, summary, night, id_range=id_range)
             report(run, processed=summary.counts.total() - before)
         if held:  # the second sweep: accounts another run held during the first
-            _range_or_one_by_one(day, steps, summary, only=held, count_aging=False)
+            _range_or_one_by_one(day, steps, summary, night, only=held)
+        if night is not None:
+            for id_range in ranges:
+                _settle_the_days_payments(day, summary, id_range)
         _save_aging(day, summary.aging)
         run.failed = len(summary.errors)
         run.detail = detail(summary, summary.errors)
     return summary
 
 
-def _range_or_one_by_one(day, steps, summary, *, id_range=None, only=None, count_aging=True) -> set[int]:
+def _settle_the_days_payments(day: date, summary: DaySummary, id_range) -> None:
+    """A replayed day's payments, after its pass: an account in an open episode whose payments recorded that day
+    clear what is overdue is settled as of that day (the restore on payment, in order)."""
+    paid = paid_during(day, id_range=id_range)
+    if not paid:
+        return
+    with transaction.atomic():
+        accounts = lock_accounts(paid)
+        episodes = list(_open_episodes(only=accounts))
+        owed = collections_overdue(day, [e.account_id for e in episodes],
+                                   recorded_before=day_starts(day + timedelta(days=1)))
+        for outcome in settle([e for e in episodes if e.account_id not in owed], day=day):
+            summary.counts[outcome] += 1
+
+
+def _range_or_one_by_one(day, steps, summary, night, *, id_range=None, only=None) -> set[int]:
     """A range in one transaction (its counts added once it commits); when it fails, account by account."""
     try:
         with transaction.atomic():
             part = DaySummary(day)
-            held = _do(day, steps, part, id_range=id_range, only=only, count_aging=count_aging)
+            held = _do(day, steps, part, night, id_range=id_range, only=only)
         summary.merge(part)
         return held
     except Exception:
         logger.warning("Collections for accounts %s failed together; one by one", id_range or "held")
-    ids = sorted(only) if only is not None else _candidates(day, id_range)
+    ids = sorted(only) if only is not None else _candidates(day, night, id_range)
     held = set()
     for account_id in ids:
         try:
             with transaction.atomic():
                 part = DaySummary(day)
-                held |= _do(day, steps, part, only={account_id}, count_aging=count_aging)
+                held |= _do(day, steps, part, night, only={account_id})
             summary.merge(part)
         except Exception as exc:  # one bad account must not stop the pass
             logger.exception("Collections for account %s on %s failed", account_id, day)
@@ -184,15 +208,16 @@ def _open_episodes(*, id_range=None, only=None):
     return episodes.filter(account_id__gt=id_range[0], account_id__lte=id_range[1])
 
 
-def _candidates(day, id_range) -> list[int]:
+def _candidates(day, night, id_range) -> list[int]:
     """The accounts of a range the pass acts on (overdue, or in an open episode), read without locks."""
-    found = set(overdue_by_account(day, id_range=id_range))
+    found = set(overdue_by_account(day, id_range=id_range, recorded_before=night))
     return sorted(found | set(_open_episodes(id_range=id_range).values_list("account_id", flat=True)))
 
 
-def _do(day, steps, summary: DaySummary, *, id_range=None, only=None, count_aging=True) -> set[int]:
-    """One range (or the accounts `only`) in the caller's transaction. Returns the ids another run held."""
-    found = overdue_by_account(day, id_range=id_range, account_ids=only)
+def _do(day, steps, summary: DaySummary, night, *, id_range=None, only=None) -> set[int]:
+    """One range (or the accounts `only`) in the caller's transaction, reading the money recorded before `night`
+    (all of it when None). Returns the ids another run held."""
+    found = overdue_by_account(day, id_range=id_range, account_ids=only, recorded_before=night)
     episodes = {e.account_id: e for e in _open_episodes(id_range=id_range, only=only)}
     candidates = sorted(set(found) | set(episodes))
     if not candidates:
@@ -202,7 +227,7 @@ def _do(day, steps, summary: DaySummary, *, id_range=None, only=None, count_agin
         .order_by("pk").values_list("pk", "status_type_id", "collections_exempt_until", "name", "number")
     }
     held = set(candidates) - set(accounts)
-    overdue = overdue_by_account(day, account_ids=list(accounts)) if accounts else {}
+    overdue = collections_overdue(day, accounts, recorded_before=night)
     # Nothing overdue any more: the episode ends (and the account is restored, when a step moved it).
     settled = [episodes[pk] for pk in accounts if pk in episodes and pk not in overdue]
     for outcome in settle(settled, day=day):
@@ -249,8 +274,7 @@ def _do(day, steps, summary: DaySummary, *, id_range=None, only=None, count_agin
     StepRun.objects.bulk_create(runs)
     outbox_add_many(REMINDER, reminders)
     summary.counts.update(run.outcome for run in runs)
-    if count_aging:
-        _count_aging(found, summary)
+    _count_aging(overdue, summary)  # the accounts locked here (the others in the sweep that takes them)
     return held
 
 
@@ -314,7 +338,8 @@ def _save_moves(episodes: list[CollectionEpisode]) -> None:
 
 
 def _count_aging(found: dict[int, Overdue], summary: DaySummary) -> None:
-    """The range's overdue accounts into the day's buckets, under the status each has after the pass."""
+    """The range's overdue accounts into the day's buckets (as collections sees what is overdue, read under the
+    accounts' locks before the steps), under the status each has after the pass."""
     if not found:
         return
     backend = dict(Account.objects.filter(pk__any=sorted(found)).values_list("pk", "status_type__backend_status"))

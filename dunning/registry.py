@@ -16,13 +16,13 @@ from statuses.usage import register_usage
 from . import notifications, restore  # noqa: F401 - the payment signal's receiver, the outbox handlers
 from .models import CollectionStep
 from .overview import collections_card
-from .passes import PASS_NAME, run_collections_pass
+from .passes import PASS_NAME, collections_for_day
 from .steps import setup_holds
 
 register_pass(ScheduledPass(
     "collections-pass", "dunning.tasks.collections_pass_task", crontab(hour=2, minute=0), "daily at 02:00",
     6 * 3600, name=PASS_NAME, label="Collections pass", limit=timedelta(hours=26), day_order=2,
-    run=run_collections_pass,
+    run=collections_for_day,
 ))
 register_audit(audited=(CollectionStep,))
 register_usage(holds=setup_holds)

@@ -15,9 +15,9 @@ from django.dispatch import receiver
 
 from accounts.engine import change_status_batch, status_change_remove
 from accounts.models import Account, StatusChange
-from billing.overdue import overdue_of
 from billing.payments import payments_changed
 from engage.audit import SYSTEM, audit_actor
+from engage.business_day import done_through
 from engage.clock import today
 from engage.errors import DomainError
 from engage.limits import MESSAGE_MAX_CHARS
@@ -26,15 +26,20 @@ from engage.outbox import handler, outbox_add
 from statuses.models import StatusReason
 from statuses.rules import ChangeOption, ChangeOutcome, ReasonKey, StatusChangeState, is_billing_inert
 
-from .models import CollectionEpisode
+from .models import PASS_NAME, CollectionEpisode
+from .overdue import cleared_by_payments, collections_overdue
 
 SETTLE = "dunning.settle"
-RESTORE_SOURCE = "collections (payment received)"
+# What cleared the overdue (payments alone, or a credit a person issued as well): the restore's reason and
+# the history's Who say which.
+PAID_BY = {True: ReasonKey.PAYMENT_RECEIVED, False: ReasonKey.CREDIT_ISSUED}
+RESTORE_SOURCES = {ReasonKey.PAYMENT_RECEIVED: "collections (payment received)",
+                   ReasonKey.CREDIT_ISSUED: "collections (credit issued)"}
 
 
-def _payment_received_reason(backend_status: str) -> StatusReason | None:
+def _reason(key: ReasonKey, backend_status: str) -> StatusReason | None:
     """The reason the product gives a restore (by its key: an operator may rename it), when it applies."""
-    reason = StatusReason.objects.filter(key=ReasonKey.PAYMENT_RECEIVED, is_active=True).first()
+    reason = StatusReason.objects.filter(key=key, is_active=True).first()
     return reason if reason is not None and reason.applies_to(backend_status) else None
 
 
@@ -95,19 +100,23 @@ def settle(episodes: list[CollectionEpisode], *, day: date) -> list[str]:
             groups[(target, ChangeOption.PRORATED if prorated else ChangeOption.NO_TRANSACTION)].append(episode)
             continue
         outcomes.append(word)
+    by_payments = cleared_by_payments(day, [e.account_id for group in groups.values() for e in group])
     for (target, option), group in groups.items():
-        outcomes += _restore(group, target, option, day)
+        for paid in (True, False):  # the restore's reason says what cleared it: payments, or a credit as well
+            part = [e for e in group if (e.account_id in by_payments) == paid]
+            if part:
+                outcomes += _restore(part, target, option, day, key=PAID_BY[paid])
     CollectionEpisode.objects.bulk_update(episodes, ["ended_on", "outcome", "restored_change"])
     return outcomes
 
 
-def _restore(episodes, target, option, day) -> list[str]:
+def _restore(episodes, target, option, day, *, key: ReasonKey) -> list[str]:
     by_account = {e.account_id: e for e in episodes}
     try:
         with transaction.atomic():
             results = change_status_batch(
                 account_ids=sorted(by_account), to_type=target, option=option,
-                reason=_payment_received_reason(target.backend_status), on=day, source=RESTORE_SOURCE,
+                reason=_reason(key, target.backend_status), on=day, source=RESTORE_SOURCES[key],
             )
     except DomainError as err:
         for episode in episodes:
@@ -135,11 +144,16 @@ def _payment_arrived(sender, account_id: int, **kwargs):
 
 @handler(SETTLE)
 def settle_after_payment(account_id: int) -> str | None:
-    """The outbox consumer (in its transaction): end the account's episode if nothing is overdue today."""
+    """The outbox consumer (in its transaction): end the account's episode if nothing is overdue today. Not
+    before today's collections pass has run (at night; or for the days missed while beat was down): that pass,
+    or the catch-up, settles the account on the payment's day, in order (SPEC §6)."""
     day = today()
+    last = done_through().get(PASS_NAME)
+    if last is not None and last < day:
+        return None  # today's pass (or a catch-up) settles it: it reads every payment recorded before it runs
     with audit_actor(SYSTEM):
         lock_account(account_id)
         episode = CollectionEpisode.objects.filter(account_id=account_id, ended_on__isnull=True).first()
-        if episode is None or overdue_of(account_id, day) is not None:
+        if episode is None or collections_overdue(day, [account_id]):
             return None
         return settle([episode], day=day)[0]

@@ -2,11 +2,12 @@
 
 from celery import shared_task
 
+from engage.business_day import scheduled_run
 from engage.clock import parse_as_of
 
-from .passes import run_collections_pass
+from .passes import PASS_NAME
 
 
 @shared_task(acks_late=True)
 def collections_pass_task(as_of: str | None = None):
-    return run_collections_pass(as_of=parse_as_of(as_of))
+    return scheduled_run(PASS_NAME, parse_as_of(as_of))

@@ -10,6 +10,9 @@ from .schedule import ScheduledPass, register_pass
 register_audit(actions=AuditAction, audited=("sign-in lock-out",))
 register_pass(ScheduledPass("outbox-relay", "engage.outbox.relay", 60.0, "every minute", 55))
 register_pass(ScheduledPass(
+    "prune-once-keys", "engage.tasks.prune_once_keys_task", crontab(hour=3, minute=40), "daily at 03:40", 6 * 3600,
+))
+register_pass(ScheduledPass(
     "prune-pass-runs", "engage.tasks.prune_pass_runs_task", crontab(hour=3, minute=30), "daily at 03:30", 6 * 3600,
 ))
 register_role_permissions("engage", support=[])

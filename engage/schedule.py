@@ -4,7 +4,7 @@ schedule shown, the schedule run and the lateness rule cannot drift, and the gro
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from celery.schedules import crontab
 from django.apps import apps
@@ -22,10 +22,12 @@ class ScheduledPass:
     limit: timedelta | None = None  # late when no success for this long: the interval plus slack
     found: tuple[str, str] | None = None  # what PassRun.found counts, "{n} …" (one, many): warned while > 0
     # A pass of the business day (SPEC §6: due changes, then billing, then collections): its place in the
-    # day's order, and what runs it for a day. A pass asked to run for a day first brings the passes before
-    # it in that order up to that day (`run_earlier`).
+    # day's order, and what runs it for one day. engage/business_day.py replays missed days in that order.
     day_order: int | None = None
     run: Callable[..., dict] | None = None  # run(as_of=date) -> summary
+    # What a run for a day after today would do ahead of time, in words, or "" (a command asks before it):
+    # ahead(today, as_of) -> "apply 800 pending status changes dated after today".
+    ahead: Callable[..., str] | None = None
 
     def __post_init__(self):
         if not self.label:
@@ -61,15 +63,13 @@ def scheduled(name: str) -> ScheduledPass:
     return next(p for p in schedule() if p.name == name)
 
 
+def passes_up_to(name: str) -> list[ScheduledPass]:
+    """The passes of the business day up to and including `name`, in their order."""
+    this = scheduled(name)
+    return sorted((p for p in schedule() if p.day_order is not None and p.day_order <= this.day_order),
+                  key=lambda p: p.day_order)
+
+
 def pass_label(name: str) -> str:
     """A recorded pass's name in words; the name itself for one no longer registered."""
     return next((p.label for p in schedule() if p.name == name), name)
-
-
-def run_earlier(name: str, *, as_of: date) -> dict:
-    """Run, for `as_of`, the passes that come before the named one in the business day's order (SPEC §6: the
-    billing pass applies the due changes first). {pass name: its summary}."""
-    this = scheduled(name)
-    earlier = sorted((p for p in schedule() if p.day_order is not None and p.day_order < this.day_order),
-                     key=lambda p: p.day_order)
-    return {p.name: p.run(as_of=as_of) for p in earlier}

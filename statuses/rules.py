@@ -49,6 +49,7 @@ class ReasonKey(models.TextChoices):
     """Reasons the product gives itself (StatusReason.key): found by key, so renaming one changes nothing."""
 
     PAYMENT_RECEIVED = "payment_received", "Payment received"  # an account collections restores once paid
+    CREDIT_ISSUED = "credit_issued", "Credit issued"  # … once a credit a person issued cleared what was overdue
 
 
 class ChangeOutcome(models.TextChoices):

@@ -42,3 +42,4 @@ def restore_installation_defaults():
 
     importlib.import_module("statuses.migrations.0002_defaults").create_defaults(apps, None)
     importlib.import_module("statuses.migrations.0003_reason_key").set_keys(apps, None)
+    importlib.import_module("statuses.migrations.0004_credit_issued_reason").create_reason(apps, None)

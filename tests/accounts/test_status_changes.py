@@ -370,5 +370,7 @@ def test_the_pass_commands_print_plain_counts(capsys):
     call_command("apply_status_changes", "--date", "2031-03-01", "--allow-future")
     out = capsys.readouterr().out
     assert "Applied due status changes as of 2031-03-01: {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in out
-    call_command("run_billing_pass", "--date", "2031-03-01", "--allow-future")
-    assert "'apply_status_changes': {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in capsys.readouterr().out
+    call_command("run_billing_pass", "--date", "2031-03-02", "--allow-future")
+    out = capsys.readouterr().out  # the business day's order: the day's due changes first, then billing
+    assert "first, 2031-03-02, apply due status changes: {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in out
+    assert "Billing pass (the day's due status changes first) as of 2031-03-02: {'as_of': '2031-03-02'" in out

@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Account, StatusChange
-from billing.models import Invoice
+from billing.models import Invoice, Payment
 from billing.payments import payment_record, payment_reverse
 from dunning import passes
 from dunning.dry_run import collections_dry_run
 from dunning.exemptions import exemption_set
 from dunning.models import AgingBucket, CollectionEpisode, StepRun
+from dunning.overdue import day_starts
 from dunning.passes import collections_day, run_collections_pass
 from dunning.steps import step_create
 from engage.errors import DomainError
@@ -67,7 +68,9 @@ def test_the_whole_story_reminder_suspension_and_restore_when_paid(django_captur
     owe(account, due_days_ago=25)
     owe(paying, due_days_ago=25)
     due_on = T - timedelta(days=25)
-    payment_record(account_id=paying.pk, amount="100.00", paid_on=due_on, method="card", today=T)  # paid on time
+    paid = payment_record(account_id=paying.pk, amount="100.00", paid_on=due_on, method="card", today=T)
+    # Paid on time, and recorded then: a pass replaying a past day sees the money recorded before that day began.
+    Payment.objects.filter(pk=paid.pk).update(created_at=day_starts(due_on))
 
     # Day 5 overdue: the reminder, with its placeholders filled in.
     with django_capture_on_commit_callbacks(execute=True):
@@ -230,8 +233,10 @@ def test_a_pass_after_three_days_down_does_what_three_daily_runs_do(daily):
         for n in (1, 2, 3):
             run_collections_pass(as_of=start + timedelta(days=n))
     else:
-        assert [d["date"] for d in run_collections_pass(as_of=T)["days"]] == [
-            (start + timedelta(days=n)).isoformat() for n in (1, 2, 3)]
+        result = run_collections_pass(as_of=T)
+        replayed = [d["summary"]["date"] for d in result["caught_up"] if d["pass"] == "collections"]
+        assert replayed + [result["collections"]["date"]] == [(start + timedelta(days=n)).isoformat()
+                                                               for n in (1, 2, 3)]
     assert outcome(accounts) == [
         ("Active", []),  # 4 days overdue today: not yet
         ("Active", [("Friendly reminder", "sent", T - timedelta(days=1))]),  # 5 days yesterday

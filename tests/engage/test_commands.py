@@ -63,7 +63,8 @@ def test_long_runs_print_progress_then_a_summary(capsys, monkeypatch):
             account_id=account.pk, to_type=status_type("Suspended"), option="specific_date",
             effective_date=today() + timedelta(days=1), reason=reason("Non-payment"),
         )
-    call_command("apply_status_changes", "--date", (today() + timedelta(days=1)).isoformat(), "--allow-future")
+    call_command("apply_status_changes", "--date", (today() + timedelta(days=1)).isoformat(), "--allow-future",
+                 "--yes")
     out = capsys.readouterr().out
     assert "Apply due status changes: 1 done so far…" in out
     assert "Apply due status changes: 3 done so far…" in out

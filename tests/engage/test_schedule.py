@@ -6,8 +6,9 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from engage.business_day import run_pass_for
 from engage.celery import app
-from engage.schedule import run_earlier, schedule, scheduled, watched_passes
+from engage.schedule import schedule, scheduled, watched_passes
 from reporting.health import scheduler_health
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,8 @@ def test_beat_runs_every_registered_entry_with_a_registered_task():
         assert entry.task in app.tasks, entry.task
         assert app.conf.beat_schedule[entry.entry]["schedule"] == entry.when
     housekeeping = {p.task for p in schedule() if p.name is None}
-    assert housekeeping == {"engage.outbox.relay", "engage.tasks.prune_pass_runs_task"}
+    assert housekeeping == {"engage.outbox.relay", "engage.tasks.prune_pass_runs_task",
+                            "engage.tasks.prune_once_keys_task"}
 
 
 def test_health_checks_every_pass_that_records_its_runs_each_registered_by_its_app():
@@ -44,8 +46,10 @@ def test_the_business_day_runs_due_changes_then_billing_then_collections():
     order = sorted((p for p in schedule() if p.day_order is not None), key=lambda p: p.day_order)
     assert [p.name for p in order] == ["apply_status_changes", "billing", "collections"]
     assert scheduled("billing").label == "Billing pass"
-    summary = run_earlier("billing", as_of=date(2031, 3, 1))
-    assert summary == {"apply_status_changes": {"applied": 0, "failed": 0, "skipped": 0, "errors": 0}}
+    result = run_pass_for("billing", date(2031, 3, 1))  # nothing ran before: the day's due changes come first
+    assert result["caught_up"] == [{"day": "2031-03-01", "pass": "apply_status_changes",
+                                    "summary": {"applied": 0, "failed": 0, "skipped": 0, "errors": 0}}]
+    assert result["billing"]["as_of"] == "2031-03-01"
 
 
 def test_the_statistics_page_states_the_schedule_and_lateness_from_the_registry(support_client):

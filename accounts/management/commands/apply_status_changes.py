@@ -1,9 +1,11 @@
-from accounts.passes import apply_due_status_changes
+from accounts.passes import PASS_NAME
+from engage.business_day import run_pass_for
 from engage.commands import PassCommand
 
 
 class Command(PassCommand):
     help = "Applied due status changes"
+    pass_name = PASS_NAME
 
     def run_pass(self, as_of):
-        return apply_due_status_changes(as_of=as_of)
+        return run_pass_for(PASS_NAME, as_of)
