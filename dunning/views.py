@@ -42,7 +42,11 @@ class DryRunView(StaffRequiredMixin, View):
             status = 400
         else:
             day = (form.cleaned_data.get("date") if form.is_bound else None) or today()
-            plan = collections_dry_run(day)
+            try:
+                plan = collections_dry_run(day)
+            except DomainError as err:  # a day before the pass's last success: the pass would refuse it
+                add_to_form(form, err)
+                status = 400
         return render(request, "dunning/dry_run.html", {"form": form, "plan": plan, "nav": "collections"},
                       status=status)
 

@@ -28,6 +28,7 @@ class PlannedSerializer(serializers.Serializer):
     does = serializers.CharField(source="what")
     overdue_amount = serializers.DecimalField(max_digits=TOTAL_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
     overdue_days = serializers.IntegerField()
+    day = serializers.DateField(help_text="The day the pass does it (a replayed day, or the day asked).")
 
 
 class StepCountSerializer(serializers.Serializer):
@@ -49,6 +50,10 @@ class DryRunTotalsSerializer(serializers.Serializer):
 
 class DryRunSerializer(serializers.Serializer):
     date = serializers.DateField()
+    days = serializers.ListField(child=serializers.DateField(),
+                                 help_text="Every day the pass runs collections for, in order: the days it would "
+                                           "replay after an outage, then the day asked.")
+    busy = serializers.CharField(help_text="Not empty when another run was catching up: nothing could be tried.")
     totals = DryRunTotalsSerializer()
     results = PlannedSerializer(many=True, help_text=f"The first {LIST_MAX} accounts, by id.")
     truncated = serializers.BooleanField()
@@ -67,7 +72,7 @@ class DryRunView(APIView):
         query.is_valid(raise_exception=True)
         plan = collections_dry_run(query.validated_data.get("date") or today())
         return Response(DryRunSerializer({
-            "date": plan.day,
+            "date": plan.day, "days": plan.days, "busy": plan.busy,
             "totals": {
                 "overdue_accounts": plan.overdue_accounts, "overdue_amount": plan.overdue_amount,
                 "exempt": plan.exempt, "accounts": plan.total,

@@ -7,6 +7,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import Account, StatusChange
 from billing.models import ChargeLine, Invoice, UserPackage
@@ -153,3 +156,92 @@ def test_a_run_ahead_of_time_says_how_many_changes_it_applies_and_asks(time_mach
     call_command("run_collections_pass", "--date", "2031-05-11", "--allow-future", "--yes", stdout=out)
     assert StatusChange.objects.filter(state="applied").count() == 1  # dated 11 May; the others not yet
     assert "first, 2031-05-11, apply due status changes: {'applied': 1" in out.getvalue()
+
+
+# --- the dry run is the pass ----------------------------------------------------------------------------
+
+
+def test_the_dry_run_of_a_paid_account_with_a_pending_step_says_what_the_pass_does(time_machine):
+    # Issue 27's third case: a Period-end step left a pending suspension, then the account paid. The pass removes
+    # the pending change and counts the account restored; the dry run said "the episode ends". Now it says what
+    # the pass then does, in the pass's own words.
+    from dunning.dry_run import collections_dry_run
+
+    step_create(name="Suspend at period end", days_overdue=10, action="status_change",
+                status_type=status_type("Suspended"), reason=reason("Non-payment"), option=ChangeOption.PERIOD_END)
+    day = date(2031, 5, 20)
+    account = make_account(bill_day=15)
+    Invoice.objects.create(account=account, issued_on=date(2031, 4, 26), due_on=day - timedelta(days=10),
+                           total=Decimal("12.00"))
+    at(time_machine, day)
+    run_pass_for("collections", day)
+    pending = StatusChange.objects.get(account=account, state="pending")
+    at(time_machine, day, hour=12)
+    payment_record(account_id=account.pk, amount="12.00", paid_on=day, method="card", today=day)
+    at(time_machine, day + timedelta(days=1))
+    plan = collections_dry_run(day + timedelta(days=1))
+    assert [(p.day, p.action, p.what) for p in plan.accounts] == [
+        (day + timedelta(days=1), "restore",
+         f"Paid before the step's change to “Suspended” on {pending.effective_date:%Y-%m-%d}: that change was "
+         "removed.")]
+    assert StatusChange.objects.get(pk=pending.pk).state == "pending"  # the dry run changed nothing
+    run_pass_for("collections", day + timedelta(days=1))
+    episode = CollectionEpisode.objects.get(account=account)
+    assert (episode.ended_on, episode.outcome) == (day + timedelta(days=1), plan.accounts[0].what)
+    assert StatusChange.objects.get(pk=pending.pk).state == "removed"
+
+
+def test_the_dry_run_after_an_outage_lists_every_day_the_pass_replays(time_machine):
+    from dunning.dry_run import collections_dry_run
+
+    step_create(name="Reminder", days_overdue=3, action="reminder", subject="Overdue {number}", body="Please pay.")
+    account = make_account()
+    Invoice.objects.create(account=account, issued_on=LAST - timedelta(days=20), due_on=LAST - timedelta(days=1),
+                           total=Decimal("30.00"))
+    at(time_machine, LAST)
+    every_pass(LAST)
+    at(time_machine, BACK)
+    plan = collections_dry_run(BACK)
+    assert plan.days == [*GAP, BACK]
+    # The reminder falls on the second day of the gap (3 days overdue), listed with that day.
+    assert [(p.day, p.action, p.what) for p in plan.accounts] == [(GAP[1], "reminder", "E-mail “Overdue {number}”")]
+    assert not PassRun.objects.filter(as_of__gt=LAST).exists()  # nothing of the passes was kept
+
+
+@pytest.mark.usefixtures("frozen_today")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(ages=st.lists(st.integers(-5, 40), min_size=1, max_size=4), paid=st.lists(st.booleans(), max_size=4),
+       option=st.sampled_from([ChangeOption.PRORATED, ChangeOption.PERIOD_END]))
+def test_the_dry_run_of_a_day_is_what_the_pass_then_does_row_for_row(ages, paid, option):
+    from dunning.dry_run import collections_dry_run
+    from dunning.models import StepRun
+    from tests.conftest import TEST_TODAY
+
+    with transaction.atomic():
+        step_create(name="Remind", days_overdue=5, action="reminder", subject="Due {number}", body="Pay {name}.")
+        step_create(name="Suspend", days_overdue=15, action="status_change", status_type=status_type("Suspended"),
+                    reason=reason("Non-payment"), option=option)
+        accounts = []
+        for i, age in enumerate(ages):
+            account = make_account(email=f"dry{i}@example.com", bill_day=1 + i * 7)
+            give_package(account, price="30.00", start=TEST_TODAY - timedelta(days=90),
+                         next_bill=TEST_TODAY + timedelta(days=3))
+            Invoice.objects.create(account=account, issued_on=TEST_TODAY - timedelta(days=age + 14),
+                                   due_on=TEST_TODAY - timedelta(days=age), total=Decimal("40.00"))
+            accounts.append(account)
+        run_pass_for("collections", TEST_TODAY - timedelta(days=10))
+        for account, pays in zip(accounts, paid, strict=False):
+            if pays:
+                payment_record(account_id=account.pk, amount="40.00", paid_on=TEST_TODAY, method="card",
+                               today=TEST_TODAY)
+        plan = collections_dry_run(TEST_TODAY)
+        before = StepRun.objects.count()
+        run_pass_for("collections", TEST_TODAY)
+        done = [(r.ran_on, r.episode.account_id, r.step_name) for r in StepRun.objects.order_by("pk")[before:]
+                if r.outcome != "passed_over"]
+        ended = [(e.ended_on, e.account_id, e.outcome) for e in CollectionEpisode.objects.filter(
+            ended_on__gt=TEST_TODAY - timedelta(days=10)).order_by("account_id")]
+        assert [(p.day, p.account_id, p.step.name) for p in plan.accounts if p.step] == sorted(done)
+        assert sorted((p.day, p.account_id, p.what) for p in plan.accounts if not p.step) == sorted(ended)
+        transaction.set_rollback(True)

@@ -349,7 +349,8 @@ def test_the_dry_run_api(api_support):
     data = api_support.get(f"/api/v1/collections/dry-run/?date={T:%Y-%m-%d}").json()
     assert data["results"] == [{"account": account.pk, "number": account.number, "step": "Friendly reminder",
                                 "action": "reminder", "does": "E-mail “Account {number}: {overdue_amount} overdue”",
-                                "overdue_amount": "100.00", "overdue_days": 7}]
+                                "overdue_amount": "100.00", "overdue_days": 7, "day": T.isoformat()}]
+    assert (data["date"], data["days"], data["busy"]) == (T.isoformat(), [T.isoformat()], "")
     assert data["totals"]["per_step"] == [
         {"step": reminder.pk, "name": "Friendly reminder", "action": "reminder", "accounts": 1},
         {"step": suspend.pk, "name": "Suspend after 20 days", "action": "status_change", "accounts": 0}]
@@ -390,7 +391,7 @@ def test_the_dry_run_lists_the_restore_of_an_account_paid_outside_a_payment(api_
     Invoice.objects.create(account=account, total=Decimal("-100.00"), issued_on=T)  # a credit note, no payment
     rows = api_support.get("/api/v1/collections/dry-run/").json()["results"]
     assert [(r["account"], r["step"], r["action"], r["does"]) for r in rows] == [
-        (account.pk, None, "restore", "Paid: restore to Active")]
+        (account.pk, None, "restore", "Paid. Restored to “Active”.")]  # the pass's own words: it is the pass
     run_collections_pass(as_of=T)
     assert type_name(account) == "Active"
 
