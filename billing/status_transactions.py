@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 
 from statuses.rules import ChangeOption, bills_packages, bills_usage, is_billing_inert
 
@@ -47,11 +47,20 @@ class PackagePlan:
         return self.next_bill_date is not None and self.next_bill_date != self.user_package.next_bill_date
 
 
+def _billed_through():
+    """The end of the last period the billing pass billed of the package (its line of the unique key)."""
+    return Subquery(ChargeLine.objects.filter(
+        user_package=OuterRef("pk"), status_change__isnull=True,
+        kind__in=[ChargeKind.RECURRING, ChargeKind.PRORATED_CHARGE],
+    ).order_by("-period_start").values("period_end")[:1])
+
+
 def active_packages(account_id: int, *, lock: bool = False) -> list[UserPackage]:
     """The account's active user packages (locked for a change that is being written)."""
     packages = (
         UserPackage.objects.filter(account_id=account_id, status=UserPackageStatus.ACTIVE)
         .select_related("package")
+        .annotate(billed_through=_billed_through())
         .order_by("pk")
     )
     if lock:
@@ -64,7 +73,8 @@ def active_packages_of(account_ids, *, lock: bool = False) -> dict[int, list[Use
     by_account: dict[int, list[UserPackage]] = {}
     packages = (
         UserPackage.objects.filter(account_id__any=sorted(account_ids), status=UserPackageStatus.ACTIVE)
-        .annotate(package_name=F("package__name"))  # the line's description, without a row per package
+        .annotate(package_name=F("package__name"),  # the line's description, without a row per package
+                  billed_through=_billed_through())
         .order_by("account_id", "pk")
     )
     if lock:
@@ -240,11 +250,17 @@ def plan_status_transactions(
 ) -> list[PackagePlan]:
     """What the change does to each active user package: lines and new next bill dates.
 
-    Leaving billing (cancel, suspend): prorated credits the unused, already billed part [d, e) and
-    sets n = d; full charges [s, e) when it is not billed yet and sets n = e; no transaction and
-    period end do nothing. Entering billing (enable): prorated bills the not yet billed part from d;
-    full charges [s, e) in full; either way, and with no transaction, n becomes e; period end moves n
-    up to the bill day. Between two statuses that bill alike nothing happens.
+    Leaving billing (cancel, suspend): prorated credits every part already billed from d on — the unused
+    part [d, e) of the current period and any later period billed, [e, n) — and sets n = d; full charges
+    [s, e) when it is not billed yet and sets n = e; no transaction and period end do nothing. Entering
+    billing (enable): prorated bills the not yet billed part from d; full charges [s, e) in full; either way,
+    and with no transaction, n becomes e; period end moves n up to the bill day. Between two statuses that bill
+    alike nothing happens.
+
+    A next bill date never ends up behind a period the billing pass billed (`billed_through`, the end of its
+    last such line): an enable after a credit that went beyond the current period charges up to there (or,
+    with no transaction, leaves those periods uncharged), so the pass never bills a period twice. With the
+    passes run one day at a time no change meets a period billed beyond its own; this keeps it true anyway.
     """
     plans = [PackagePlan(up) for up in packages]
     if is_billing_inert(from_backend, to_backend):
@@ -256,19 +272,27 @@ def plan_status_transactions(
     for plan in plans:
         up = plan.user_package
         n = up.next_bill_date
+        # Periods from e the billing pass billed and a credit took back: the pass never bills them again.
+        w = max(e, getattr(up, "billed_through", None) or e)
+        later = months_from(e, w - timedelta(days=1))  # full periods in [e, w)
         if option == ChangeOption.FULL and n < e:  # enable, or a cancel of a period not billed yet
-            plan.lines.append(package_line(up, ChargeKind.RECURRING, money(up.amount), s, e))
-            plan.next_bill_date = e
+            plan.lines.append(package_line(up, ChargeKind.RECURRING, money(up.amount) * (1 + later), s, w))
+            plan.next_bill_date = w
         elif enabling and prorated and n < e:
             # Only what is not billed yet: from d, or from n where n is later.
-            plan.lines.append(period_line(up, max(d, n), bill_day))
-            plan.next_bill_date = e
+            line = period_line(up, max(d, n), bill_day)
+            if later:
+                line.amount += later * money(up.amount)
+                line.period_end = w
+            plan.lines.append(line)
+            plan.next_bill_date = w
         elif enabling and option == ChangeOption.NO_TRANSACTION:
-            plan.next_bill_date = max(n, e)
-        elif enabling and option == ChangeOption.PERIOD_END:
-            plan.next_bill_date = max(n, d)
+            plan.next_bill_date = max(n, w)
+        elif enabling and option == ChangeOption.PERIOD_END:  # d is a bill day: billing starts with its period
+            plan.next_bill_date = max(n, d, getattr(up, "billed_through", None) or d)
         elif not enabling and prorated and n >= e and up.start_date <= d:
-            credit = -prorate(up.amount, d, s, e)
-            plan.lines.append(package_line(up, ChargeKind.PRORATED_CREDIT, credit, d, e))
+            # Every part already billed from d on: the rest of the current period, and each later period.
+            credit = -(prorate(up.amount, d, s, e) + months_from(e, n - timedelta(days=1)) * money(up.amount))
+            plan.lines.append(package_line(up, ChargeKind.PRORATED_CREDIT, credit, d, n))
             plan.next_bill_date = d
     return plans

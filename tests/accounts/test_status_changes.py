@@ -374,3 +374,26 @@ def test_the_pass_commands_print_plain_counts(capsys):
     out = capsys.readouterr().out  # the business day's order: the day's due changes first, then billing
     assert "first, 2031-03-02, apply due status changes: {'applied': 0, 'failed': 0, 'skipped': 0, 'errors': 0}" in out
     assert "Billing pass (the day's due status changes first) as of 2031-03-02: {'as_of': '2031-03-02'" in out
+
+
+def test_a_late_change_credits_every_period_billed_after_it_and_the_pass_never_bills_one_twice():
+    # A suspension dated before periods the billing pass has already billed (what a catch-up out of order did):
+    # every part billed from its date on is credited, and when the account is enabled again, what the pass had
+    # billed is charged up to where the pass stopped, so the pass goes on from there and never bills a period
+    # twice (its lines are unique per package and period).
+    from billing.passes import billing_pass
+
+    account = make_account(bill_day=15)
+    up = give_package(account, price="30.00", start=date(2031, 1, 15), next_bill=date(2031, 3, 15))
+    billing_pass(as_of=date(2031, 5, 15))  # billed 15 Mar – 15 Jun: three periods
+    assert UserPackage.objects.get(pk=up.pk).next_bill_date == date(2031, 6, 15)
+    change(account, "Suspended", PRORATED, on=date(2031, 3, 25), reason_name="Non-payment")
+    # 25 Mar – 15 Apr of the March period (30.00 × 21 / 31 = 20.32) and the two full periods after it.
+    assert lines(account)[-1] == ("prorated_credit", Decimal("-80.32"), date(2031, 3, 25), date(2031, 6, 15))
+    assert UserPackage.objects.get(pk=up.pk).next_bill_date == date(2031, 3, 25)
+    change(account, "Active", PRORATED, on=date(2031, 4, 1))
+    # 1 – 15 Apr (30.00 × 14 / 31 = 13.55) and the two periods the pass had billed: up to 15 Jun.
+    assert lines(account)[-1] == ("prorated_charge", Decimal("73.55"), date(2031, 4, 1), date(2031, 6, 15))
+    assert UserPackage.objects.get(pk=up.pk).next_bill_date == date(2031, 6, 15)
+    billing_pass(as_of=date(2031, 6, 15))  # goes on from 15 Jun: no unique key broken, nothing billed twice
+    assert lines(account)[-1] == ("recurring", Decimal("30.00"), date(2031, 6, 15), date(2031, 7, 15))
