@@ -57,10 +57,11 @@ def run(step: str, as_of: date, args: list[str]) -> dict:
         counts, seconds, top = timed(lambda: apply_due_status_changes(as_of=as_of))
         return {"seconds": seconds, "counts": counts, "profile": top}
     if step == "collections":
-        from dunning.passes import run_collections_pass
+        from dunning.passes import collections_for_day
 
-        result, seconds, top = timed(lambda: run_collections_pass(as_of=as_of))
-        return {"seconds": seconds, "days": result["days"], "profile": top}
+        # The collections pass's own day (the copy's other passes of the day are the floor's business).
+        result, seconds, top = timed(lambda: collections_for_day(as_of=as_of))
+        return {"seconds": seconds, "days": [result], "profile": top}
     if step == "bulk":
         return bulk(as_of, int(args[0]), timed)
     if step == "single":

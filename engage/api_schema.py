@@ -55,6 +55,7 @@ def add_error_responses(result, generator, request, public):
             if (method, path) in _CONFLICTS:
                 answers["409"] = "Refused by the data as it is now: {detail} says why; nothing was saved."
             if method == "post":
+                answers.setdefault("400", f"Invalid input, or a malformed {ONCE_HEADER}: nothing was saved.")
                 answers["422"] = (f"The {ONCE_HEADER} header was used before for another request: nothing was done.")
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == ONCE_HEADER for p in parameters):
@@ -65,7 +66,8 @@ def add_error_responses(result, generator, request, public):
 
 
 ONCE_PARAMETER = {
-    "name": ONCE_HEADER, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
+    "name": ONCE_HEADER, "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$", "maxLength": 255},
     "description": "Makes the request happen once (SPEC §5): the same key again with the same request answers "
                    "the first answer (status and body, with `Idempotent-Replayed: true`) and does nothing; with "
                    "another request, 422. Keys are kept per user for at least 24 hours; 1 to 255 printable "
