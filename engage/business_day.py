@@ -18,14 +18,10 @@ from django.db.models import Max
 
 from .errors import DomainError
 from .models import PassRun
-from .schedule import ScheduledPass, schedule
+from .schedule import day_passes, scheduled
 
 REPLAY_MAX_DAYS = 92  # after a longer outage the passes replay this many days, not the whole gap
 _LOCK = 0x656E6761  # the advisory lock that serialises catching up ("enga")
-
-
-def day_passes() -> list[ScheduledPass]:
-    return sorted((p for p in schedule() if p.day_order is not None), key=lambda p: p.day_order)
 
 
 def done_through() -> dict[str, date | None]:
@@ -49,18 +45,16 @@ def _first_day(done: dict[str, date | None], as_of: date) -> date:
 def behind(name: str, as_of: date) -> list[tuple[date, str]]:
     """What must run, in order, before the pass `name` may run for `as_of`: (day, pass) pairs — every pass of
     every earlier day not done yet, then the passes before `name` on `as_of`. Raises PassGoesBack."""
-    done = done_through()
+    this, passes, done = scheduled(name), day_passes(), done_through()
     mine = done.get(name)
     if mine is not None and as_of < mine:
-        label = next(p.label for p in day_passes() if p.name == name)
-        raise PassGoesBack(f"The {label.lower()} last succeeded for {mine:%Y-%m-%d}; it never runs again for an "
+        raise PassGoesBack(f"The {this.label.lower()} last succeeded for {mine:%Y-%m-%d}; it never runs again for an "
                            f"earlier day ({as_of:%Y-%m-%d}). Give {mine:%Y-%m-%d} or later.", field="date")
-    order = next(p.day_order for p in day_passes() if p.name == name)
     todo = []
     day = _first_day(done, as_of)
     while day <= as_of:
-        for p in day_passes():
-            if day == as_of and p.day_order >= order:
+        for p in passes:
+            if day == as_of and p.day_order >= this.day_order:
                 break
             last = done[p.name]
             if last is None and day < as_of:
@@ -112,5 +106,5 @@ def run_pass_for(name: str, as_of: date, *, run: Callable[..., dict] | None = No
                 return {"busy": "another run is catching up the days missed; this one left it to it"}
             for day, other in behind(name, as_of):  # again, under the lock: another run may have done them
                 caught_up.append({"day": day.isoformat(), "pass": other, "summary": runs[other](as_of=day)})
-    own = run or next(p.run for p in day_passes() if p.name == name)
+    own = run or scheduled(name).run
     return {"caught_up": caught_up, name: own(as_of=as_of)}

@@ -63,11 +63,15 @@ def scheduled(name: str) -> ScheduledPass:
     return next(p for p in schedule() if p.name == name)
 
 
+def day_passes() -> list[ScheduledPass]:
+    """The passes of the business day (SPEC §6: due changes, billing, collections), in their order."""
+    return sorted((p for p in schedule() if p.day_order is not None), key=lambda p: p.day_order)
+
+
 def passes_up_to(name: str) -> list[ScheduledPass]:
     """The passes of the business day up to and including `name`, in their order."""
     this = scheduled(name)
-    return sorted((p for p in schedule() if p.day_order is not None and p.day_order <= this.day_order),
-                  key=lambda p: p.day_order)
+    return [p for p in day_passes() if p.day_order <= this.day_order]
 
 
 def pass_label(name: str) -> str:
