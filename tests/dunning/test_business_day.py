@@ -43,6 +43,14 @@ def suspend_after_ten_days():
                        option=ChangeOption.PRORATED)
 
 
+def ten_days_overdue(day):
+    """An account billed on the 15th with 12.00 due ten days before `day`."""
+    account = make_account(bill_day=15)
+    Invoice.objects.create(account=account, issued_on=date(2031, 4, 26), due_on=day - timedelta(days=10),
+                           total=Decimal("12.00"))
+    return account
+
+
 def type_name(account):
     return Account.objects.select_related("status_type").get(pk=account.pk).status_type.name
 
@@ -80,10 +88,8 @@ def test_a_suspensions_own_credit_does_not_restore_the_account(time_machine, dja
     # episode goes on (no suspend → restore → suspend loop) until the customer pays.
     suspend_after_ten_days()
     day = date(2031, 5, 20)
-    account = make_account(bill_day=15)
+    account = ten_days_overdue(day)
     give_package(account, price="30.00", start=date(2031, 3, 15), next_bill=date(2031, 6, 15))  # billed to 15 Jun
-    Invoice.objects.create(account=account, issued_on=date(2031, 4, 26), due_on=day - timedelta(days=10),
-                           total=Decimal("12.00"))
     at(time_machine, day)
     run_pass_for("collections", day)
     assert type_name(account) == "Suspended"
@@ -107,9 +113,7 @@ def test_a_suspensions_own_credit_does_not_restore_the_account(time_machine, dja
 def test_a_credit_a_person_issued_restores_with_its_own_reason(time_machine):
     suspend_after_ten_days()
     day = date(2031, 5, 20)
-    account = make_account(bill_day=15)
-    Invoice.objects.create(account=account, issued_on=date(2031, 4, 26), due_on=day - timedelta(days=10),
-                           total=Decimal("12.00"))
+    account = ten_days_overdue(day)
     at(time_machine, day)
     run_pass_for("collections", day)
     assert type_name(account) == "Suspended"
@@ -170,9 +174,7 @@ def test_the_dry_run_of_a_paid_account_with_a_pending_step_says_what_the_pass_do
     step_create(name="Suspend at period end", days_overdue=10, action="status_change",
                 status_type=status_type("Suspended"), reason=reason("Non-payment"), option=ChangeOption.PERIOD_END)
     day = date(2031, 5, 20)
-    account = make_account(bill_day=15)
-    Invoice.objects.create(account=account, issued_on=date(2031, 4, 26), due_on=day - timedelta(days=10),
-                           total=Decimal("12.00"))
+    account = ten_days_overdue(day)
     at(time_machine, day)
     run_pass_for("collections", day)
     pending = StatusChange.objects.get(account=account, state="pending")
