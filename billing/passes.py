@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q
 
 from engage.account_model import get_account_model, get_status_type_model
-from engage.business_day import run_pass_for
+from engage.business_day import run_pass_for, scheduled_run
 from engage.limits import DETAIL_MAX_CHARS, ERROR_MAX_CHARS
 from engage.models import PassRun
 from engage.pass_runs import PassSummary, finish_part, recorded_pass, report, start_parts
@@ -257,9 +257,10 @@ def bill_in_parts(*, as_of: date, dispatch: Dispatch, parts: int | None = None) 
 
 
 def start_billing(*, as_of: date, dispatch: Dispatch, parts: int | None = None) -> dict:
-    """The billing pass split over workers, in the business day's order: every missed day first (each billed
-    here, in one process), then the due changes of the day, then the day's billing in parts."""
-    return run_pass_for(PASS_NAME, as_of, run=partial(bill_in_parts, dispatch=dispatch, parts=parts))
+    """The billing pass split over workers, as beat runs it (billing_pass_task), in the business day's order:
+    every missed day first (each billed here, in one process), then the due changes of the day, then the day's
+    billing in parts. A day before its last success is answered, not raised (scheduled_run)."""
+    return scheduled_run(PASS_NAME, as_of, run=partial(bill_in_parts, dispatch=dispatch, parts=parts))
 
 
 def bill_part(run_id: int, as_of: date, id_range: tuple[int, int]) -> dict:

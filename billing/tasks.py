@@ -1,14 +1,11 @@
 """Thin Celery tasks: ids and dates in, the passes do the work."""
 
-from functools import partial
-
 from celery import shared_task
 
 from engage import broker
-from engage.business_day import scheduled_run
 from engage.clock import parse_as_of
 
-from .passes import PASS_NAME, bill_in_parts, bill_part
+from .passes import bill_part, start_billing
 
 
 @shared_task(bind=True, acks_late=True)
@@ -21,7 +18,7 @@ def billing_pass_task(self, as_of: str | None = None):
     def dispatch(*part) -> bool:
         return broker.send(billing_part_task, *part, queue=queue)
 
-    return scheduled_run(PASS_NAME, parse_as_of(as_of), run=partial(bill_in_parts, dispatch=dispatch))
+    return start_billing(as_of=parse_as_of(as_of), dispatch=dispatch)
 
 
 @shared_task(acks_late=True)
