@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.engine import account_change_status, status_change_remove
+from accounts.engine import account_change_status, preview_status_change, status_change_remove
 from accounts.models import Account, StatusChange, StatusTypeCount
 from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, UserPackage
@@ -397,3 +397,19 @@ def test_a_late_change_credits_every_period_billed_after_it_and_the_pass_never_b
     assert UserPackage.objects.get(pk=up.pk).next_bill_date == date(2031, 6, 15)
     billing_pass(as_of=date(2031, 6, 15))  # goes on from 15 Jun: no unique key broken, nothing billed twice
     assert lines(account)[-1] == ("recurring", Decimal("30.00"), date(2031, 6, 15), date(2031, 7, 15))
+
+
+def test_the_preview_of_the_enable_after_a_late_credit_shows_what_saving_it_charges():
+    # The same late suspension; the preview of the enable reads where the pass stopped too (its forecast path).
+    from billing.passes import billing_pass
+
+    account = make_account(bill_day=15)
+    give_package(account, price="30.00", start=date(2031, 1, 15), next_bill=date(2031, 3, 15))
+    billing_pass(as_of=date(2031, 5, 15))
+    change(account, "Suspended", PRORATED, on=date(2031, 3, 25), reason_name="Non-payment")
+    preview = preview_status_change(account_id=account.pk, to_type=status_type("Active"), option=PRORATED,
+                                    on=date(2031, 4, 1))
+    shown = [(x.kind, x.amount, x.period_start, x.period_end) for x in preview.transactions]
+    assert shown == [("prorated_charge", Decimal("73.55"), date(2031, 4, 1), date(2031, 6, 15))]
+    change(account, "Active", PRORATED, on=date(2031, 4, 1))
+    assert lines(account)[-1] == shown[0]
