@@ -4,7 +4,8 @@
   answer (status and body, with `Idempotent-Replayed: true`) and does nothing; the same key with another
   request is refused with 422; keys are kept per user for at least 24 hours (`KEEP`);
 - a page form that carries a one-time token (`{% once_token %}`): a second click, a resubmitted page or the back
-  button replays the first answer — the redirect to what was saved — with a note that nothing was done twice.
+  button replays the first answer — the redirect to what was saved — with a note that nothing was done twice
+  (a page reached with the back button takes back the token its form was sent with: engage.js).
 
 The key is inserted at the start of the request's transaction and its answer stored at the end, in the same
 transaction as the write: a second request with the key waits on the first's row (the unique index) and then

@@ -92,3 +92,25 @@ def test_two_or_three_clicks_on_save_record_one_payment(live_server, browser_pag
     assert Payment.objects.filter(account=account).count() == 1
     assert page.locator("[data-testid=balance]").inner_text() == "Balance: -25.00 (in credit)"
     shot(page, f"payment-{clicks}-clicks")
+
+
+def test_the_back_button_and_save_again_record_one_payment(live_server, browser_page, support_user):
+    # Back after saving: Chromium fetches the form anew (a new token) and puts back the amount typed. Save there
+    # replays the first answer: the page takes back the token the form was sent with (engage.js).
+    account = make_account(name="Back Button", email="back@example.com")
+    page = browser_page
+    login(page, live_server, "support1", "support-pass-123")
+    page.goto(f"{live_server.url}/accounts/{account.pk}/payments/add/")
+    page.fill("#id_amount", "25.00")
+    page.select_option("#id_method", label="Card")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(f"**/accounts/{account.pk}/")
+    page.go_back()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#id_amount").input_value() == "25.00"  # the form as it was sent
+    page.click("button:has-text('Save')")
+    page.wait_for_url(f"**/accounts/{account.pk}/")
+    assert "This was already submitted; nothing was done twice." in page.locator(".alert").all_inner_texts()
+    assert Payment.objects.filter(account=account).count() == 1
+    assert page.locator("[data-testid=balance]").inner_text() == "Balance: -25.00 (in credit)"
+    shot(page, "payment-back-button")

@@ -77,3 +77,27 @@ document.addEventListener("htmx:afterSettle", () => {
     }
   }
 });
+
+// <input name="once_token"> (engage/once.py): a form that writes is written once. The back button brings the
+// form page again, fetched anew with a new token but with what was typed put back: sent again, it would write
+// twice. So a form remembers, for this tab, the token it was sent with, and a page reached by the back or
+// forward button takes that token back: Save there replays the first answer ("already submitted").
+const ONCE_KEY = (form) => `engage-once:${location.pathname} ${form.action}`;
+document.addEventListener("submit", (event) => {
+  const token = event.target.querySelector("input[name=once_token]");
+  if (token) {
+    sessionStorage.setItem(ONCE_KEY(event.target), token.value);
+  }
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const [navigation] = performance.getEntriesByType("navigation");
+  if (!navigation || navigation.type !== "back_forward") {
+    return;
+  }
+  document.querySelectorAll("form input[name=once_token]").forEach((token) => {
+    const sent = sessionStorage.getItem(ONCE_KEY(token.form));
+    if (sent) {
+      token.value = sent;
+    }
+  });
+});
