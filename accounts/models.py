@@ -110,12 +110,22 @@ class StatusChange(models.Model):
 
 
 class StatusTypeCount(models.Model):
-    """Accounts per status type, kept in the same transaction as every change (SPEC §8)."""
+    """Accounts per status type (SPEC §8): this count plus the type's StatusTypeCountDelta rows not folded in
+    yet (accounts/engine/counters.py)."""
 
     status_type = models.OneToOneField(
         "statuses.AccountStatusType", on_delete=models.CASCADE, primary_key=True, related_name="counter"
     )
     count = models.BigIntegerField(default=0)
+
+
+class StatusTypeCountDelta(models.Model):
+    """What a transaction changed in the accounts per status type, appended in that transaction: a new row,
+    never an update, so two status changes never wait on one counter row. A pass folds them into
+    StatusTypeCount every minute (accounts/engine/counters.py)."""
+
+    status_type = models.ForeignKey("statuses.AccountStatusType", on_delete=models.CASCADE, related_name="+")
+    delta = models.BigIntegerField()
 
 
 class BulkStatusJob(models.Model):

@@ -21,6 +21,9 @@ register_pass(ScheduledPass(
     name=PASS_NAME, label="Apply due status changes", limit=timedelta(minutes=5),
     day_order=0, run=apply_due_status_changes, ahead=changes_ahead,
 ))
+register_pass(ScheduledPass(
+    "fold-status-counters", "accounts.tasks.fold_status_counters_task", 60.0, "every minute", 55,
+))
 register_horizon(billing_horizon)
 register_usage(account_counts=type_account_counts, holds=status_holds)
 register_audit(actions=StatusAudit, audited=(Account, StatusChange, BulkStatusJob))

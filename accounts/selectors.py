@@ -6,8 +6,8 @@ from django.db.models import F, Q
 from statuses.models import StatusReason
 from statuses.rules import StatusChangeState
 
-from .engine import Position, Step, pending_changes_of, walk
-from .models import Account, StatusChange, StatusTypeCount
+from .engine import Position, Step, pending_changes_of, status_type_counts_now, walk
+from .models import Account, StatusChange
 
 
 def pending_timeline(account: Account) -> list[Step]:
@@ -50,7 +50,7 @@ def type_account_counts(type_ids) -> dict[int, int]:
     """{type id: accounts of that type}, from the counters kept with every change (no COUNT(*) over a million
     accounts); a type whose counter says none is probed in the accounts index, so a counter that drifted never
     lets a type in use pass for unused."""
-    counts = dict(StatusTypeCount.objects.filter(pk__in=list(type_ids)).values_list("status_type_id", "count"))
+    counts = status_type_counts_now(type_ids)
     empty = [pk for pk in type_ids if counts.get(pk, 0) <= 0]
     for pk in Account.objects.filter(status_type_id__in=empty).values_list("status_type_id", flat=True).distinct():
         counts[pk] = 1

@@ -19,7 +19,7 @@ class ReasonDayCount(models.Model):
     added in the transaction that applies them (accounts.signals.status_changes_applied). The statistics
     page's changes per reason read this roll-up: at most days × reasons × statuses rows for a period,
     whatever the number of changes behind them. `reason_id` 0 is "no reason" (a plain id: reasons that
-    changes name can never be deleted)."""
+    changes name can never be deleted). A key may have several rows until folded: read sums."""
 
     day = models.DateField()
     reason_id = models.BigIntegerField()
@@ -27,6 +27,6 @@ class ReasonDayCount(models.Model):
     count = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "reason_id", "backend_status"], name="reason_day_count_unique")
-        ]
+        # Not unique: a transaction appends its counts (no two wait on one row); a pass folds a key's rows into
+        # one every minute (reporting/reason_rollup.py). Readers sum.
+        indexes = [models.Index(fields=["day", "reason_id", "backend_status"], name="reason_day_count_key")]

@@ -1,9 +1,9 @@
 """The daily roll-up of applied status changes per reason and target back-end status (ReasonDayCount).
 
 The engine sends accounts.signals.status_changes_applied in the transaction that applies changes (one change
-or a batch); `add_applied_changes` adds them with one INSERT … ON CONFLICT DO UPDATE per 500 keys, so two
-transactions adding to the same day and reason both count (PostgreSQL and SQLite ≥ 3.24 alike). The
-statistics page and API read it (reason_counts) at a cost that does not grow with history."""
+or a batch); `add_applied_changes` appends their counts in one INSERT (new rows only: no two transactions
+ever wait on one roll-up row), and `fold_reason_counts`, every minute, folds each key's rows into one. The
+statistics page and API read it (reason_counts, which sums) at a cost that does not grow with history."""
 
 from collections import Counter
 
@@ -22,20 +22,37 @@ NO_REASON = 0
 def add_applied_changes(sender=None, *, rows, **kwargs) -> None:
     """rows: (effective date, reason id or None, target back-end status), one per applied change."""
     counts = Counter((day, reason_id or NO_REASON, status) for day, reason_id, status in rows)
-    if not counts:
-        return
+    ReasonDayCount.objects.bulk_create(
+        [ReasonDayCount(day=day, reason_id=reason_id, backend_status=status, count=n)
+         for (day, reason_id, status), n in sorted(counts.items())]
+    )
+
+
+KEY = "day, reason_id, backend_status"
+
+
+def fold_reason_counts() -> int:
+    """Each key with more than one row becomes one row with their sum. A row is deleted and added back by
+    exactly one fold (a row committed meanwhile is not seen: it waits for the next; two folds at once delete
+    disjoint rows). One statement on PostgreSQL; returns the number of rows folded."""
     table = connection.ops.quote_name(ReasonDayCount._meta.db_table)
-    keys = sorted(counts, key=lambda k: (k[0], k[1], k[2]))  # one order for everyone: no deadlock
-    with connection.cursor() as cursor:
-        for i in range(0, len(keys), 500):
-            batch = keys[i : i + 500]
+    doubled = f"({KEY}) IN (SELECT {KEY} FROM {table} GROUP BY {KEY} HAVING count(*) > 1)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {table} (day, reason_id, backend_status, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * len(batch))
-                + f" ON CONFLICT (day, reason_id, backend_status) DO UPDATE SET count = {table}.count + excluded.count",
-                [value for key in batch
-                 for value in (connection.ops.adapt_datefield_value(key[0]), key[1], key[2], counts[key])],
+                f"WITH gone AS (DELETE FROM {table} WHERE {doubled} RETURNING {KEY}, count), "
+                f"added AS (INSERT INTO {table} ({KEY}, count) SELECT {KEY}, sum(count) FROM gone GROUP BY {KEY}) "
+                "SELECT count(*) FROM gone"
             )
+            return cursor.fetchone()[0]
+        cursor.execute(f"DELETE FROM {table} WHERE {doubled} RETURNING {KEY}, count")
+        rows = cursor.fetchall()
+        sums: Counter = Counter()
+        for day, reason_id, status, n in rows:
+            sums[day, reason_id, status] += n
+        cursor.executemany(f"INSERT INTO {table} ({KEY}, count) VALUES (%s, %s, %s, %s)",
+                           [(*key, n) for key, n in sorted(sums.items())])
+        return len(rows)
 
 
 def history_counts(changes=None):
@@ -61,14 +78,20 @@ GROUP BY c.effective_date, COALESCE(c.reason_id, 0), t.backend_status
 
 @transaction.atomic
 def rebuild_reason_counts() -> int:
-    """Recompute the roll-up from the history (a repair), set-based: one DELETE, one INSERT … SELECT.
+    """Recompute the roll-up from the history (a repair), set-based. On PostgreSQL one statement (a DELETE
+    and an INSERT … SELECT in one snapshot: a change committed meanwhile is either in the history read and
+    deleted from the roll-up, or in neither — never counted twice); on SQLite (one writer at a time) two.
     Returns the number of day × reason × status rows written."""
     quote = connection.ops.quote_name
-    ReasonDayCount.objects.all().delete()
+    insert = REBUILD_SQL.format(rollup=quote(ReasonDayCount._meta.db_table),
+                                changes=quote(StatusChange._meta.db_table),
+                                types=quote(AccountStatusType._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(
-            REBUILD_SQL.format(rollup=quote(ReasonDayCount._meta.db_table), changes=quote(StatusChange._meta.db_table),
-                               types=quote(AccountStatusType._meta.db_table)),
-            [StatusChangeState.APPLIED.value],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH gone AS (DELETE FROM {quote(ReasonDayCount._meta.db_table)}), "
+                           f"added AS ({insert} RETURNING 1) SELECT count(*) FROM added",
+                           [StatusChangeState.APPLIED.value])
+            return cursor.fetchone()[0]
+        ReasonDayCount.objects.all().delete()
+        cursor.execute(insert, [StatusChangeState.APPLIED.value])
         return cursor.rowcount

@@ -19,6 +19,9 @@ register_pass(ScheduledPass(
     "statistics-snapshot", "reporting.tasks.statistics_snapshot_task", crontab(hour=0, minute=5), "daily at 00:05",
     6 * 3600, name=SNAPSHOT_PASS_NAME, label="Statistics snapshot", limit=timedelta(hours=26),
 ))
+register_pass(ScheduledPass(
+    "fold-reason-counts", "reporting.tasks.fold_reason_counts_task", 60.0, "every minute", 55,
+))
 register_api(
     tags=[(60, "Statistics", "Account Statistics, as in the sidebar, and the aging of overdue accounts.")],
     segments={"statistics": "Statistics"},

@@ -8,12 +8,13 @@ import pygal
 from django.db.models import Sum
 from pygal.style import Style
 
+from accounts.engine import counted_types
 from engage.errors import DomainError
 from engage.limits import FIRST_DATE, check_date
 from engage.pass_runs import recorded_pass
 from engage.schedule import scheduled
 from statuses.colours import chart_hex
-from statuses.models import AccountStatusType, StatusReason
+from statuses.models import StatusReason
 from statuses.rules import STATISTICS_ORDER, BackendStatus
 
 from .health import health_details, scheduler_health
@@ -31,7 +32,7 @@ def record_snapshot(*, day: date) -> int:
     with recorded_pass(SNAPSHOT_PASS_NAME, day) as run:
         rows = [
             StatisticsSnapshot(day=day, status_type_id=pk, backend_status=backend, count=count or 0)
-            for pk, backend, count in AccountStatusType.objects.values_list("pk", "backend_status", "counter__count")
+            for pk, backend, count in counted_types().values_list("pk", "backend_status", "account_count")
         ]
         StatisticsSnapshot.objects.bulk_create(
             rows,
@@ -45,7 +46,7 @@ def record_snapshot(*, day: date) -> int:
 
 def status_type_counts() -> list[dict]:
     """Every status type with its counter (one query over the small type table, never over accounts)."""
-    rows = AccountStatusType.objects.values("pk", "name", "backend_status", "show_in_statistics", "counter__count")
+    rows = counted_types().values("pk", "name", "backend_status", "show_in_statistics", "account_count")
     order = {status: i for i, status in enumerate(STATISTICS_ORDER)}
     return sorted(
         (
@@ -55,7 +56,7 @@ def status_type_counts() -> list[dict]:
                 "backend_status": row["backend_status"],
                 "backend_label": BackendStatus(row["backend_status"]).label,
                 "show_in_statistics": row["show_in_statistics"],
-                "count": row["counter__count"] or 0,
+                "count": row["account_count"],
             }
             for row in rows
         ),

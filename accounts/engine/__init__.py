@@ -14,7 +14,13 @@ Inside, a module per job, the way Zulip keeps `zerver/actions/`:
 """
 
 from .batch import BATCH_MAX, BatchResult, SkipCode, change_status_batch
-from .counters import adjust_status_type_counts, recount_status_types
+from .counters import (
+    adjust_status_type_counts,
+    counted_types,
+    fold_status_type_counts,
+    recount_status_types,
+    status_type_counts_now,
+)
 from .due import DueOutcome, apply_due_change, apply_due_changes, due_change_ids
 from .forecast import Outcome, preview_status_change
 from .notifications import send_status_change_email
@@ -33,7 +39,8 @@ from .wording import (
 
 __all__ = [
     "BATCH_MAX", "BatchResult", "SkipCode", "change_status_batch",
-    "adjust_status_type_counts", "recount_status_types",
+    "adjust_status_type_counts", "counted_types", "fold_status_type_counts", "recount_status_types",
+    "status_type_counts_now",
     "DueOutcome", "apply_due_change", "apply_due_changes", "due_change_ids",
     "Outcome", "preview_status_change",
     "send_status_change_email",

@@ -14,8 +14,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.engine import account_change_status
-from accounts.models import Account, StatusChange, StatusTypeCount
+from accounts.engine import account_change_status, counted_types
+from accounts.models import Account, StatusChange
 from accounts.passes import apply_due_status_changes
 from billing.models import ChargeLine, Invoice, UsageRecord, UserPackage
 from billing.passes import run_billing
@@ -123,7 +123,7 @@ def outcome(ids: list[int]) -> dict:
             StatusChange.objects.filter(account_id__in=ids).order_by("pk")
             .values_list("pk", "state", "from_type__name", "failure_reason")
         ),
-        "counters": dict(StatusTypeCount.objects.values_list("status_type__name", "count")),
+        "counters": dict(counted_types().values_list("name", "account_count")),
     }
 
 
