@@ -53,7 +53,9 @@ def run(db: str, setup: dict, workdir: Path) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "setup.json").write_text(json.dumps(setup))
     port = _free_port()
-    env = {**django_env(db), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING"}
+    # As in production: persistent database connections (DJANGO_ENV=production's default).
+    env = {**django_env(db), "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING",
+           "DATABASE_CONN_MAX_AGE": "600"}
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "engage.wsgi", "-w", str(GUNICORN_WORKERS), "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", "--preload"],

@@ -1,5 +1,6 @@
 """The base: sign-in, roles, layout, error pages, settings modes, the API root and its schema."""
 
+import json
 import os
 import subprocess
 import sys
@@ -133,6 +134,23 @@ def test_production_passes_the_deploy_checks():
         }
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def _database_setting(env) -> dict:
+    code = ("import django, json; django.setup(); from django.conf import settings; d = settings.DATABASES['default'];"
+            " print(json.dumps({k: d.get(k) for k in ('CONN_MAX_AGE', 'CONN_HEALTH_CHECKS')}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env={
+        **os.environ, "DJANGO_SETTINGS_MODULE": "engage.settings", "DATABASE_URL": "postgres://u@db:5432/engage",
+        **env})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_production_keeps_its_database_connections_and_development_closes_them():
+    production = {"DJANGO_ENV": "production", "DJANGO_SECRET_KEY": "k" * 50, "DJANGO_ALLOWED_HOSTS": "e.example"}
+    assert _database_setting(production) == {"CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}
+    assert _database_setting({**production, "DATABASE_CONN_MAX_AGE": "60"})["CONN_MAX_AGE"] == 60
+    assert _database_setting({"DJANGO_ENV": "development"})["CONN_MAX_AGE"] == 0
 
 
 def test_old_pass_records_are_pruned_but_the_last_success_of_each_pass_stays():
