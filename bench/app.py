@@ -33,8 +33,52 @@ def _profile(fn):
     return result, seconds, top
 
 
+# BENCH_BREAK: the engine's writes the harness can skip on purpose, to show that the checksums see it.
+BREAKS = ("audit", "email", "rollup")
+
+
+def break_engine(names: list[str]) -> None:
+    """Skip some of the engine's writes in this process, patched where the writer calls them
+    (accounts/engine/writer.py): `audit` its audit entries (audit_changes), `email` its status e-mails
+    (queue_status_change_emails), `rollup` the per-reason roll-up (reporting's receiver of
+    status_changes_applied, disconnected). A name the code no longer has stops the step: a break that patched
+    nothing would prove nothing."""
+    from accounts.engine import writer
+
+    for name in names:
+        if name not in BREAKS:
+            raise SystemExit(f"BENCH_BREAK: unknown {name!r} (known: {', '.join(BREAKS)})")
+        if name == "rollup":
+            if not writer.status_changes_applied.disconnect(dispatch_uid="reporting.reason_rollup"):
+                raise SystemExit("BENCH_BREAK=rollup: reporting.reason_rollup is not connected to the engine's signal")
+            continue
+        attribute = {"audit": "audit_changes", "email": "queue_status_change_emails"}[name]
+        if not hasattr(writer, attribute):
+            raise SystemExit(f"BENCH_BREAK={name}: accounts.engine.writer has no {attribute} any more")
+        setattr(writer, attribute, lambda *args, **kwargs: None)
+
+
+def chunks() -> dict:
+    """The passes' chunk sizes and the payment terms, as the code and its settings have them: the floors work
+    in the same chunks (bench/floors.py CHUNKS)."""
+    from django.conf import settings
+
+    import accounts.bulk.services as bulk_services
+    import billing.passes as billing_passes
+    import dunning.passes as dunning_passes
+    import provisioning.passes as provisioning_passes
+    from accounts import passes as due_passes
+
+    return {"billing": billing_passes.CHUNK_SIZE, "due": due_passes.DUE_CHUNK, "bulk": bulk_services.CHUNK,
+            "bulk_collect": bulk_services.COLLECT_STEP, "collections": dunning_passes.CHUNK,
+            "provisioning": provisioning_passes._due_chunk_size(), "terms": settings.ENGAGE_PAYMENT_TERMS_DAYS}
+
+
 def run(step: str, as_of: date, args: list[str]) -> dict:
     profile = os.environ.get("BENCH_PROFILE") == "1"
+    break_engine([name.strip() for name in os.environ.get("BENCH_BREAK", "").split(",") if name.strip()])
+    if step == "chunks":
+        return chunks()
 
     def timed(fn):
         if profile:

@@ -56,18 +56,19 @@ def profile_into(figures: dict, step: str, db: str | None, as_of: date) -> None:
         discard(db)
 
 
-def checksums(db: str, collections: bool = False) -> dict:
-    sql, names = floors.CHECKSUMS, list(floors.CHECKSUM_NAMES)
-    if collections:
-        sql, names = sql + floors.COLLECTIONS_CHECKSUMS, names + floors.COLLECTIONS_CHECKSUM_NAMES
-        if psql("SELECT to_regclass('reporting_reasondaycount') IS NOT NULL", db) == "t":
-            sql, names = sql + floors.REASON_DAYS + ";", names + ["reason_days"]
+def checksums(db: str) -> dict:
+    """The checksums of every row a step may write (floors.CHECKSUMS), of the tables this code has."""
+    present = set(psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename IN ("
+                       + ", ".join(f"'{t}'" for t in [*floors.OPTIONAL, floors.DELTAS]) + ")", db).split())
+    names, sql = floors.checksum_sql(present)
     return dict(zip(names, psql(sql, db).splitlines(), strict=True))
 
 
-def compare(app_db: str, floor_db: str, collections: bool = False) -> dict:
-    mine, theirs = checksums(app_db, collections), checksums(floor_db, collections)
-    return {"same_rows": mine == theirs, "differ": sorted(k for k in mine if mine[k] != theirs[k])}
+def compare(app_db: str, floor_db: str) -> dict:
+    """Whether both copies hold the same rows; `differ` names the checksums that do not match."""
+    mine, theirs = checksums(app_db), checksums(floor_db)
+    return {"same_rows": mine == theirs, "differ": sorted(k for k in mine.keys() | theirs.keys()
+                                                           if mine.get(k) != theirs.get(k))}
 
 
 def ratio(app_seconds: float, floor_seconds: float) -> float:
@@ -78,7 +79,7 @@ def beside_floor(out: dict, key: str, run: dict, floor: float, app_db: str, floo
     """One pass measured beside its floor: its figures, the check that both wrote the same rows, and
     `<key>_ratio`."""
     out[key] = {"app_seconds": round(run["seconds"], 2), "floor_seconds": round(floor, 2), **figures,
-                "check": compare(app_db, floor_db, collections=key == "collections")}
+                "check": compare(app_db, floor_db)}
     out[f"{key}_ratio"] = ratio(run["seconds"], floor)
     return out[key]
 
@@ -102,6 +103,8 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
     dbs += [f"{PREFIX}_full", f"{PREFIX}_small", f"{PREFIX}_schema"]
     full, small, _schema = build_pair(PREFIX, n, as_of)
     out["dataset_seconds"] = round(time.perf_counter() - started, 1)
+    # The passes' chunk sizes, read from the code: each floor works in the same chunks.
+    chunks = out["chunks"] = {**floors.CHUNKS, **app("chunks", full, as_of)}
     laps = out.setdefault("step_seconds", {})
     clock = [time.perf_counter()]
 
@@ -118,24 +121,24 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
         if run["truth"] != {"packages": ["active"], "usage": ["active"]}:
             print(f"warning: the floors assume that only active bills; the truth table says {run['truth']}",
                   file=sys.stderr)
-        floor = timed_psql(floors.BILLING.format(as_of=as_of), floor_db)
+        floor = timed_psql(floors.billing(as_of, chunks), floor_db)
         beside_floor(out, "billing", run, floor, billed, floor_db, lines=run["summary"]["lines"],
                      invoices=run["summary"]["invoices"])
         profile_into(out["billing"], "billing", new("billing_profile", full) if PROFILE else None, as_of)
     elif any(wanted(step) for step in ("status_changes", "bulk_change", "collections")):
         # The later passes start from a billed copy: billed by the floor (the same rows, as step 1 checks).
         billed = new("billed", full)
-        psql(floors.BILLING.format(as_of=as_of), billed)
+        psql(floors.billing(as_of, chunks), billed)
     lap("billing")
 
     # 2a. Applying k due dated changes (suspensions, prorated, dated the as-of day), after that billing.
     k = int(os.environ.get("BENCH_CHANGES", 0)) or min(100_000, n * 7 // 20)
     if wanted("status_changes"):
         base = new("due_base", billed)
-        psql(floors.BULK_INSERT.format(as_of=as_of, n=k).replace("'bench'", "''"), base)  # k pending, dated as_of
+        psql(floors.fill(floors.DUE_DATA, as_of=as_of, n=k), base)  # k pending, dated as_of
         due_app, due_floor = new("due_app", base), new("due_floor", base)
         run = app("due", due_app, as_of)
-        floor = timed_psql(floors.CHANGES.format(changes=floors.DUE_CHANGES.format(as_of=as_of)), due_floor)
+        floor = timed_psql(floors.due(as_of, chunks), due_floor)
         beside_floor(out, "status_changes", run, floor, due_app, due_floor, changes=k,
                      per_second=round(k / run["seconds"]), counts=run["counts"])
         profile_into(out["status_changes"], "due", new("due_profile", base) if PROFILE else None, as_of)
@@ -144,7 +147,7 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
         # 3. The provisioning pass with the k changed accounts' jobs, then again with nothing to do (no drift).
         if wanted("provisioning"):
             run = app("provisioning", due_app, as_of)
-            floor = timed_psql(floors.PROVISIONING, due_floor)
+            floor = timed_psql(floors.provisioning(chunks), due_floor)
             idle = run["again"]
             beside_floor(out, "provisioning", run, floor, due_app, due_floor, jobs=k, done=run["done"],
                          failed=run["failed"], no_drift_seconds=round(idle["seconds"], 2),
@@ -156,11 +159,12 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
     # 2b. A bulk change of the same k accounts, from the request to the last history row.
     if wanted("bulk_change"):
         bulk_app = new("bulk_app", billed)
+        psql(floors.BULK_USER, bulk_app)  # who asks, on both copies alike (the change rows and the job name it)
         run = app("bulk", bulk_app, as_of, k)
         if run["available"]:
             bulk_floor = new("bulk_floor", billed)
-            floor = timed_psql(floors.CHANGES.format(changes=floors.BULK_CHANGES.format(as_of=as_of, n=k)),
-                               bulk_floor)
+            psql(floors.BULK_USER, bulk_floor)
+            floor = timed_psql(floors.bulk(as_of, k, chunks), bulk_floor)
             beside_floor(out, "bulk_change", run, floor, bulk_app, bulk_floor, accounts=k, how=run["how"],
                          per_second=round(k / run["seconds"]), state=run["state"], applied=run["applied"])
             discard(bulk_floor)
@@ -175,10 +179,10 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
     # 7. The collections pass: 5 % of the accounts overdue for 20 days, suspended by the step at 14 days.
     if wanted("collections"):
         base = new("collections_base", billed)
-        psql(floors.COLLECTIONS_DATA.format(as_of=as_of), base)
+        psql(floors.fill(floors.COLLECTIONS_DATA, as_of=as_of), base)
         coll_app, coll_floor = new("collections_app", base), new("collections_floor", base)
         run = app("collections", coll_app, as_of)
-        floor = timed_psql(floors.collections(as_of), coll_floor)
+        floor = timed_psql(floors.collections(as_of, chunks), coll_floor)
         day = run["days"][-1]
         beside_floor(out, "collections", run, floor, coll_app, coll_floor,
                      overdue_accounts=day["overdue_accounts"], overdue_amount=day["overdue_amount"],
@@ -224,7 +228,7 @@ def measure(n: int, as_of: date, dbs: list[str], out: dict) -> dict:
     else:
         if floor_db is None:  # what the workers' result is checked against: step 1's floor
             floor_db = new("billing_floor", full)
-            psql(floors.BILLING.format(as_of=as_of), floor_db)
+            psql(floors.billing(as_of, chunks), floor_db)
         runs = {}
         for c in (1, 2):
             db = new(f"workers_{c}", full)
@@ -244,6 +248,19 @@ def _met(value, target, extra: bool = True) -> str:
     return "met" if value <= target and extra else "missed"
 
 
+PASSES = ("billing", "status_changes", "bulk_change", "provisioning", "collections")
+
+
+def wrong(out: dict) -> list[str]:
+    """The steps whose app wrote other rows than their floor (a finding, whatever the ratio): the passes whose
+    check failed, and the workers when a run's rows differ from the billing floor's."""
+    found = [key for key in PASSES if isinstance(out.get(key), dict) and "check" in out[key]
+             and not out[key]["check"]["same_rows"]]
+    if any(not r["same_rows_as_floor"] for r in out.get("workers", {}).get("runs", [])):
+        found.append("workers")
+    return found
+
+
 def table(out: dict) -> str:
     rows = [("work", "app", "floor", "ratio", "target", "same rows")]
     for key, label in (("billing", "billing pass"), ("status_changes", "applying due changes"),
@@ -258,9 +275,10 @@ def table(out: dict) -> str:
                 one = part["one_at_a_time"]
                 rows.append(("  one at a time", f"{one['per_second']}/s", "", "", "", f"({one['accounts']} accounts)"))
         else:
-            ratio, target = out[f"{key}_ratio"], TARGETS[f"{key}_ratio"]
+            ratio, target, same = out[f"{key}_ratio"], TARGETS[f"{key}_ratio"], part["check"]["same_rows"]
             rows.append((label, f"{part['app_seconds']} s", f"{part['floor_seconds']} s", f"{ratio}×",
-                         f"≤ {target}× {_met(ratio, target)}", str(part["check"]["same_rows"])))
+                         f"≤ {target}× {_met(ratio, target) if same else 'wrong'}",
+                         str(same) if same else f"False: {', '.join(part['check']['differ'])}"))
         if key == "provisioning" and isinstance(part, dict) and "no_drift_seconds" in part:
             rows.append(("provisioning, no drift", f"{part['no_drift_seconds']} s", "", "", "", ""))
     for name, page in out.get("pages", {}).items():
@@ -278,10 +296,10 @@ def table(out: dict) -> str:
     work = out.get("workers", {})
     if "one_worker_seconds" in work:
         speedup = out["workers_speedup_ratio"]
+        same = all(r["same_rows_as_floor"] for r in work["runs"])
+        verdict = "wrong" if not same else "met" if speedup and speedup > 1 else "missed"
         rows.append(("billing on Celery workers", f"1: {work['one_worker_seconds']} s",
-                     f"2: {work['two_workers_seconds']} s", f"{speedup}× faster",
-                     f"2 faster {'met' if speedup and speedup > 1 else 'missed'}",
-                     str(all(r["same_rows_as_floor"] for r in work["runs"]))))
+                     f"2: {work['two_workers_seconds']} s", f"{speedup}× faster", f"2 faster {verdict}", str(same)))
     else:
         rows.append(("billing on Celery workers", "not measured", work.get("why", ""), "", "", ""))
     if out.get("error"):
@@ -326,7 +344,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "postgres": psql("SHOW server_version")},
         "accounts": n, "as_of": as_of.isoformat(), "commit": commit(), "code": str(ROOT),
-        "seconds": round(time.perf_counter() - started, 1), **out,
+        "seconds": round(time.perf_counter() - started, 1), **out, "wrong": wrong(out),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2, default=str))
@@ -335,6 +353,9 @@ def main() -> None:
     if out.get("error"):
         print(out["error"], file=sys.stderr)
         sys.exit(1)
+    if result["wrong"]:  # the app did not write what its floor wrote: the ratios compare different work
+        print(f"wrong rows: {', '.join(result['wrong'])} (see `check` in the JSON)", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

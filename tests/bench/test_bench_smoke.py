@@ -45,6 +45,7 @@ def test_the_harness_measures_each_step_and_the_app_writes_what_its_floor_writes
         assert isinstance(result[key], int | float) and result[key] > 0, key
     for work in ("billing", "status_changes", "bulk_change", "provisioning", "collections"):
         assert result[work]["check"] == {"same_rows": True, "differ": []}, (work, result[work])
+    assert result["wrong"] == [] and " wrong" not in done.stdout
     assert result["status_changes"]["counts"]["applied"] == result["status_changes"]["changes"] == 700
     assert result["bulk_change"]["applied"] == 700 and result["provisioning"]["done"] == 700
     # 5 % of the accounts overdue 20 days: each suspended by the step at 14 days, the reminder at 7 passed over.
@@ -55,6 +56,41 @@ def test_the_harness_measures_each_step_and_the_app_writes_what_its_floor_writes
     assert "billing pass" in done.stdout and "page list" in done.stdout and "collections pass" in done.stdout
     left = _psql(env, "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_bsmoke\\_%'")
     assert left == "0"  # every database it made is dropped
+
+
+def test_an_engine_that_skips_its_audit_emails_and_rollup_writes_wrong_rows_and_the_bench_fails(tmp_path):
+    # BENCH_BREAK patches the engine's writer in the app's process: the floors still write those rows.
+    env = _bench_env(tmp_path, "bbreak", BENCH_ACCOUNTS="2000", BENCH_ONLY="status_changes,bulk_change",
+                     BENCH_BREAK="audit,email,rollup")
+    done = subprocess.run([sys.executable, "-m", "bench.run"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2, done.stderr[-3000:]
+    result = json.loads((tmp_path / "latest.json").read_text())  # still written, with the findings
+    assert result["wrong"] == ["status_changes", "bulk_change"]
+    for work in ("status_changes", "bulk_change"):
+        assert result[work]["check"] == {"same_rows": False, "differ": ["audit", "outbox", "reason_rollup"]}, work
+    rows = {line.split("  ")[0]: line for line in done.stdout.splitlines()}
+    for label in ("applying due changes", "bulk change"):
+        assert " wrong " in rows[label] and " met " not in rows[label], rows[label]
+    assert "wrong rows: status_changes, bulk_change" in done.stderr
+    assert _psql(env, "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_bbreak\\_%'") == "0"
+
+
+def test_rows_that_differ_are_wrong_whatever_the_ratio():
+    from bench import run
+
+    check = {"same_rows": False, "differ": ["audit"]}
+    out = {"billing": {"app_seconds": 1.0, "floor_seconds": 1.0, "check": {"same_rows": True, "differ": []}},
+           "billing_ratio": 1.0,
+           "status_changes": {"app_seconds": 1.0, "floor_seconds": 1.0, "check": check}, "status_changes_ratio": 1.0,
+           "workers": {"one_worker_seconds": 2.0, "two_workers_seconds": 1.0,
+                       "runs": [{"same_rows_as_floor": True}, {"same_rows_as_floor": False}]},
+           "workers_speedup_ratio": 2.0}
+    assert run.wrong(out) == ["status_changes", "workers"]
+    lines = {line.split("  ")[0]: line for line in run.table(out).splitlines()}
+    assert "≤ 2.0× met" in lines["billing pass"]
+    assert "≤ 3.0× wrong" in lines["applying due changes"] and "False: audit" in lines["applying due changes"]
+    assert "2 faster wrong" in lines["billing on Celery workers"]
 
 
 def test_a_database_it_did_not_make_is_refused_and_left_alone(tmp_path):
