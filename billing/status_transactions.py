@@ -205,8 +205,9 @@ def _bill_before(items: Sequence[ChangeBilling]) -> dict[int, list[ChargeLine]]:
         usage_accounts = {i.account_id for i in group if bills_usage(i.move.from_backend)}
         if not (package_accounts or usage_accounts):
             continue
+        billing = package_accounts | usage_accounts
         _invoices, lines = bill_locked_accounts(
-            {i.account_id: i.bill_day for i in group if i.account_id in package_accounts | usage_accounts},
+            {i.account_id: i.bill_day for i in group if i.account_id in billing},
             package_accounts=package_accounts, usage_accounts=usage_accounts, as_of=day - timedelta(days=1),
         )
         for line in lines:

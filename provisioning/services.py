@@ -14,13 +14,16 @@ from .tasks import provisioning_pass_task, run_account_jobs_task
 DISPATCH_EACH_MAX = 20
 
 
-def request_provisioning(account_ids: list[int]) -> list[ProvisioningJob]:
+def request_provisioning(accounts: list[int] | dict[int, str]) -> list[ProvisioningJob]:
     """Write one job per account towards the desired state of its current back-end status, in the
-    caller's transaction; on commit a worker runs them. A rolled-back change leaves no job."""
-    if not account_ids:
+    caller's transaction; on commit a worker runs them. A rolled-back change leaves no job. `accounts`: ids
+    (their back-end statuses are read), or {id: back-end status} from a caller that just wrote them."""
+    if not accounts:
         return []
-    Account = get_account_model()
-    rows = Account.objects.filter(pk__any=account_ids).values_list("pk", "status_type__backend_status")
+    if isinstance(accounts, dict):
+        rows = sorted(accounts.items())
+    else:
+        rows = get_account_model().objects.filter(pk__any=accounts).values_list("pk", "status_type__backend_status")
     jobs = insert_objects(
         ProvisioningJob,
         [build(ProvisioningJob, {"account_id": pk, "target": switch_state(backend)}) for pk, backend in rows],

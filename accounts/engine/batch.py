@@ -127,7 +127,7 @@ def _write(later, now_pairs, pending, results: dict[int, BatchResult], *, actor)
     today applied by the one writer; fills in the results' change ids and transactions."""
     changes = [change for _, change, _ in later] + [change for _, change in now_pairs]
     StatusChange.objects.bulk_create(changes)
-    bump_versions([change.account_id for change in changes])
+    bump_versions([change.account_id for _, change, _ in later])  # apply_changes moves the others' on
     for account, change, account_pending in later:
         restamp_timeline(account, [*account_pending, change])
         results[account.pk].change_id = change.pk

@@ -16,7 +16,7 @@ from statuses.rules import StatusChangeState
 
 from ..models import StatusChange
 from .timeline import Position, check_transition
-from .writer import apply_changes, bump_versions, fail_changes
+from .writer import apply_changes, fail_changes
 
 
 class DueOutcome(StrEnum):
@@ -60,8 +60,7 @@ def apply_due(changes: list[StatusChange], *, on: date) -> dict[int, DueOutcome]
         outcomes[change.pk] = DueOutcome.APPLIED
     if failures:
         fail_changes(failures)
-    apply_changes(pairs, actor=None)
-    bump_versions([account.pk for account, _ in pairs])
+    apply_changes(pairs, actor=None)  # (moves the accounts' versions on too)
     return outcomes
 
 

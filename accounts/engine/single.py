@@ -57,9 +57,9 @@ def account_change_status(
     pending = pending_changes_of(account.pk)
     effective = check_request(account, pending, request, on)
     change = new_change(account, request, effective, actor)
-    bump_versions([account.pk])
-    account.version += 1
+    account.version += 1  # in the database: below, with the change (pending) or its status (applied)
     if effective > on:
+        bump_versions([account.pk])
         try:
             with transaction.atomic():
                 change.save()

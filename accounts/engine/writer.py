@@ -11,6 +11,7 @@ from django.utils import timezone
 from billing.status_transactions import ChangeBilling, Move, bill_status_changes
 from engage.audit import audit_record_many, user_of
 from engage.limits import FAILURE_MAX_CHARS, SOURCE_MAX_CHARS
+from engage.update_rows import update_rows
 from provisioning.services import request_provisioning
 from statuses.models import AccountStatusType
 from statuses.rules import BackendStatus, StatusChangeState
@@ -59,8 +60,9 @@ def restamp_timeline(account: Account, pending: list[StatusChange]) -> None:
 def apply_changes(pairs: list[tuple[Account, StatusChange]], *, actor) -> dict[int, tuple[list, list]]:
     """Make changes true, at most one per account, whose account rows the caller holds locked and whose
     rows are saved: billing's part (what was due before each date, then each change's transactions), the
-    statuses and dates, counters, history, audit, provisioning jobs and e-mails, with a few set-based
-    statements whatever the number of changes. Returns {account id: (plans, lines billed before)}."""
+    statuses, dates and versions (one UPDATE), counters, history, audit, provisioning jobs and e-mails, with a
+    few set-based statements whatever the number of changes. Returns {account id: (plans, lines billed
+    before)}."""
     if not pairs:
         return {}
     result = bill_status_changes([
@@ -95,29 +97,32 @@ def apply_changes(pairs: list[tuple[Account, StatusChange]], *, actor) -> dict[i
         sender=StatusChange,
         rows=[(change.effective_date, change.reason_id, change.to_type.backend_status) for _, change in pairs],
     )
-    request_provisioning([account.pk for account, _ in pairs])
+    request_provisioning({account.pk: change.to_type.backend_status for account, change in pairs})
     queue_status_change_emails([change.pk for _, change in pairs])
     return result
 
 
 def _write_statuses(pairs) -> None:
     """Each account takes its change's status type; cancelled_on is set while cancelled; an account that
-    leaves prospect records the date. One UPDATE per distinct (type, date) of the batch."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    leaving: dict[date, list[int]] = defaultdict(list)
+    leaves prospect records the date; its version moves on (a form opened before is stale). One UPDATE for
+    the batch, whatever the types and dates."""
+    rows = []
     for account, change in pairs:
         to_type, day = change.to_type, change.effective_date
         cancelled_on = day if to_type.backend_status == BackendStatus.CANCELLED else None
-        groups[to_type.pk, cancelled_on].append(account.pk)
-        from_backend = account.status_type.backend_status
-        if from_backend == BackendStatus.PROSPECT and to_type.backend_status != BackendStatus.PROSPECT:
-            leaving[day].append(account.pk)
+        leaves = (account.status_type.backend_status == BackendStatus.PROSPECT
+                  and to_type.backend_status != BackendStatus.PROSPECT)
+        if leaves:
             account.left_prospect_on = day
+        rows.append((account.pk, to_type.pk, cancelled_on, day if leaves else None))
         account.status_type, account.cancelled_on = to_type, cancelled_on
-    for (type_id, cancelled_on), ids in sorted(groups.items(), key=lambda item: (item[0][0], str(item[0][1]))):
-        Account.objects.filter(pk__any=ids).update(status_type_id=type_id, cancelled_on=cancelled_on)
-    for day, ids in sorted(leaving.items()):
-        Account.objects.filter(pk__any=ids).update(left_prospect_on=day)
+    update_rows(
+        Account,
+        [("id", "bigint"), ("status_type_id", "bigint"), ("cancelled_on", "date"), ("left_prospect_on", "date")],
+        sorted(rows, key=lambda row: row[0]),
+        assignments=["status_type_id = v.status_type_id", "cancelled_on = v.cancelled_on",
+                     "left_prospect_on = COALESCE(v.left_prospect_on, t.left_prospect_on)", "version = t.version + 1"],
+    )
 
 
 def fail_changes(failures: list[tuple[Account, StatusChange, str]]) -> None:

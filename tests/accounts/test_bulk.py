@@ -372,7 +372,7 @@ def test_an_account_that_breaks_its_chunk_is_skipped_with_the_error_and_the_othe
 
     def the_disk_is_full_for_the_bad_account(execute, sql, params, many, context):
         # A real failing statement: the write of the bad account's new status.
-        if sql.startswith('UPDATE "accounts_account" SET "status_type_id"') and bad in _flat(params):
+        if 'UPDATE "accounts_account" AS t SET status_type_id' in sql and bad in _flat(params):
             raise OperationalError("disk full")
         return execute(sql, params, many, context)
 
