@@ -3,6 +3,9 @@ install provisions with nothing else running and the Overview shows exactly what
 
 from datetime import timedelta
 
+from django.db import connection
+from django.utils import timezone
+
 from statuses.rules import SwitchState
 
 from ..models import SwitchEntry
@@ -33,13 +36,23 @@ class Backend(ProvisioningBackend):
         """The whole chunk in two statements: absent accounts deleted, the others upserted. What the verbs
         would leave (create, then suspend, resume or remove) is exactly the target state."""
         absent = [pk for pk, state in targets.items() if state == SwitchState.ABSENT]
-        held = [SwitchEntry(account_id=pk, state=state) for pk, state in targets.items() if state != SwitchState.ABSENT]
+        held = sorted((pk, state) for pk, state in targets.items() if state != SwitchState.ABSENT)
         if absent:
             SwitchEntry.objects.filter(account_id__any=sorted(absent)).delete()
-        if held:
+        if held and connection.vendor == "postgresql":
+            # One upsert of two arrays (no model instance per account).
+            table = connection.ops.quote_name(SwitchEntry._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (account_id, state, updated_at) "
+                    "SELECT v.account_id, v.state, %s FROM unnest(%s::bigint[], %s::text[]) AS v(account_id, state) "
+                    "ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                    [timezone.now(), [pk for pk, _ in held], [state for _, state in held]],
+                )
+        elif held:
             SwitchEntry.objects.bulk_create(
-                sorted(held, key=lambda e: e.account_id), update_conflicts=True, unique_fields=["account"],
-                update_fields=["state", "updated_at"],
+                [SwitchEntry(account_id=pk, state=state) for pk, state in held], update_conflicts=True,
+                unique_fields=["account"], update_fields=["state", "updated_at"],
             )
         return dict.fromkeys(targets, "")
 
