@@ -26,63 +26,75 @@ def fill(template: str, **values) -> str:
 
 
 # Plans as the app's statements get them: Django sends its parameters bound in the text (psycopg's client-side
-# binding), so PostgreSQL plans each statement for its values; the loops' statements get custom plans too.
+# binding), so PostgreSQL plans each statement for its values; the loops' statements get custom plans too. A
+# chunk's rows are named by arrays of ids (`= ANY(_ids)`, as the app's `pk__any`), so each statement reads
+# its chunk's rows through an index at any size; the small temp tables are analyzed once filled (PostgreSQL
+# knows nothing of a temp table's rows otherwise).
 PRELUDE = "SET plan_cache_mode = force_custom_plan;\n"
 
 # A package's line description (billing.lines.package_label).
 LABEL = "CASE WHEN up.quantity <> 1 THEN p.name || ' × ' || up.quantity ELSE p.name END"
 
+# The billing pass (billing.passes.billing_pass): range by range of account ids (one transaction each), the
+# range's accounts with something due claimed (FOR UPDATE SKIP LOCKED, as billing.passes._claim), their due
+# packages' recurring lines (one period each: the data set's packages fall due once) and unbilled usage lines,
+# one invoice per account and day the lines fell due, next bill dates advanced, usage marked billed, their
+# billing failures resolved.
 BILLING = PRELUDE + """
-CREATE TEMP TABLE claimed (id bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE due (id bigint, account_id bigint, amount numeric, s date, e date, name text) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE used (id bigint, account_id bigint, amount numeric, occurred_on date, description text)
   ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE inv (id bigint, account_id bigint, day date, total numeric) ON COMMIT DELETE ROWS;
 DO $floor$
-DECLARE _lo bigint; _hi bigint;
+DECLARE _lo bigint; _hi bigint; _acc bigint[]; _pkg bigint[]; _use bigint[];
 BEGIN
   SELECT coalesce(min(id), 1) - 1, coalesce(max(id), 0) INTO _lo, _hi FROM accounts_account;
   WHILE _lo < _hi LOOP
-    -- The range's accounts with something due, locked (SKIP LOCKED), as billing.passes._claim.
-    INSERT INTO claimed
-    SELECT a.id FROM accounts_account a
-    WHERE a.id > _lo AND a.id <= least(_lo + {chunk}, _hi)
-      AND a.status_type_id IN (SELECT id FROM statuses_accountstatustype WHERE backend_status = 'active')
-      AND (EXISTS (SELECT 1 FROM billing_userpackage up WHERE up.account_id = a.id AND up.status = 'active'
-                   AND up.next_bill_date <= date '{as_of}')
-           OR EXISTS (SELECT 1 FROM billing_usagerecord r WHERE r.account_id = a.id AND NOT r.billed
-                      AND r.occurred_on <= date '{as_of}'))
-    ORDER BY a.id FOR UPDATE OF a SKIP LOCKED;
-    INSERT INTO due
-    SELECT up.id, up.account_id, up.price * up.quantity, up.next_bill_date,
-           (up.next_bill_date + interval '1 month')::date, {label}
-    FROM billing_userpackage up JOIN billing_package p ON p.id = up.package_id
-    WHERE up.account_id IN (SELECT id FROM claimed) AND up.status = 'active' AND up.next_bill_date <= date '{as_of}';
-    INSERT INTO used
-    SELECT r.id, r.account_id, r.amount, r.occurred_on, coalesce(nullif(r.description, ''), 'Usage')
-    FROM billing_usagerecord r
-    WHERE r.account_id IN (SELECT id FROM claimed) AND NOT r.billed AND r.occurred_on <= date '{as_of}';
-    UPDATE billing_billingfailure SET resolved = true
-    WHERE account_id IN (SELECT id FROM claimed) AND NOT resolved;
-    INSERT INTO inv
-    SELECT nextval(pg_get_serial_sequence('billing_invoice', 'id')), account_id, day, total FROM (
-      SELECT account_id, day, sum(total) AS total FROM (
-        SELECT account_id, s AS day, amount AS total FROM due
-        UNION ALL SELECT account_id, occurred_on, amount FROM used) x
-      GROUP BY 1, 2 ORDER BY 1, 2) y;
-    INSERT INTO billing_invoice (id, account_id, created_at, issued_on, due_on, total)
-    SELECT id, account_id, now(), day, day + {terms}, total FROM inv;
-    INSERT INTO billing_chargeline (account_id, user_package_id, usage_record_id, status_change_id, kind, amount,
-      period_start, period_end, description, invoice_id, created_at)
-    SELECT due.account_id, due.id, NULL::bigint, NULL::bigint, 'recurring', due.amount, due.s, due.e, due.name,
-      inv.id, now()
-    FROM due JOIN inv ON inv.account_id = due.account_id AND inv.day = due.s
-    UNION ALL
-    SELECT used.account_id, NULL::bigint, used.id, NULL::bigint, 'usage', used.amount, used.occurred_on,
-      used.occurred_on, used.description, inv.id, now()
-    FROM used JOIN inv ON inv.account_id = used.account_id AND inv.day = used.occurred_on;
-    UPDATE billing_userpackage up SET next_bill_date = due.e FROM due WHERE up.id = due.id;
-    UPDATE billing_usagerecord r SET billed = true FROM used WHERE r.id = used.id;
+    SELECT array_agg(id ORDER BY id) INTO _acc FROM (
+      SELECT a.id FROM accounts_account a
+      WHERE a.id > _lo AND a.id <= least(_lo + {chunk}, _hi)
+        AND a.status_type_id IN (SELECT id FROM statuses_accountstatustype WHERE backend_status = 'active')
+        AND (EXISTS (SELECT 1 FROM billing_userpackage up WHERE up.account_id = a.id AND up.status = 'active'
+                     AND up.next_bill_date <= date '{as_of}')
+             OR EXISTS (SELECT 1 FROM billing_usagerecord r WHERE r.account_id = a.id AND NOT r.billed
+                        AND r.occurred_on <= date '{as_of}'))
+      ORDER BY a.id FOR UPDATE OF a SKIP LOCKED) x;
+    IF _acc IS NOT NULL THEN
+      INSERT INTO due
+      SELECT up.id, up.account_id, up.price * up.quantity, up.next_bill_date,
+             (up.next_bill_date + interval '1 month')::date, {label}
+      FROM billing_userpackage up JOIN billing_package p ON p.id = up.package_id
+      WHERE up.account_id = ANY(_acc) AND up.status = 'active' AND up.next_bill_date <= date '{as_of}';
+      INSERT INTO used
+      SELECT r.id, r.account_id, r.amount, r.occurred_on, coalesce(nullif(r.description, ''), 'Usage')
+      FROM billing_usagerecord r
+      WHERE r.account_id = ANY(_acc) AND NOT r.billed AND r.occurred_on <= date '{as_of}';
+      ANALYZE due;
+      ANALYZE used;
+      SELECT array_agg(id ORDER BY id) INTO _pkg FROM due;
+      SELECT array_agg(id ORDER BY id) INTO _use FROM used;
+      UPDATE billing_billingfailure SET resolved = true WHERE account_id = ANY(_acc) AND NOT resolved;
+      INSERT INTO inv
+      SELECT nextval(pg_get_serial_sequence('billing_invoice', 'id')), account_id, day, total FROM (
+        SELECT account_id, day, sum(total) AS total FROM (
+          SELECT account_id, s AS day, amount AS total FROM due
+          UNION ALL SELECT account_id, occurred_on, amount FROM used) x
+        GROUP BY 1, 2 ORDER BY 1, 2) y;
+      ANALYZE inv;
+      INSERT INTO billing_invoice (id, account_id, created_at, issued_on, due_on, total)
+      SELECT id, account_id, now(), day, day + {terms}, total FROM inv;
+      INSERT INTO billing_chargeline (account_id, user_package_id, usage_record_id, status_change_id, kind, amount,
+        period_start, period_end, description, invoice_id, created_at)
+      SELECT due.account_id, due.id, NULL::bigint, NULL::bigint, 'recurring', due.amount, due.s, due.e, due.name,
+        inv.id, now()
+      FROM due JOIN inv ON inv.account_id = due.account_id AND inv.day = due.s
+      UNION ALL
+      SELECT used.account_id, NULL::bigint, used.id, NULL::bigint, 'usage', used.amount, used.occurred_on,
+        used.occurred_on, used.description, inv.id, now()
+      FROM used JOIN inv ON inv.account_id = used.account_id AND inv.day = used.occurred_on;
+      UPDATE billing_userpackage up SET next_bill_date = due.e FROM due WHERE up.id = due.id AND up.id = ANY(_pkg);
+      UPDATE billing_usagerecord r SET billed = true WHERE r.id = ANY(_use);
+    END IF;
     COMMIT;
     _lo := _lo + {chunk};
   END LOOP;
@@ -102,7 +114,7 @@ def billing(as_of, chunks=CHUNKS) -> str:
 # next bill dates, statuses, versions, the change rows applied, the counters (a delta row per type where the
 # code has StatusTypeCountDelta), an audit entry per change as audit_changes writes it, the per-reason roll-up
 # (appended where the table takes several rows per key), a provisioning job and a status e-mail per change.
-# `{actor}` is the user who asked (executed_by), or NULL.
+# `{actor}` is the user who asked (executed_by), or NULL. The caller declares BODY_VARIABLES.
 CHANGES_TABLES = """
 CREATE TEMP TABLE src (id bigint, account_id bigint, to_type_id bigint, reason_id bigint, effective_date date)
   ON COMMIT DELETE ROWS;
@@ -112,29 +124,36 @@ CREATE TEMP TABLE cr (up_id bigint, account_id bigint, change_id bigint, d date,
   ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE cinv (id bigint, account_id bigint, d date, total numeric) ON COMMIT DELETE ROWS;
 """
+BODY_VARIABLES = "_chg bigint[]; _acc bigint[]; _pkg bigint[];"
 CHANGES_BODY = """
+    ANALYZE src;
+    SELECT array_agg(id ORDER BY id), array_agg(account_id ORDER BY account_id) INTO _chg, _acc FROM src;
     INSERT INTO ch
     SELECT s.id, s.account_id, s.to_type_id, s.reason_id, s.effective_date, c.option, c.note, a.status_type_id,
            f.backend_status, t.backend_status
-    FROM src s JOIN accounts_statuschange c ON c.id = s.id
-    JOIN accounts_account a ON a.id = s.account_id
+    FROM src s JOIN accounts_statuschange c ON c.id = s.id AND c.id = ANY(_chg)
+    JOIN accounts_account a ON a.id = s.account_id AND a.id = ANY(_acc)
     JOIN statuses_accountstatustype f ON f.id = a.status_type_id
     JOIN statuses_accountstatustype t ON t.id = s.to_type_id;
-    PERFORM 1 FROM billing_userpackage WHERE account_id IN (SELECT account_id FROM ch) AND status = 'active'
+    ANALYZE ch;
+    PERFORM 1 FROM billing_userpackage WHERE account_id = ANY(_acc) AND status = 'active'
       ORDER BY account_id, id FOR UPDATE;
     INSERT INTO cr
     SELECT up.id, ch.account_id, ch.id, ch.d, up.next_bill_date,
            -round(up.price * up.quantity * (up.next_bill_date - ch.d)::numeric
                   / (up.next_bill_date - (up.next_bill_date - interval '1 month')::date), 2),
            {label}
-    FROM ch JOIN billing_userpackage up ON up.account_id = ch.account_id AND up.status = 'active'
-      AND up.next_bill_date > ch.d AND up.start_date <= ch.d
+    FROM ch JOIN billing_userpackage up ON up.account_id = ch.account_id AND up.account_id = ANY(_acc)
+      AND up.status = 'active' AND up.next_bill_date > ch.d AND up.start_date <= ch.d
     JOIN billing_package p ON p.id = up.package_id
     WHERE ch.from_backend = 'active' AND ch.to_backend IN ('suspended', 'cancelled')
       AND ch.option IN ('immediately_with_prorated_transaction', 'specific_date');
+    ANALYZE cr;
+    SELECT array_agg(up_id ORDER BY up_id) INTO _pkg FROM cr;
     INSERT INTO cinv
     SELECT nextval(pg_get_serial_sequence('billing_invoice', 'id')), account_id, d, total
     FROM (SELECT account_id, d, sum(amount) AS total FROM cr GROUP BY 1, 2 ORDER BY 1, 2) x;
+    ANALYZE cinv;
     INSERT INTO billing_invoice (id, account_id, created_at, issued_on, due_on, total)
     SELECT id, account_id, now(), d, d + {terms}, total FROM cinv;
     INSERT INTO billing_chargeline (account_id, user_package_id, usage_record_id, status_change_id, kind, amount,
@@ -142,16 +161,16 @@ CHANGES_BODY = """
     SELECT cr.account_id, cr.up_id, NULL::bigint, cr.change_id, 'prorated_credit', cr.amount, cr.d, cr.e, cr.name,
       cinv.id, now()
     FROM cr JOIN cinv ON cinv.account_id = cr.account_id AND cinv.d = cr.d ORDER BY cr.account_id, cr.up_id;
-    UPDATE billing_userpackage up SET next_bill_date = cr.d FROM cr WHERE up.id = cr.up_id;
+    UPDATE billing_userpackage up SET next_bill_date = cr.d FROM cr WHERE up.id = cr.up_id AND up.id = ANY(_pkg);
     UPDATE accounts_account a SET status_type_id = ch.to_type_id,
       cancelled_on = CASE WHEN ch.to_backend = 'cancelled' THEN ch.d END,
       left_prospect_on = CASE WHEN ch.from_backend = 'prospect' AND ch.to_backend <> 'prospect' THEN ch.d
                               ELSE a.left_prospect_on END,
       version = a.version + 1
-    FROM ch WHERE a.id = ch.account_id;
+    FROM ch WHERE a.id = ch.account_id AND a.id = ANY(_acc);
     UPDATE accounts_statuschange c SET state = 'applied', from_type_id = ch.from_type, executed_at = now(),
       executed_by_id = {actor}
-    FROM ch WHERE c.id = ch.id;
+    FROM ch WHERE c.id = ch.id AND c.id = ANY(_chg);
     IF to_regclass('accounts_statustypecountdelta') IS NOT NULL THEN
       INSERT INTO accounts_statustypecountdelta (status_type_id, delta)
       SELECT type_id, sum(k) FROM (SELECT from_type AS type_id, -1 AS k FROM ch
@@ -217,21 +236,25 @@ DUE = PRELUDE + CHANGES_TABLES + """
 CREATE TEMP TABLE due_ids AS
 SELECT id, row_number() OVER (ORDER BY effective_date, id) AS rn FROM accounts_statuschange
 WHERE state = 'pending' AND effective_date <= date '{as_of}';
+CREATE INDEX ON due_ids (rn);
+ANALYZE due_ids;
 DO $floor$
-DECLARE _done bigint := 0; _total bigint;
+DECLARE _done bigint := 0; _total bigint; _ids bigint[]; {variables}
 BEGIN
   SELECT count(*) INTO _total FROM due_ids;
   WHILE _done < _total LOOP
+    SELECT array_agg(id ORDER BY rn) INTO _ids FROM due_ids WHERE rn > _done AND rn <= _done + {chunk};
     INSERT INTO src
     SELECT c.id, c.account_id, c.to_type_id, c.reason_id, c.effective_date
     FROM accounts_statuschange c
-    WHERE c.id IN (SELECT id FROM due_ids WHERE rn > _done AND rn <= _done + {chunk})
+    WHERE c.id = ANY(_ids)
       AND c.state = 'pending' AND c.effective_date <= date '{as_of}'
       AND c.effective_date = (SELECT p.effective_date FROM accounts_statuschange p
                               WHERE p.account_id = c.account_id AND p.state = 'pending'
                               ORDER BY p.effective_date LIMIT 1)
     ORDER BY c.effective_date, c.id FOR UPDATE OF c SKIP LOCKED;
-    PERFORM 1 FROM accounts_account WHERE id IN (SELECT account_id FROM src) ORDER BY id FOR UPDATE;
+    SELECT array_agg(account_id ORDER BY account_id) INTO _acc FROM src;
+    PERFORM 1 FROM accounts_account WHERE id = ANY(_acc) ORDER BY id FOR UPDATE;
 {body}
     COMMIT;
     _done := _done + {chunk};
@@ -241,7 +264,7 @@ END $floor$;
 
 
 def due(as_of, chunks=CHUNKS) -> str:
-    return fill(DUE, as_of=as_of, chunk=chunks["due"], body=changes_body(chunks))
+    return fill(DUE, as_of=as_of, chunk=chunks["due"], body=changes_body(chunks), variables=BODY_VARIABLES)
 
 
 # The user who asks for the bulk change (bench.app's `bench-bulk`, an Administrator), made on both copies
@@ -267,6 +290,8 @@ CREATE TEMP TABLE picked AS
 SELECT a.id, a.number, row_number() OVER (ORDER BY a.id) AS rn
 FROM accounts_account a JOIN statuses_accountstatustype t ON t.id = a.status_type_id
 WHERE t.backend_status = 'active' ORDER BY a.id LIMIT {n};
+CREATE INDEX ON picked (rn);
+ANALYZE picked;
 BEGIN;
 CREATE TEMP TABLE req ON COMMIT DROP AS
 SELECT u.id AS actor, (SELECT min(id) FROM statuses_accountstatustype WHERE backend_status = 'suspended') AS to_type,
@@ -302,7 +327,7 @@ INSERT INTO engage_outboxmessage (kind, payload, created_at, handovers, failures
 SELECT 'accounts.bulk_status_job', jsonb_build_object('job_id', id), now(), 0, 0, '' FROM job;
 COMMIT;
 DO $floor$
-DECLARE _job bigint; _actor bigint; _written bigint := 0; _n bigint; _processed bigint;
+DECLARE _job bigint; _actor bigint; _written bigint := 0; _n bigint; _processed bigint; _items bigint[]; {variables}
 BEGIN
   SELECT id, created_by_id INTO _job, _actor FROM accounts_bulkstatusjob ORDER BY id DESC LIMIT 1;
   LOOP  -- the items, COLLECT_STEP at a time
@@ -322,24 +347,25 @@ BEGIN
     INSERT INTO chunk SELECT id, account_id FROM accounts_bulkstatusitem
     WHERE job_id = _job AND position >= _processed ORDER BY position LIMIT {chunk};
     GET DIAGNOSTICS _n = ROW_COUNT;
+    ANALYZE chunk;
     IF _n = 0 THEN
       UPDATE accounts_bulkstatusjob SET state = 'done', finished_at = now() WHERE id = _job;
       COMMIT;
       EXIT;
     END IF;
-    PERFORM 1 FROM accounts_account WHERE id IN (SELECT account_id FROM chunk) ORDER BY id FOR UPDATE;
+    SELECT array_agg(id ORDER BY id), array_agg(account_id ORDER BY account_id) INTO _items, _acc FROM chunk;
+    PERFORM 1 FROM accounts_account WHERE id = ANY(_acc) ORDER BY id FOR UPDATE;
     WITH ins AS (
       INSERT INTO accounts_statuschange (account_id, from_type_id, to_type_id, option, effective_date, reason_id,
         note, state, failure_reason, source, created_by_id, created_at)
       SELECT a.id, a.status_type_id, j.to_type_id, j.option, date '{as_of}', j.reason_id, j.note, 'applied', '', '',
         _actor, now()
-      FROM chunk c JOIN accounts_account a ON a.id = c.account_id, accounts_bulkstatusjob j
+      FROM chunk c JOIN accounts_account a ON a.id = c.account_id AND a.id = ANY(_acc), accounts_bulkstatusjob j
       WHERE j.id = _job ORDER BY a.id
       RETURNING id, account_id, to_type_id, reason_id, effective_date
     ) INSERT INTO src SELECT * FROM ins;
 {body}
-    UPDATE accounts_bulkstatusitem SET state = 'applied', skip_code = '', message = ''
-    WHERE id IN (SELECT id FROM chunk);
+    UPDATE accounts_bulkstatusitem SET state = 'applied', skip_code = '', message = '' WHERE id = ANY(_items);
     UPDATE accounts_bulkstatusjob j SET state = 'running', started_at = coalesce(j.started_at, now()),
       processed = j.processed + _n,
       result = jsonb_build_object(
@@ -358,7 +384,7 @@ END $floor$;
 
 def bulk(as_of, n: int, chunks=CHUNKS) -> str:
     return fill(BULK, as_of=as_of, n=n, chunk=chunks["bulk"], collect=chunks["bulk_collect"],
-                body=changes_body(chunks, actor="_actor"))
+                body=changes_body(chunks, actor="_actor"), variables=BODY_VARIABLES)
 
 
 # The provisioning pass (provisioning.passes.provisioning_pass, ledger back end): drift jobs for the accounts
@@ -366,7 +392,6 @@ def bulk(as_of, n: int, chunks=CHUNKS) -> str:
 # a batch at a time (one transaction each): their jobs locked (SKIP LOCKED), the older superseded, the newest
 # target applied to the switch (absent: deleted; else upserted), the newest done (its attempt counted).
 PROVISIONING = PRELUDE + """
-CREATE TEMP TABLE batch (account_id bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE newest (id bigint, account_id bigint, target text) ON COMMIT DELETE ROWS;
 INSERT INTO provisioning_provisioningjob (account_id, target, state, idempotency_key, attempts, last_error, created_at)
 SELECT a.id, x.desired, 'pending', gen_random_uuid(), 0, '', now()
@@ -379,30 +404,33 @@ WHERE x.desired <> coalesce(s.state, 'absent')
                   AND j.state IN ('pending', 'failed'))
 ORDER BY a.id;
 DO $floor$
-DECLARE _last bigint := 0;
+DECLARE _last bigint := 0; _acc bigint[]; _newest bigint[]; _held bigint[];
 BEGIN
   LOOP
-    INSERT INTO batch SELECT DISTINCT account_id FROM provisioning_provisioningjob
-    WHERE state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-      AND account_id > _last ORDER BY account_id LIMIT {chunk};
-    EXIT WHEN NOT FOUND;
-    SELECT max(account_id) INTO _last FROM batch;
+    SELECT array_agg(account_id ORDER BY account_id) INTO _acc FROM (
+      SELECT DISTINCT account_id FROM provisioning_provisioningjob
+      WHERE state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+        AND account_id > _last ORDER BY account_id LIMIT {chunk}) x;
+    EXIT WHEN _acc IS NULL;
+    _last := _acc[array_length(_acc, 1)];
     INSERT INTO newest
     SELECT DISTINCT ON (account_id) id, account_id, target FROM (
       SELECT id, account_id, target FROM provisioning_provisioningjob
-      WHERE account_id IN (SELECT account_id FROM batch) AND state IN ('pending', 'failed')
+      WHERE account_id = ANY(_acc) AND state IN ('pending', 'failed')
       ORDER BY account_id, id FOR UPDATE SKIP LOCKED) j
     ORDER BY account_id, id DESC;
+    ANALYZE newest;
+    SELECT array_agg(id ORDER BY id), array_agg(account_id ORDER BY account_id) INTO _newest, _held FROM newest;
     UPDATE provisioning_provisioningjob j SET state = 'superseded', finished_at = now(), leased_until = NULL
-    WHERE j.account_id IN (SELECT account_id FROM newest) AND j.state IN ('pending', 'failed')
-      AND j.id NOT IN (SELECT id FROM newest);
-    DELETE FROM provisioning_switchentry s USING newest n WHERE s.account_id = n.account_id AND n.target = 'absent';
+    WHERE j.account_id = ANY(_held) AND j.state IN ('pending', 'failed') AND NOT j.id = ANY(_newest);
+    DELETE FROM provisioning_switchentry s USING newest n
+    WHERE s.account_id = n.account_id AND s.account_id = ANY(_held) AND n.target = 'absent';
     INSERT INTO provisioning_switchentry (account_id, state, updated_at)
     SELECT account_id, target, now() FROM newest WHERE target <> 'absent' ORDER BY account_id
     ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
     UPDATE provisioning_provisioningjob j SET state = 'done', finished_at = now(), next_attempt_at = NULL,
       leased_until = NULL, attempts = j.attempts + 1
-    FROM newest n WHERE j.id = n.id;
+    WHERE j.id = ANY(_newest);
     COMMIT;
   END LOOP;
 END $floor$;
@@ -464,7 +492,7 @@ CREATE TEMP TABLE due_steps (account_id bigint, step_id bigint, name text, actio
 CREATE TEMP TABLE ep (id bigint, account_id bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE aged (backend_status text, bucket int, amount numeric);
 DO $floor$
-DECLARE _lo bigint; _hi bigint;
+DECLARE _lo bigint; _hi bigint; _od bigint[]; {variables}
 BEGIN
   SELECT coalesce(min(id), 1) - 1, coalesce(max(id), 0) INTO _lo, _hi FROM accounts_account;
   WHILE _lo < _hi LOOP
@@ -487,19 +515,22 @@ BEGIN
     )
     SELECT account_id, sum(least(total, beyond)), min(due_on), date '{as_of}' - min(due_on)
     FROM unpaid WHERE beyond > 0.005 AND due_on < date '{as_of}' GROUP BY account_id;
-    PERFORM 1 FROM accounts_account WHERE id IN (SELECT account_id FROM od) ORDER BY id FOR UPDATE SKIP LOCKED;
+    ANALYZE od;
+    SELECT array_agg(account_id ORDER BY account_id) INTO _od FROM od;
+    PERFORM 1 FROM accounts_account WHERE id = ANY(_od) ORDER BY id FOR UPDATE SKIP LOCKED;
     INSERT INTO due_steps
     SELECT od.account_id, s.id, s.name, s.action, s.status_type_id, s.reason_id, s.option,
       row_number() OVER (PARTITION BY od.account_id ORDER BY s.position DESC, s.days_overdue DESC, s.id DESC)
-    FROM od JOIN accounts_account a ON a.id = od.account_id
+    FROM od JOIN accounts_account a ON a.id = od.account_id AND a.id = ANY(_od)
       AND (a.collections_exempt_until IS NULL OR a.collections_exempt_until < date '{as_of}')
     JOIN dunning_collectionstep s ON s.days_overdue <= od.days AND s.min_amount <= od.amount;
+    ANALYZE due_steps;
     WITH ins AS (
       INSERT INTO accounts_statuschange (account_id, from_type_id, to_type_id, option, effective_date, reason_id,
         note, state, failure_reason, source, created_at)
       SELECT d.account_id, a.status_type_id, d.status_type_id, d.option, date '{as_of}', d.reason_id, '', 'applied',
         '', left('collection step ' || d.name, 150), now()
-      FROM due_steps d JOIN accounts_account a ON a.id = d.account_id
+      FROM due_steps d JOIN accounts_account a ON a.id = d.account_id AND a.id = ANY(_od)
       WHERE d.rank = 1 AND d.action = 'status_change' ORDER BY d.account_id
       RETURNING id, account_id, to_type_id, reason_id, effective_date
     ) INSERT INTO src SELECT * FROM ins;
@@ -509,13 +540,14 @@ BEGIN
         moved_by_id, outcome)
       SELECT od.account_id, date '{as_of}', NULL, ch.from_type, ch.id, CASE WHEN ch.id IS NOT NULL THEN d.step_id END,
         ''
-      FROM od JOIN accounts_account a ON a.id = od.account_id
+      FROM od JOIN accounts_account a ON a.id = od.account_id AND a.id = ANY(_od)
         AND (a.collections_exempt_until IS NULL OR a.collections_exempt_until < date '{as_of}')
       LEFT JOIN ch ON ch.account_id = od.account_id
       LEFT JOIN due_steps d ON d.account_id = od.account_id AND d.rank = 1
       ORDER BY od.account_id
       RETURNING id, account_id
     ) INSERT INTO ep SELECT * FROM ins;
+    ANALYZE ep;
     INSERT INTO dunning_steprun (episode_id, step_id, step_name, ran_on, outcome, change_id, message)
     SELECT ep.id, d.step_id, d.name, date '{as_of}',
       CASE WHEN d.rank > 1 THEN 'passed_over' WHEN d.action = 'reminder' THEN 'sent' ELSE 'applied' END,
@@ -525,7 +557,7 @@ BEGIN
     INSERT INTO aged
     SELECT t.backend_status, CASE WHEN od.days <= 30 THEN 1 WHEN od.days <= 60 THEN 2 WHEN od.days <= 90 THEN 3
       ELSE 4 END, od.amount
-    FROM od JOIN accounts_account a ON a.id = od.account_id
+    FROM od JOIN accounts_account a ON a.id = od.account_id AND a.id = ANY(_od)
     JOIN statuses_accountstatustype t ON t.id = a.status_type_id;
     COMMIT;
     _lo := _lo + {chunk};
@@ -539,7 +571,8 @@ END $floor$;
 
 
 def collections(as_of, chunks=CHUNKS) -> str:
-    return fill(COLLECTIONS, as_of=as_of, chunk=chunks["collections"], body=changes_body(chunks))
+    return fill(COLLECTIONS, as_of=as_of, chunk=chunks["collections"], body=changes_body(chunks),
+                variables=BODY_VARIABLES)
 
 
 # --- What both sides must have written alike -------------------------------------------------------------
