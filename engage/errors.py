@@ -37,6 +37,12 @@ class FieldErrors(DomainError):
         return self._errors
 
 
+class NotFoundError(DomainError):
+    """What the request names does not exist: HTTP 404."""
+
+    status_code = 404
+
+
 class ConflictError(DomainError):
     """The data changed underneath the request (stale form, executed change): HTTP 409."""
 

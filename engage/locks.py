@@ -6,7 +6,7 @@ change moved to another status type, instead of waiting for it and reading the n
 provisioning reach accounts only through the ORM and this ground, never by importing accounts/."""
 
 from .account_model import get_account_model, get_status_type_model
-from .errors import DomainError
+from .errors import NotFoundError
 
 
 def lock_accounts(account_ids, *, skip_locked: bool = False) -> dict:
@@ -25,8 +25,8 @@ def lock_accounts(account_ids, *, skip_locked: bool = False) -> dict:
 
 
 def lock_account(account_id):
-    """Lock one account (lock_accounts of one), or DomainError when there is no such account."""
+    """Lock one account (lock_accounts of one), or NotFoundError (404) when there is no such account."""
     account = lock_accounts([account_id]).get(int(account_id)) if str(account_id).isdigit() else None
     if account is None:
-        raise DomainError(f"No account with id {account_id}.")
+        raise NotFoundError(f"No account with id {account_id}.")
     return account

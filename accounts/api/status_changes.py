@@ -61,8 +61,12 @@ class AccountStatusChangesView(generics.ListAPIView):
 
     @extend_schema(request=StatusChangeRequestSerializer, responses={201: StatusChangeOutcomeSerializer})
     def post(self, request, account_id):
-        get_object_or_404(Account, pk=account_id)
-        args, version = _request_args(request, account_id)
+        try:
+            args, version = _request_args(request, account_id)
+        except ValidationError:
+            get_object_or_404(Account.objects.only("pk"), pk=account_id)  # no such account: 404 before the body
+            raise
+        # A valid request reads the account once, locked by the engine (NotFoundError: 404 when there is none).
         outcome = account_change_status(**args, actor=request.user, expected_version=version)
         return Response(StatusChangeOutcomeSerializer(_outcome(outcome)).data, status=201)
 

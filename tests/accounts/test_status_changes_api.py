@@ -128,6 +128,10 @@ def test_a_stale_version_is_409(api_support):
 def test_unknown_account_is_404_and_anonymous_is_401(client, api_support):
     assert api_support.post("/api/v1/accounts/999999/status-changes/", {}, format="json").status_code == 404
     assert client.get("/api/v1/accounts/1/status-changes/").status_code == 401
+    valid = {"status_type": status_type("Suspended").pk, "option": "immediately_with_no_transaction",
+             "reason": reason("Non-payment").pk}
+    response = api_support.post("/api/v1/accounts/999999/status-changes/", valid, format="json")
+    assert (response.status_code, response.json()) == (404, {"detail": "No account with id 999999."})
 
 
 def test_prospect_reentry_is_refused_with_a_message(api_support):
