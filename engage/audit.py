@@ -140,7 +140,8 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before[k] for k in keys if k in before}, {k: after[k] for k in keys if k in after}
 
 
-def _entry(*, action, obj, object_type, object_id, object_repr, account_id, before, after, who) -> AuditEntry:
+def _entry(*, action, obj, object_type, object_id, object_repr, account_id, before, after, who,
+           json_ready: bool = False) -> AuditEntry:
     if action not in _ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}")
     if obj is not None:
@@ -153,7 +154,8 @@ def _entry(*, action, obj, object_type, object_id, object_repr, account_id, befo
     return build(AuditEntry, {
         "actor_id": actor_id, "actor_name": actor_name, "address": address, "action": action,
         "object_type": (object_type or "")[:64], "object_id": object_id, "object_repr": (object_repr or "")[:200],
-        "account_id": account_id, "before": json_safe(before), "after": json_safe(after),
+        "account_id": account_id, "before": before if json_ready else json_safe(before),
+        "after": after if json_ready else json_safe(after),
     })
 
 
@@ -168,14 +170,17 @@ def audit_record(*, action, obj=None, object_type=None, object_id=None, object_r
 
 
 def audit_record_many(*, action, objects, after=None, before=None, obj=None, object_repr=None,
-                      **common) -> list[AuditEntry]:
+                      json_ready: bool = False, **common) -> list[AuditEntry]:
     """One entry per item in one INSERT (a batch write). `before`/`after`/`object_repr` are callables of the
-    item; `obj` maps an item to the model instance it records (the item itself by default)."""
+    item; `obj` maps an item to the model instance it records (the item itself by default). `json_ready`:
+    before and after give only str, int, bool, None, lists and dicts already (json_safe is skipped: a batch
+    of a hundred thousand entries spent a sixteenth of its time in it)."""
     who = _actor()
     entries = [
         _entry(action=action, obj=obj(item) if obj else item, object_type=common.get("object_type"), object_id=None,
                object_repr=object_repr(item) if object_repr else None, account_id=common.get("account_id"),
-               before=before(item) if before else None, after=after(item) if after else None, who=who)
+               before=before(item) if before else None, after=after(item) if after else None, who=who,
+               json_ready=json_ready)
         for item in objects
     ]
     return insert_objects(AuditEntry, entries)

@@ -142,9 +142,11 @@ def change_repr(change: StatusChange, from_type: AccountStatusType | None = None
 
 
 def change_values(change: StatusChange) -> dict:
-    """A change as requested, for the audit log: names as they were then (a type may be renamed later)."""
+    """A change as requested, for the audit log, JSON-ready: names as they were then (a type may be renamed
+    later), the date in ISO form."""
     return {
-        "status_type": change.to_type.name, "option": change.option, "effective_date": change.effective_date,
+        "status_type": change.to_type.name, "option": str(change.option),
+        "effective_date": change.effective_date.isoformat(),
         "reason": change.reason.name if change.reason_id else None, "note": change.note,
     }
 
@@ -154,17 +156,17 @@ def audit_changes(items) -> None:
     wrote. `items`: (change, the status type it moves from, its plans or None)."""
     def after(item):
         change, _from_type, plans = item
-        values = {**change_values(change), "state": change.state}
+        values = {**change_values(change), "state": str(change.state)}
         if change.failure_reason:
             values["failure_reason"] = change.failure_reason
         if plans is not None:
             values["transactions"] = [
-                {"kind": line.kind, "amount": line.amount} for plan in plans for line in plan.lines
+                {"kind": str(line.kind), "amount": str(line.amount)} for plan in plans for line in plan.lines
             ]
         return values
 
     audit_record_many(
         action=StatusAudit.STATUS_CHANGE, objects=items, obj=lambda item: item[0],
         object_repr=lambda item: change_repr(item[0], item[1]),
-        before=lambda item: {"status_type": item[1].name}, after=after,
+        before=lambda item: {"status_type": item[1].name}, after=after, json_ready=True,
     )
