@@ -25,12 +25,11 @@ def fill(template: str, **values) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(values[m[1]]) if m[1] in values else m[0], template)
 
 
-# Plans as the app's statements get them: Django sends its parameters bound in the text (psycopg's client-side
-# binding), so PostgreSQL plans each statement for its values; the loops' statements get custom plans too. A
-# chunk's rows are named by arrays of ids (`= ANY(_ids)`, as the app's `pk__any`), so each statement reads
-# its chunk's rows through an index at any size; the small temp tables are analyzed once filled (PostgreSQL
-# knows nothing of a temp table's rows otherwise).
-PRELUDE = "SET plan_cache_mode = force_custom_plan;\n"
+# A chunk's rows are named by arrays of ids (`= ANY(_ids)`, as the app's `pk__any`), so each statement reads
+# its chunk's rows through an index at any size, whatever plan PostgreSQL caches for the loop's statements;
+# the small temp tables are analyzed once filled (PostgreSQL knows nothing of a temp table's rows otherwise).
+# (Not plan_cache_mode = force_custom_plan: the foreign keys' checks at each commit, cached plans too, then
+# cost five times what they cost the app.)
 
 # A package's line description (billing.lines.package_label).
 LABEL = "CASE WHEN up.quantity <> 1 THEN p.name || ' × ' || up.quantity ELSE p.name END"
@@ -40,7 +39,7 @@ LABEL = "CASE WHEN up.quantity <> 1 THEN p.name || ' × ' || up.quantity ELSE p.
 # packages' recurring lines (one period each: the data set's packages fall due once) and unbilled usage lines,
 # one invoice per account and day the lines fell due, next bill dates advanced, usage marked billed, their
 # billing failures resolved.
-BILLING = PRELUDE + """
+BILLING = """
 CREATE TEMP TABLE due (id bigint, account_id bigint, amount numeric, s date, e date, name text) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE used (id bigint, account_id bigint, amount numeric, occurred_on date, description text)
   ON COMMIT DELETE ROWS;
@@ -50,15 +49,16 @@ DECLARE _lo bigint; _hi bigint; _acc bigint[]; _pkg bigint[]; _use bigint[];
 BEGIN
   SELECT coalesce(min(id), 1) - 1, coalesce(max(id), 0) INTO _lo, _hi FROM accounts_account;
   WHILE _lo < _hi LOOP
-    SELECT array_agg(id ORDER BY id) INTO _acc FROM (
+    -- The range's bounds as literals (EXECUTE), as the app sends them: planned for this range, not generically.
+    EXECUTE format($q$SELECT array_agg(id ORDER BY id) FROM (
       SELECT a.id FROM accounts_account a
-      WHERE a.id > _lo AND a.id <= least(_lo + {chunk}, _hi)
+      WHERE a.id > %s AND a.id <= %s
         AND a.status_type_id IN (SELECT id FROM statuses_accountstatustype WHERE backend_status = 'active')
         AND (EXISTS (SELECT 1 FROM billing_userpackage up WHERE up.account_id = a.id AND up.status = 'active'
                      AND up.next_bill_date <= date '{as_of}')
              OR EXISTS (SELECT 1 FROM billing_usagerecord r WHERE r.account_id = a.id AND NOT r.billed
                         AND r.occurred_on <= date '{as_of}'))
-      ORDER BY a.id FOR UPDATE OF a SKIP LOCKED) x;
+      ORDER BY a.id FOR UPDATE OF a SKIP LOCKED) x$q$, _lo, least(_lo + {chunk}, _hi)) INTO _acc;
     IF _acc IS NOT NULL THEN
       INSERT INTO due
       SELECT up.id, up.account_id, up.price * up.quantity, up.next_bill_date,
@@ -232,7 +232,7 @@ VACUUM ANALYZE accounts_statuschange;
 # The due-change pass (accounts.passes.apply_due_status_changes): the due changes' ids read once in date order,
 # then chunk by chunk, one transaction each: claimed (each its account's earliest pending change, FOR UPDATE
 # SKIP LOCKED), their accounts locked in pk order, applied.
-DUE = PRELUDE + CHANGES_TABLES + """
+DUE = CHANGES_TABLES + """
 CREATE TEMP TABLE due_ids AS
 SELECT id, row_number() OVER (ORDER BY effective_date, id) AS rn FROM accounts_statuschange
 WHERE state = 'pending' AND effective_date <= date '{as_of}';
@@ -284,7 +284,7 @@ ON CONFLICT DO NOTHING;
 # transaction; then the run (bulk_change_run), each transaction with the job's row locked (SKIP LOCKED): its
 # items written (COLLECT_STEP at a time), then CHUNK accounts at a time, their accounts locked, the change rows
 # saved and applied (the body), the items' outcomes and the job's progress and tallies; last, the job done.
-BULK = PRELUDE + CHANGES_TABLES + """
+BULK = CHANGES_TABLES + """
 CREATE TEMP TABLE chunk (id bigint, account_id bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE picked AS
 SELECT a.id, a.number, row_number() OVER (ORDER BY a.id) AS rn
@@ -391,7 +391,7 @@ def bulk(as_of, n: int, chunks=CHUNKS) -> str:
 # whose switch entry is not their desired state and that have no open job; then the accounts with open jobs,
 # a batch at a time (one transaction each): their jobs locked (SKIP LOCKED), the older superseded, the newest
 # target applied to the switch (absent: deleted; else upserted), the newest done (its attempt counted).
-PROVISIONING = PRELUDE + """
+PROVISIONING = """
 CREATE TEMP TABLE newest (id bigint, account_id bigint, target text) ON COMMIT DELETE ROWS;
 INSERT INTO provisioning_provisioningjob (account_id, target, state, idempotency_key, attempts, last_error, created_at)
 SELECT a.id, x.desired, 'pending', gen_random_uuid(), 0, '', now()
@@ -485,7 +485,7 @@ VACUUM ANALYZE;
 # then the aging, in a transaction of its own. It assumes what the data set holds: no open episode yet, one
 # status-change step, and overdue accounts the engine's rules let change (active, nothing pending); a reminder
 # step only ever passed over.
-COLLECTIONS = PRELUDE + CHANGES_TABLES + """
+COLLECTIONS = CHANGES_TABLES + """
 CREATE TEMP TABLE od (account_id bigint, amount numeric, oldest date, days int) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE due_steps (account_id bigint, step_id bigint, name text, action text, status_type_id bigint,
   reason_id bigint, option text, rank bigint) ON COMMIT DELETE ROWS;
@@ -496,25 +496,26 @@ DECLARE _lo bigint; _hi bigint; _od bigint[]; {variables}
 BEGIN
   SELECT coalesce(min(id), 1) - 1, coalesce(max(id), 0) INTO _lo, _hi FROM accounts_account;
   WHILE _lo < _hi LOOP
-    INSERT INTO od
+    -- The range's bounds as literals (EXECUTE), as the app sends them: planned for this range, not generically.
+    EXECUTE format($q$INSERT INTO od
     WITH paid AS (
       SELECT account_id, sum(amount) AS amount FROM billing_payment
-      WHERE paid_on <= date '{as_of}' AND account_id > _lo AND account_id <= _lo + {chunk} GROUP BY 1
+      WHERE paid_on <= date '{as_of}' AND account_id > %1$s AND account_id <= %2$s GROUP BY 1
     ), credited AS (
       SELECT account_id, -sum(total) AS amount FROM billing_invoice
-      WHERE total < 0 AND issued_on <= date '{as_of}' AND account_id > _lo AND account_id <= _lo + {chunk} GROUP BY 1
+      WHERE total < 0 AND issued_on <= date '{as_of}' AND account_id > %1$s AND account_id <= %2$s GROUP BY 1
     ), charged AS (
       SELECT account_id, total, due_on, sum(total) OVER (PARTITION BY account_id ORDER BY issued_on, id
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
       FROM billing_invoice
-      WHERE total > 0 AND issued_on <= date '{as_of}' AND account_id > _lo AND account_id <= _lo + {chunk}
+      WHERE total > 0 AND issued_on <= date '{as_of}' AND account_id > %1$s AND account_id <= %2$s
     ), unpaid AS (
       SELECT c.account_id, c.due_on, c.total, c.upto - coalesce(p.amount, 0) - coalesce(k.amount, 0) AS beyond
       FROM charged c LEFT JOIN paid p ON p.account_id = c.account_id
       LEFT JOIN credited k ON k.account_id = c.account_id
     )
     SELECT account_id, sum(least(total, beyond)), min(due_on), date '{as_of}' - min(due_on)
-    FROM unpaid WHERE beyond > 0.005 AND due_on < date '{as_of}' GROUP BY account_id;
+    FROM unpaid WHERE beyond > 0.005 AND due_on < date '{as_of}' GROUP BY account_id$q$, _lo, _lo + {chunk});
     ANALYZE od;
     SELECT array_agg(account_id ORDER BY account_id) INTO _od FROM od;
     PERFORM 1 FROM accounts_account WHERE id = ANY(_od) ORDER BY id FOR UPDATE SKIP LOCKED;
