@@ -1,6 +1,7 @@
 """`make bench` at a small size (PostgreSQL): the harness builds its data set, runs its steps (the load and
 the Celery workers skipped: they take minutes), writes its JSON with a ratio for each work, and the app wrote
-exactly the rows its SQL floor wrote (same checksums). It also refuses a database it did not make."""
+exactly the rows its SQL floor wrote (same checksums). With the engine broken on purpose (BENCH_BREAK) the
+steps are wrong and the run fails. It also refuses a database it did not make."""
 
 import json
 import os
