@@ -18,8 +18,12 @@ from .sql import PREFIX, copy, drop, psql, refuse_real_database, timed_psql
 WORK = Path(os.environ.get("BENCH_WORK", "/tmp/engage-bench"))
 
 RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))
-TARGETS = {"billing_ratio": 2.0, "status_changes_ratio": 3.0, "bulk_change_ratio": 3.0, "provisioning_ratio": 3.0,
-           "collections_ratio": 3.0}
+# Issue 28's targets (on a quiet machine at 100,000 accounts): each pass beside its floor; the status-change API
+# (requests a second, the 95th percentile, no error); the billing pass on two workers beside one.
+TARGETS = {"billing_ratio": 1.5, "status_changes_ratio": 2.5, "bulk_change_ratio": 3.0, "provisioning_ratio": 2.5,
+           "collections_ratio": 2.0}
+API_TARGET = {"requests_per_second": 100.0, "p95_ms": 250.0}
+WORKERS_TARGET = 1.6
 PAGE_TARGET = 1.2
 STEPS = ("billing", "status_changes", "provisioning", "bulk_change", "collections", "pages", "load", "workers")
 SKIP = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
@@ -288,18 +292,22 @@ def table(out: dict) -> str:
                      f"≤ {PAGE_TARGET}×, same q {_met(page['ratio'], PAGE_TARGET, flat)}", ""))
     load_out = out.get("load", {})
     if load_out.get("available"):
+        fast = (load_out["requests_per_second"] >= API_TARGET["requests_per_second"]
+                and load_out["p95_ms"] < API_TARGET["p95_ms"])
         rows.append(("status-change API, 8 clients", f"{load_out['requests_per_second']} req/s",
                      f"p50 {load_out['p50_ms']} ms", f"p95 {load_out['p95_ms']} ms",
-                     f"0 errors {'met' if load_out['errors'] == 0 else 'missed'}", f"{load_out['errors']} errors"))
+                     f"≥ {API_TARGET['requests_per_second']:.0f}/s, p95 < {API_TARGET['p95_ms']:.0f} ms, 0 errors "
+                     f"{'met' if fast and load_out['errors'] == 0 else 'missed'}", f"{load_out['errors']} errors"))
     else:
         rows.append(("status-change API, 8 clients", "not measured", load_out.get("why", ""), "", "", ""))
     work = out.get("workers", {})
     if "one_worker_seconds" in work:
         speedup = out["workers_speedup_ratio"]
         same = all(r["same_rows_as_floor"] for r in work["runs"])
-        verdict = "wrong" if not same else "met" if speedup and speedup > 1 else "missed"
+        verdict = "wrong" if not same else "met" if speedup and speedup >= WORKERS_TARGET else "missed"
         rows.append(("billing on Celery workers", f"1: {work['one_worker_seconds']} s",
-                     f"2: {work['two_workers_seconds']} s", f"{speedup}× faster", f"2 faster {verdict}", str(same)))
+                     f"2: {work['two_workers_seconds']} s", f"{speedup}× faster", f"≥ {WORKERS_TARGET}× {verdict}",
+                     str(same)))
     else:
         rows.append(("billing on Celery workers", "not measured", work.get("why", ""), "", "", ""))
     if out.get("error"):
