@@ -114,7 +114,8 @@ def billing(as_of, chunks=CHUNKS) -> str:
 # next bill dates, statuses, versions, the change rows applied, the counters (a delta row per type where the
 # code has StatusTypeCountDelta), an audit entry per change as audit_changes writes it, the per-reason roll-up
 # (appended where the table takes several rows per key), a provisioning job and a status e-mail per change.
-# `{actor}` is the user who asked (executed_by), or NULL. The caller declares BODY_VARIABLES.
+# `{actor}` is the user who asked (executed_by, and the audit entries' actor: a bulk change's creator), or NULL
+# (the scheduler: "system"). The caller declares BODY_VARIABLES.
 CHANGES_TABLES = """
 CREATE TEMP TABLE src (id bigint, account_id bigint, to_type_id bigint, reason_id bigint, effective_date date)
   ON COMMIT DELETE ROWS;
@@ -182,7 +183,8 @@ CHANGES_BODY = """
     END IF;
     INSERT INTO engage_auditentry (at, actor_id, actor_name, address, action, object_type, object_id, object_repr,
       account_id, before, after)
-    SELECT now(), NULL, 'system', NULL, 'status_change', 'status change', ch.id,
+    SELECT now(), {actor}, coalesce((SELECT username FROM auth_user WHERE id = {actor}), 'system'), NULL,
+      'status_change', 'status change', ch.id,
       left(f.name || ' → ' || t.name || ' on ' || to_char(ch.d, 'YYYY-MM-DD'), 200), ch.account_id,
       jsonb_build_object('status_type', f.name),
       jsonb_build_object('status_type', t.name, 'option', ch.option, 'effective_date', to_char(ch.d, 'YYYY-MM-DD'),

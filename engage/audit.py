@@ -75,9 +75,10 @@ class AuditActorMiddleware:
 
 
 @contextmanager
-def audit_actor(name: str):
-    """Entries written inside are by `name` (a task or command), with no user, even inside a request."""
-    token = _actor_name.set(name[:ACTOR_NAME_MAX_CHARS])
+def audit_actor(name: str, *, user_id: int | None = None):
+    """Entries written inside are by `name` (a task or command), with no user, even inside a request; or, with
+    `user_id`, by that user, `name` being their username (a job doing what a person asked: their bulk change)."""
+    token = _actor_name.set((user_id, name[:ACTOR_NAME_MAX_CHARS]))
     try:
         yield
     finally:
@@ -86,9 +87,9 @@ def audit_actor(name: str):
 
 def _actor() -> tuple[int | None, str, str | None]:
     """(user id, name, address) of whoever is writing now."""
-    name = _actor_name.get()
-    if name is not None:
-        return None, name, None
+    named = _actor_name.get()
+    if named is not None:
+        return *named, None
     request = _request.get()
     if request is None:
         return None, SYSTEM, None

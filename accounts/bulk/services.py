@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
 
@@ -24,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engage import broker
-from engage.audit import audit_record, user_of
+from engage.audit import audit_actor, audit_record, user_of
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
 from engage.limits import ERROR_MAX_CHARS, MESSAGE_MAX_CHARS, NUMBER_MAX_CHARS
@@ -239,8 +240,12 @@ def bulk_change_run(job_id: int) -> BulkStatusJob:
     """The worker's part: the dry run of a job being checked, or the run of a saved one, chunk by chunk; a
     job another worker is on, or that is finished, is left alone. Returns the job as it ends. A chunk that
     crashes is rolled back (its accounts are untouched) and the job is marked failed with the error."""
+    # The audit log credits the job's changes to whoever asked for it, not to "system".
+    creator = Job.objects.filter(pk=job_id).values_list("created_by", "created_by__username").first()
+    asked_by = audit_actor(creator[1], user_id=creator[0]) if creator and creator[0] else nullcontext()
     try:
-        return _run(job_id)
+        with asked_by:
+            return _run(job_id)
     except Exception as exc:
         logger.exception("Bulk status change %s failed", job_id)
         Job.objects.filter(pk=job_id, state__in=OPEN_STATES).update(

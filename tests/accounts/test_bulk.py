@@ -387,3 +387,12 @@ def test_an_account_that_breaks_its_chunk_is_skipped_with_the_error_and_the_othe
     assert skipped == [(bad, "error", "OperationalError: disk full")]
     page = support_client.get(reverse("accounts:bulk-skipped", args=[job.pk])).content.decode()
     assert "An error: nothing was changed (see the message)" in page and "OperationalError: disk full" in page
+
+
+def test_the_audit_log_credits_a_bulk_change_to_whoever_asked_not_the_system(admin_user):
+    active = _accounts(2)
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in active])
+    _save(job, admin_user)  # the worker's run, outside any request
+    entries = AuditEntry.objects.filter(action="status_change", account_id__in=[a.pk for a in active])
+    assert sorted(entries.values_list("actor_id", "actor_name", "after__state")) == [
+        (admin_user.pk, admin_user.username, "applied")] * 2
