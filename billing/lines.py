@@ -2,22 +2,28 @@
 an account's new lines, and billing what is due for locked accounts. The billing pass, Bill Account and
 status changes use them.
 
-`bill_locked_accounts` takes accounts whose rows the caller has locked, reads their due packages and
-unbilled usage with one query each, and writes every line, invoice and next bill date of the batch with
-set-based queries in the caller's transaction. The database refuses a second billing-pass line for a
-package and period start.
+One set of rules, two forms of a package: a `UserPackage` (status changes, forecasts) gets its lines as unsaved
+`ChargeLine`s; a `DuePackage`, the values the billing pass reads of a due package, gets them as `LineRow`
+tuples. `period_line` and `package_lines` decide every line of either (SPEC §5: proration.period_containing,
+prorate, money); only `package_line`, which puts the decision in the package's form, tells them apart.
+
+`bill_locked_rows` takes accounts whose rows the caller has locked, reads their due packages and unbilled usage
+as values (one query each), and writes every invoice and line of the batch as rows (COPY on PostgreSQL), the
+next bill dates and the usage billed flags with one statement each, in the caller's transaction.
+`bill_locked_accounts` is the same for callers that want model instances back (Bill Account, status
+changes). The database refuses a second billing-pass line for a package and period start.
 """
 
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
 
-from engage.copy_rows import build, insert_objects
+from engage.copy_rows import build, insert_objects, insert_rows
 
 from .models import BillingFailure, ChargeKind, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
@@ -25,14 +31,61 @@ from .proration import money, period_containing, prorate
 WRITE_BATCH = 1000
 
 
+class LineRow(NamedTuple):
+    """A new line as a row: what the billing pass writes, without a model instance."""
+
+    account_id: int
+    user_package_id: int | None
+    usage_record_id: int | None
+    kind: str
+    amount: Decimal
+    period_start: date
+    period_end: date
+    description: str
+
+
+# The ChargeLine fields a LineRow holds, in its order, and the invoice it goes into.
+LINE_FIELDS = (*LineRow._fields, "invoice_id")
+
+
+class InvoiceRow(NamedTuple):
+    """A written invoice as a row (its id from the sequence)."""
+
+    id: int
+    account_id: int
+    issued_on: date
+    due_on: date
+    total: Decimal
+
+
+class DuePackage:
+    """A due user package as the billing pass reads it: its values, not a model instance. The rules read of it
+    what they read of a UserPackage (pk, account_id, amount, next_bill_date, which package_lines advances)."""
+
+    __slots__ = ("pk", "account_id", "amount", "description", "next_bill_date")
+
+    def __init__(self, pk: int, account_id: int, price: Decimal, quantity: int, name: str, next_bill_date: date):
+        self.pk, self.account_id, self.next_bill_date = pk, account_id, next_bill_date
+        self.amount = price * quantity
+        self.description = label(name, quantity)
+
+
+def label(name: str, quantity: int) -> str:
+    """A package line's description: the catalogue name, with the quantity when it is not 1."""
+    return f"{name} × {quantity}" if quantity != 1 else name
+
+
 def package_label(user_package: UserPackage) -> str:
     # The billing pass reads the catalogue name with the package (`package_name`) rather than the row.
-    name = getattr(user_package, "package_name", None) or user_package.package.name
-    return f"{name} × {user_package.quantity}" if user_package.quantity != 1 else name
+    return label(getattr(user_package, "package_name", None) or user_package.package.name, user_package.quantity)
 
 
-def package_line(user_package: UserPackage, kind: str, amount, start: date, end: date, **fields) -> ChargeLine:
-    """An unsaved line of a package for [start, end)."""
+def package_line(user_package: UserPackage | DuePackage, kind: str, amount, start: date, end: date, **fields):
+    """A line of a package for [start, end) in the package's form: a LineRow of a DuePackage, else an unsaved
+    ChargeLine (with `fields`)."""
+    if isinstance(user_package, DuePackage):  # a test of its class: singledispatch cost more than the line
+        return LineRow(user_package.account_id, user_package.pk, None, kind, amount, start, end,
+                       user_package.description)
     fields.setdefault("description", package_label(user_package))
     return build(ChargeLine, {
         "account_id": user_package.account_id, "user_package_id": user_package.pk, "kind": kind, "amount": amount,
@@ -40,7 +93,7 @@ def package_line(user_package: UserPackage, kind: str, amount, start: date, end:
     })
 
 
-def period_line(user_package: UserPackage, d: date, bill_day: int, **fields) -> ChargeLine:
+def period_line(user_package: UserPackage | DuePackage, d: date, bill_day: int, **fields):
     """SPEC §5, billing a package from a date d: the line covers [d, e) of the period [s, e) that
     contains d; `recurring` at the full price when d = s, else a `prorated_charge`. Unsaved."""
     start, end = period_containing(bill_day, d)
@@ -51,22 +104,26 @@ def period_line(user_package: UserPackage, d: date, bill_day: int, **fields) -> 
     )
 
 
-def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]):
-    """One invoice per (account, issue date) for its new lines; writes invoices and lines with two bulk
-    inserts."""
-    keys = sorted(key for key, lines in lines_by_invoice.items() if lines)
-    if not keys:
-        return [], []
+def _invoice_values(lines_by_invoice, keys) -> list[tuple[int, date, date, Decimal]]:
+    """(account, issued on, due on, total) of each invoice key (account, issue date), from its lines."""
     terms = timedelta(days=settings.ENGAGE_PAYMENT_TERMS_DAYS)
-    invoices = insert_objects(
-        Invoice,
-        [
-            build(Invoice, {"account_id": a, "issued_on": day, "due_on": day + terms,
-                            "total": sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0))})
-            for a, day in keys
-        ],
-        batch_size=WRITE_BATCH,
-    )
+    return [(a, day, day + terms, sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0))) for a, day in keys]
+
+
+def _write_invoice_rows(lines_by_invoice) -> tuple[list, list[InvoiceRow]]:
+    """The invoices of the non-empty keys, in key order, written; returns (keys, invoice rows)."""
+    keys = sorted(key for key, lines in lines_by_invoice.items() if lines)
+    values = _invoice_values(lines_by_invoice, keys)
+    ids = insert_rows(Invoice, ("account_id", "issued_on", "due_on", "total"), values, ids=True,
+                      batch_size=WRITE_BATCH)
+    return keys, [InvoiceRow(pk, *row) for pk, row in zip(ids, values, strict=True)]
+
+
+def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]):
+    """One invoice per (account, issue date) for its new lines (unsaved ChargeLines); writes invoices and lines
+    with two bulk inserts. Returns the invoices and the lines, saved."""
+    keys, rows = _write_invoice_rows(lines_by_invoice)
+    invoices = [_saved(Invoice, row._asdict()) for row in rows]
     written = []
     for invoice, key in zip(invoices, keys, strict=True):
         for line in lines_by_invoice[key]:
@@ -76,10 +133,33 @@ def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]
     return invoices, written
 
 
+def write_line_rows(lines_by_invoice: Mapping[tuple[int, date], list[LineRow]]):
+    """The same for lines as rows: invoices and lines written as rows (COPY on PostgreSQL), no instance made.
+    Returns the invoices and the lines (rows)."""
+    keys, invoices = _write_invoice_rows(lines_by_invoice)
+    lines = [line for key in keys for line in lines_by_invoice[key]]
+    rows = [(*line, invoice.id) for invoice, key in zip(invoices, keys, strict=True) for line in lines_by_invoice[key]]
+    insert_rows(ChargeLine, LINE_FIELDS, rows, batch_size=WRITE_BATCH)
+    return invoices, lines
+
+
+def _saved(model, values: dict):
+    """An instance of a row just written (its id included): as read from the database."""
+    obj = build(model, values)
+    obj._state.adding, obj._state.db = False, connection.alias
+    return obj
+
+
+def _array_literal(values) -> str:
+    """ids or dates as one PostgreSQL array literal ('{1,2}', '{2031-01-01}': str of either needs no quoting), which
+    costs a join; psycopg adapting a list costs microseconds an element, more than the UPDATE that reads it."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def set_next_bill_dates(user_packages) -> None:
-    """Save the packages' next bill dates in one UPDATE … FROM a list of (id, date) pairs (an unnest of two
-    arrays on PostgreSQL, which the planner joins through the primary key; a VALUES list of 500 rows at a
-    time on SQLite), not Django's CASE per row."""
+    """Save the packages' next bill dates (UserPackages or DuePackages) in one UPDATE … FROM a list of (id, date)
+    pairs (an unnest of two arrays on PostgreSQL, which the planner joins through the primary key; a VALUES list
+    of 500 rows at a time on SQLite), not Django's CASE per row."""
     rows = [(up.pk, up.next_bill_date) for up in user_packages]
     if not rows:
         return
@@ -89,7 +169,7 @@ def set_next_bill_dates(user_packages) -> None:
             cursor.execute(
                 f"UPDATE {table} SET next_bill_date = v.day FROM unnest(%s::bigint[], %s::date[]) AS v(id, day) "
                 f"WHERE {table}.id = v.id",
-                [[pk for pk, _ in rows], [day for _, day in rows]],
+                [_array_literal(pk for pk, _ in rows), _array_literal(day for _, day in rows)],
             )
             return
         for i in range(0, len(rows), 500):
@@ -101,16 +181,16 @@ def set_next_bill_dates(user_packages) -> None:
             )
 
 
-def due_day(line: ChargeLine) -> date:
+def due_day(line) -> date:
     """The day a daily run bills this line: a package's period from its next bill date on that date, a
     usage record on the day it occurred. A catch-up run dates each invoice so, and so writes the very
     invoices the daily runs would have (SPEC §6, time is replayed in order)."""
     return line.period_start
 
 
-def package_lines(user_package: UserPackage, bill_day: int, as_of: date) -> list[ChargeLine]:
+def package_lines(user_package: UserPackage | DuePackage, bill_day: int, as_of: date) -> list:
     """Bill a package from its next bill date n, one period at a time while n ≤ as_of (catching up
-    missed periods); advances user_package.next_bill_date in memory."""
+    missed periods); advances user_package.next_bill_date in memory. Lines in the package's form."""
     lines = []
     n = user_package.next_bill_date
     while n <= as_of:
@@ -121,13 +201,32 @@ def package_lines(user_package: UserPackage, bill_day: int, as_of: date) -> list
     return lines
 
 
-def usage_line(record: UsageRecord) -> ChargeLine:
+def usage_line(record_id: int, account_id: int, amount: Decimal, occurred_on: date, description: str) -> LineRow:
     # A usage line's period is the day it occurred.
-    return build(ChargeLine, {
-        "account_id": record.account_id, "usage_record_id": record.pk, "kind": ChargeKind.USAGE,
-        "amount": record.amount, "period_start": record.occurred_on, "period_end": record.occurred_on,
-        "description": record.description or "Usage",
-    })
+    return LineRow(account_id, None, record_id, ChargeKind.USAGE, amount, occurred_on, occurred_on,
+                   description or "Usage")
+
+
+def bill_locked_rows(
+    bill_days: dict[int, int],
+    *,
+    package_accounts,
+    usage_accounts,
+    as_of: date,
+    until: Mapping[int, date] | None = None,
+    issued_on: date | None = None,
+) -> tuple[list[InvoiceRow], list[LineRow]]:
+    """Bill what is due as of `as_of` for accounts whose rows the caller holds locked.
+
+    Packages of `package_accounts` with next bill date ≤ as_of, unbilled usage of `usage_accounts`
+    dated ≤ as_of; an account in `until` is billed only through that date (the day before a pending
+    change not applied yet: what comes after it depends on the status it brings). Each account's new
+    lines go into one invoice per day they fell due (the invoices the daily runs write), or into one
+    invoice dated `issued_on` when given (Bill Account). A constant number of queries whatever the
+    number of accounts; next bill dates advance in the caller's transaction. Reads values and writes rows
+    (the billing pass): no model instance per package, line or invoice. Returns (invoices, lines)."""
+    return _bill_locked(bill_days, package_accounts=package_accounts, usage_accounts=usage_accounts, as_of=as_of,
+                        until=until, issued_on=issued_on, write=write_line_rows)
 
 
 def bill_locked_accounts(
@@ -139,14 +238,18 @@ def bill_locked_accounts(
     until: Mapping[int, date] | None = None,
     issued_on: date | None = None,
 ) -> tuple[list[Invoice], list[ChargeLine]]:
-    """Bill what is due as of `as_of` for accounts whose rows the caller holds locked.
+    """bill_locked_rows for callers that want model instances back (Bill Account, status changes): the same
+    lines, decided the same way, written as saved Invoices and ChargeLines."""
+    return _bill_locked(bill_days, package_accounts=package_accounts, usage_accounts=usage_accounts, as_of=as_of,
+                        until=until, issued_on=issued_on, write=_write_as_objects)
 
-    Packages of `package_accounts` with next bill date ≤ as_of, unbilled usage of `usage_accounts`
-    dated ≤ as_of; an account in `until` is billed only through that date (the day before a pending
-    change not applied yet: what comes after it depends on the status it brings). Each account's new
-    lines go into one invoice per day they fell due (the invoices the daily runs write), or into one
-    invoice dated `issued_on` when given (Bill Account). A constant number of queries whatever the
-    number of accounts; next bill dates advance in the caller's transaction."""
+
+def _write_as_objects(lines_by_invoice: Mapping[tuple[int, date], list[LineRow]]):
+    return write_invoices({key: [build(ChargeLine, line._asdict()) for line in lines]
+                           for key, lines in lines_by_invoice.items()})
+
+
+def _bill_locked(bill_days, *, package_accounts, usage_accounts, as_of, until, issued_on, write):
     until = until or {}
 
     def through(account_id: int) -> date:
@@ -154,44 +257,43 @@ def bill_locked_accounts(
 
     packages = []
     if package_accounts:
-        packages = list(
-            UserPackage.objects.filter(
-                account_id__any=sorted(package_accounts),
-                status=UserPackageStatus.ACTIVE,
-                next_bill_date__lte=as_of,
+        packages = [
+            DuePackage(*values)
+            for values in UserPackage.objects.filter(
+                account_id__any=sorted(package_accounts), status=UserPackageStatus.ACTIVE, next_bill_date__lte=as_of
             )
-            .annotate(package_name=F("package__name"))
             .order_by("account_id", "pk")
-        )
+            .values_list("pk", "account_id", "price", "quantity", "package__name", "next_bill_date")
+        ]
     usage = []
     if usage_accounts:
-        usage = list(
-            UsageRecord.objects.filter(
-                account_id__any=sorted(usage_accounts), billed=False, occurred_on__lte=as_of
-            ).order_by("account_id", "occurred_on", "pk")
+        records = (
+            UsageRecord.objects.filter(account_id__any=sorted(usage_accounts), billed=False, occurred_on__lte=as_of)
+            .order_by("account_id", "occurred_on", "pk")
+            .values_list("pk", "account_id", "amount", "occurred_on", "description")
         )
-        usage = [record for record in usage if record.occurred_on <= through(record.account_id)]
+        usage = [usage_line(*values) for values in records]
+        usage = [line for line in usage if line.period_start <= through(line.account_id)]
 
-    lines_by_invoice: dict[tuple[int, date], list[ChargeLine]] = defaultdict(list)
+    lines_by_invoice: dict[tuple[int, date], list[LineRow]] = defaultdict(list)
     billed_packages = []
-    for user_package in packages:
-        account_id = user_package.account_id
-        lines = package_lines(user_package, bill_days[account_id], through(account_id))
+    for package in packages:
+        account_id = package.account_id
+        lines = package_lines(package, bill_days[account_id], through(account_id))
         if lines:
-            billed_packages.append(user_package)
+            billed_packages.append(package)
         for line in lines:
             lines_by_invoice[account_id, issued_on or due_day(line)].append(line)
-    for record in usage:
-        line = usage_line(record)
-        lines_by_invoice[record.account_id, issued_on or due_day(line)].append(line)
+    for line in usage:
+        lines_by_invoice[line.account_id, issued_on or due_day(line)].append(line)
     # Billing these accounts works now: earlier failures of theirs no longer need an operator.
     BillingFailure.objects.filter(account_id__any=sorted(bill_days), resolved=False).update(resolved=True)
     if not lines_by_invoice:
         return [], []
 
-    invoices, all_lines = write_invoices(lines_by_invoice)
+    written = write(lines_by_invoice)
     set_next_bill_dates(billed_packages)
     # By id: a usage record added meanwhile is not marked billed without its line.
     if usage:
-        UsageRecord.objects.filter(pk__any=[record.pk for record in usage]).update(billed=True)
-    return invoices, all_lines
+        UsageRecord.objects.filter(pk__any=[line.usage_record_id for line in usage]).update(billed=True)
+    return written

@@ -1,5 +1,6 @@
 """The billing pass (SPEC §6): every account with something due, in pk-ordered chunks claimed with
-SKIP LOCKED, each chunk billed by the code Bill Account and status changes share (billing/lines.py). As the
+SKIP LOCKED, each chunk billed by the code Bill Account and status changes share (billing/lines.py), on rows:
+values read, lines decided by the same rules, invoices and lines written with COPY. As the
 scheduler runs it: the passes before it in the business day's order first (the due status changes), then
 the billing, split over account-id ranges that any number of workers share (SPEC §10)."""
 
@@ -22,8 +23,8 @@ from engage.models import PassRun
 from engage.pass_runs import PassSummary, finish_part, recorded_pass, report, start_parts
 from statuses.rules import package_billing_statuses, usage_billing_statuses
 
-from .lines import bill_locked_accounts
-from .models import BillingFailure, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
+from .lines import InvoiceRow, LineRow, bill_locked_rows
+from .models import BillingFailure, UsageRecord, UserPackage, UserPackageStatus
 from .proration import ZERO
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class BillingSummary(PassSummary):
     total: Decimal = ZERO
     failed: int = 0
 
-    def add(self, invoices: list[Invoice], lines: list[ChargeLine]) -> None:
+    def add(self, invoices: list[InvoiceRow], lines: list[LineRow]) -> None:
         self.accounts += len({invoice.account_id for invoice in invoices})
         self.invoices += len(invoices)
         self.lines += len(lines)
@@ -130,7 +131,7 @@ def registered_horizon(account_ids: list[int], as_of: date) -> dict[int, date]:
 
 def _bill_rows(rows, *, as_of, package_types, usage_types, horizon: Horizon | None):
     package_types, usage_types = set(package_types), set(usage_types)
-    return bill_locked_accounts(
+    return bill_locked_rows(
         {pk: bill_day for pk, bill_day, _ in rows},
         package_accounts={pk for pk, _, type_id in rows if type_id in package_types},
         usage_accounts={pk for pk, _, type_id in rows if type_id in usage_types},
