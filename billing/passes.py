@@ -70,28 +70,39 @@ def _billing_type_ids() -> tuple[list[int], list[int]]:
     return package_types, usage_types
 
 
-def _claim(*, as_of: date, package_types, usage_types, exclude=(), id_range=None, only=None):
-    """Lock the accounts of an id range (lo, hi] (or the ids `only`) that have something due, skipping rows
-    another run holds. A range holds at most CHUNK_SIZE ids, so each claim probes the due-package index for
-    that many accounts: claiming costs the same at every size (no rescan of every due package).
+def _due_accounts(*, as_of: date, package_types, usage_types, exclude=(), id_range=None, only=None):
+    """The accounts of an id range (lo, hi] (or the ids `only`) that have something due. The packages and usage
+    looked at are those of the range's accounts (the same bounds on account_id), so each claim reads at most
+    CHUNK_SIZE accounts' rows whatever the size: no scan of every due package per range.
 
     The WHERE is on the account row itself (status type), so PostgreSQL re-checks it on the locked,
     latest row version."""
+    accounts = Q(pk__any=only) if only is not None else Q(pk__gt=id_range[0], pk__lte=id_range[1])
+    of_them = Q(account_id__any=only) if only is not None else Q(account_id__gt=id_range[0],
+                                                                  account_id__lte=id_range[1])
     due_packages = UserPackage.objects.filter(
-        account_id=OuterRef("pk"), status=UserPackageStatus.ACTIVE, next_bill_date__lte=as_of
+        of_them, account_id=OuterRef("pk"), status=UserPackageStatus.ACTIVE, next_bill_date__lte=as_of
     )
-    due_usage = UsageRecord.objects.filter(account_id=OuterRef("pk"), billed=False, occurred_on__lte=as_of)
+    due_usage = UsageRecord.objects.filter(of_them, account_id=OuterRef("pk"), billed=False, occurred_on__lte=as_of)
     qs = get_account_model().objects.filter(
+        accounts,
         (Q(status_type_id__in=package_types) & Exists(due_packages))
-        | (Q(status_type_id__in=usage_types) & Exists(due_usage))
+        | (Q(status_type_id__in=usage_types) & Exists(due_usage)),
     )
-    if only is not None:
-        qs = qs.filter(pk__any=only)
-    else:
-        qs = qs.filter(pk__gt=id_range[0], pk__lte=id_range[1])
     if exclude:
         qs = qs.exclude(pk__any=sorted(exclude))
-    return list(qs.select_for_update(skip_locked=True).order_by("pk").values_list("pk", "bill_day", "status_type_id"))
+    return qs
+
+
+def _claim(due) -> list[tuple[int, int, int]]:
+    """Lock the due accounts (_due_accounts), skipping rows another run holds: (id, bill day, status type)."""
+    return list(due.select_for_update(skip_locked=True).order_by("pk").values_list("pk", "bill_day", "status_type_id"))
+
+
+def _skipped_any(claimed: list, due, id_range: tuple[int, int]) -> bool:
+    """Whether the claim left a due account of its range to another transaction that holds it: the due accounts
+    read without locking outnumber those it claimed (a range claimed whole has none left)."""
+    return len(claimed) < id_range[1] - id_range[0] and due.count() > len(claimed)
 
 
 def account_id_bounds() -> tuple[int, int]:
@@ -147,7 +158,8 @@ def _bill_chunk_one_by_one(
     recorded and skipped. Returns the ids that failed."""
     failed = set()
     with transaction.atomic():
-        rows = _claim(as_of=as_of, package_types=package_types, usage_types=usage_types, only=account_ids)
+        rows = _claim(_due_accounts(as_of=as_of, package_types=package_types, usage_types=usage_types,
+                                    only=account_ids))
         failures = []
         for row in rows:
             try:
@@ -195,16 +207,19 @@ def _bill_ranges(*, as_of: date, horizon: Horizon | None, id_range, run: PassRun
     package_types, usage_types = _billing_type_ids()
     ranges = split_range(id_range or account_id_bounds(), CHUNK_SIZE)
     failed: set[int] = set()
-    # Two sweeps: the second picks up accounts that another transaction held during the first.
-    for _sweep in range(2):
+    # Two sweeps: the second picks up accounts that another transaction held during the first, in the ranges
+    # where the first found some (only those are visited again).
+    for sweep in range(2):
+        held = []
         for chunk in ranges:
             rows, before = [], summary.accounts
             try:
                 with transaction.atomic():
-                    rows = _claim(
-                        as_of=as_of, package_types=package_types, usage_types=usage_types, exclude=failed,
-                        id_range=chunk,
-                    )
+                    due = _due_accounts(as_of=as_of, package_types=package_types, usage_types=usage_types,
+                                        exclude=failed, id_range=chunk)
+                    rows = _claim(due)
+                    if sweep == 0 and _skipped_any(rows, due, chunk):
+                        held.append(chunk)
                     if not rows:
                         continue
                     invoices, lines = _bill_rows(
@@ -222,6 +237,7 @@ def _bill_ranges(*, as_of: date, horizon: Horizon | None, id_range, run: PassRun
                 summary.add(invoices, lines)
             if rows:
                 report(run, processed=summary.accounts - before)
+        ranges = held
     return summary
 
 
