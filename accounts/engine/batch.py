@@ -13,13 +13,13 @@ from engage.clock import today
 from engage.errors import DomainError
 from engage.locks import lock_accounts
 from statuses.models import AccountStatusType, StatusReason
-from statuses.rules import ChangeOutcome, StatusChangeState
+from statuses.rules import ChangeOutcome
 
 from ..models import Account, StatusChange
 from .forecast import forecast
 from .rules import DAY_TAKEN, IMMEDIATE_OPTIONS, OPTION_NOT_ALLOWED, change_request, check_request
 from .timeline import LATER_CHANGE, PROSPECT_RULE, SAME_STATUS, pending_changes_of_many
-from .writer import apply_changes, audit_changes, bump_versions, new_change, restamp_timeline
+from .writer import apply_changes, audit_changes, bump_versions, mark_applied, new_change, restamp_timeline
 
 BATCH_MAX = 2000
 
@@ -115,7 +115,7 @@ def change_status_batch(
         if state == ChangeOutcome.PENDING:
             later.append((account, change, account_pending))
         else:
-            change.state = StatusChangeState.APPLIED
+            mark_applied(change, actor)
             now_pairs.append((account, change))
     if not dry_run:
         _write(later, now_pairs, pending, results, actor=actor)
@@ -132,7 +132,7 @@ def _write(later, now_pairs, pending, results: dict[int, BatchResult], *, actor)
         restamp_timeline(account, [*account_pending, change])
         results[account.pk].change_id = change.pk
     audit_changes([(change, change.from_type, None) for _, change, _ in later])
-    applied = apply_changes(now_pairs, actor=actor)
+    applied = apply_changes(now_pairs, actor=actor, saved_applied=True)
     for account, change in now_pairs:
         restamp_timeline(account, pending.get(account.pk, []))
         plans, _billed = applied[account.pk]

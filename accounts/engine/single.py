@@ -23,6 +23,7 @@ from .writer import (
     bump_versions,
     change_repr,
     change_values,
+    mark_applied,
     new_change,
     restamp_timeline,
 )
@@ -69,9 +70,9 @@ def account_change_status(
         restamp_timeline(account, [*pending, change])
         audit_changes([(change, change.from_type, None)])
         return Outcome(StatusChangeState.PENDING, effective, plans, change, billed)
-    change.state = StatusChangeState.APPLIED
+    mark_applied(change, actor)
     change.save()
-    plans, billed = apply_changes([(account, change)], actor=change.created_by)[account.pk]
+    plans, billed = apply_changes([(account, change)], actor=actor, saved_applied=True)[account.pk]
     restamp_timeline(account, pending)  # the status now is new: every pending change starts from it
     return Outcome(StatusChangeState.APPLIED, effective, plans, change, billed)
 

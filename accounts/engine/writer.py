@@ -57,12 +57,21 @@ def restamp_timeline(account: Account, pending: list[StatusChange]) -> None:
     StatusChange.objects.bulk_update(moved, ["from_type"])
 
 
-def apply_changes(pairs: list[tuple[Account, StatusChange]], *, actor) -> dict[int, tuple[list, list]]:
+def mark_applied(change: StatusChange, actor) -> None:
+    """A new change that is applied as it is saved (now, by `actor`): apply_changes(saved_applied=True) then
+    has nothing to write to its row."""
+    change.state = StatusChangeState.APPLIED
+    change.executed_at, change.executed_by = timezone.now(), user_of(actor)
+
+
+def apply_changes(pairs: list[tuple[Account, StatusChange]], *, actor,
+                  saved_applied: bool = False) -> dict[int, tuple[list, list]]:
     """Make changes true, at most one per account, whose account rows the caller holds locked and whose
     rows are saved: billing's part (what was due before each date, then each change's transactions), the
     statuses, dates and versions (one UPDATE), counters, history, audit, provisioning jobs and e-mails, with a
-    few set-based statements whatever the number of changes. Returns {account id: (plans, lines billed
-    before)}."""
+    few set-based statements whatever the number of changes. `saved_applied`: the rows were saved new,
+    marked applied (mark_applied) from the status their accounts have now, so they are not written again.
+    Returns {account id: (plans, lines billed before)}."""
     if not pairs:
         return {}
     result = bill_status_changes([
@@ -81,6 +90,20 @@ def apply_changes(pairs: list[tuple[Account, StatusChange]], *, actor) -> dict[i
         deltas[change.to_type.pk] += 1
     adjust_status_type_counts(deltas)
 
+    if not saved_applied:
+        _write_applied(pairs, from_types, actor)
+    audit_changes([(change, from_types[account.pk], result[account.pk][0]) for account, change in pairs])
+    status_changes_applied.send(
+        sender=StatusChange,
+        rows=[(change.effective_date, change.reason_id, change.to_type.backend_status) for _, change in pairs],
+    )
+    request_provisioning({account.pk: change.to_type.backend_status for account, change in pairs})
+    queue_status_change_emails([change.pk for _, change in pairs])
+    return result
+
+
+def _write_applied(pairs, from_types, actor) -> None:
+    """Saved pending rows become applied, from the status their accounts had: one UPDATE per from-type."""
     executed_at, executed_by = timezone.now(), user_of(actor)
     by_from_type: dict[int, list[int]] = defaultdict(list)
     for account, change in pairs:
@@ -92,14 +115,6 @@ def apply_changes(pairs: list[tuple[Account, StatusChange]], *, actor) -> dict[i
         StatusChange.objects.filter(pk__any=ids).update(
             from_type_id=from_type_id, state=StatusChangeState.APPLIED, executed_at=executed_at, executed_by=executed_by
         )
-    audit_changes([(change, from_types[account.pk], result[account.pk][0]) for account, change in pairs])
-    status_changes_applied.send(
-        sender=StatusChange,
-        rows=[(change.effective_date, change.reason_id, change.to_type.backend_status) for _, change in pairs],
-    )
-    request_provisioning({account.pk: change.to_type.backend_status for account, change in pairs})
-    queue_status_change_emails([change.pk for _, change in pairs])
-    return result
 
 
 def _write_statuses(pairs) -> None:

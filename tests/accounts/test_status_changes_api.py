@@ -149,3 +149,14 @@ def test_prospect_reentry_is_refused_with_a_message(api_support):
     assert response.status_code == 400
     assert "never return" in response.json()["status_type"][0]
     assert Account.objects.get(pk=account.pk).status_type.name == "Active"
+
+
+def test_a_suspension_through_the_api_costs_a_fixed_number_of_statements(api_support, django_assert_max_num_queries):
+    """Issue 28: 27 statements before (the account read twice, updated twice, the change row written twice,
+    the provisioning target read back); each one is a round trip under load."""
+    account, _today, _s, _e = billed_account()
+    body = {"status_type": status_type("Suspended").pk, "option": "immediately_with_prorated_transaction",
+            "reason": reason("Non-payment").pk}
+    with django_assert_max_num_queries(23):  # 21 on a connection of its own (the test's savepoint pair)
+        response = api_support.post(url(account), body, format="json")
+    assert response.status_code == 201 and response.json()["transactions"][0]["kind"] == "prorated_credit"
