@@ -35,11 +35,13 @@ from billing.proration import ZERO
 from engage.audit import SYSTEM, audit_actor
 from engage.business_day import run_pass_for
 from engage.clock import today
+from engage.copy_rows import insert_rows
 from engage.errors import DomainError
 from engage.limits import MESSAGE_MAX_CHARS
 from engage.locks import lock_accounts
 from engage.outbox import outbox_add_many
 from engage.pass_runs import PassSummary, detail, recorded_pass, report
+from statuses.models import AccountStatusType
 from statuses.rules import ChangeOutcome
 
 from .models import PASS_NAME, AgingBucket, CollectionAction, CollectionEpisode, CollectionStep, StepRun
@@ -54,6 +56,10 @@ logger = logging.getLogger(__name__)
 # were most of the pass's time.
 CHUNK = 20_000
 REMINDER = "dunning.reminder"
+# The columns the pass writes, every one named (COPY leaves a column it does not name to the database).
+EPISODE_FIELDS = ("account_id", "started_on", "ended_on", "type_before_id", "moved_change_id", "moved_by_id",
+                  "restored_change_id", "outcome")
+STEP_RUN_FIELDS = ("episode_id", "step_id", "step_name", "ran_on", "outcome", "change_id", "message")
 
 
 def step_source(step: CollectionStep) -> str:
@@ -79,13 +85,20 @@ def due_step(overdue: Overdue, steps: list[CollectionStep], ran: set[int]) -> Du
     return Due(due[-1], due[:-1])
 
 
-def steps_run(episodes) -> dict[int, set[int]]:
+def steps_run(episode_ids) -> dict[int, set[int]]:
     """{episode id: the ids of the steps it has run (or passed over)}: one query."""
     ran = defaultdict(set)
+    if not episode_ids:
+        return ran
     for episode_id, step_id in StepRun.objects.filter(
-            episode_id__any=[e.pk for e in episodes], step__isnull=False).values_list("episode_id", "step_id"):
+            episode_id__any=sorted(episode_ids), step__isnull=False).values_list("episode_id", "step_id"):
         ran[episode_id].add(step_id)
     return ran
+
+
+def backend_statuses() -> dict[int, str]:
+    """{status type id: its back-end status}: the aging's columns (a few rows)."""
+    return dict(AccountStatusType.objects.values_list("pk", "backend_status"))
 
 
 def bucket_of(days: int) -> int:
@@ -170,10 +183,9 @@ def _settle_the_days_payments(day: date, summary: DaySummary, id_range) -> None:
         return
     with transaction.atomic():
         accounts = lock_accounts(paid)
-        episodes = list(_open_episodes(only=accounts))
-        owed = collections_overdue(day, [e.account_id for e in episodes],
-                                   recorded_before=day_starts(day + timedelta(days=1)))
-        for outcome in settle([e for e in episodes if e.account_id not in owed], day=day):
+        episodes = _open_episodes(only=accounts)
+        owed = collections_overdue(day, episodes, recorded_before=day_starts(day + timedelta(days=1)))
+        for outcome in settle([episode_id for pk, (episode_id, _) in episodes.items() if pk not in owed], day=day):
             summary.counts[outcome] += 1
 
 
@@ -201,24 +213,49 @@ def _range_or_one_by_one(day, steps, summary, night, *, id_range=None, only=None
     return held
 
 
-def _open_episodes(*, id_range=None, only=None):
+def _open_episodes(*, id_range=None, only=None) -> dict[int, tuple[int, int | None]]:
+    """{account id: (episode id, type before)} of the open episodes of a range (or of the accounts `only`):
+    rows, not instances (the pass only reads them)."""
     episodes = CollectionEpisode.objects.filter(ended_on__isnull=True)
     if only is not None:
-        return episodes.filter(account_id__any=sorted(only))
-    return episodes.filter(account_id__gt=id_range[0], account_id__lte=id_range[1])
+        episodes = episodes.filter(account_id__any=sorted(only))
+    else:
+        episodes = episodes.filter(account_id__gt=id_range[0], account_id__lte=id_range[1])
+    return {account_id: (pk, type_before) for pk, account_id, type_before
+            in episodes.values_list("pk", "account_id", "type_before_id")}
 
 
 def _candidates(day, night, id_range) -> list[int]:
     """The accounts of a range the pass acts on (overdue, or in an open episode), read without locks."""
     found = set(overdue_by_account(day, id_range=id_range, recorded_before=night))
-    return sorted(found | set(_open_episodes(id_range=id_range).values_list("account_id", flat=True)))
+    return sorted(found | set(_open_episodes(id_range=id_range)))
+
+
+@dataclass
+class Run:
+    """A step run the range decided, by account (its episode may be new: its id comes when it is saved)."""
+
+    account_id: int
+    step: CollectionStep
+    outcome: str
+    change_id: int | None = None
+    message: str = ""
+
+
+@dataclass
+class Move:
+    """What a step's status change leaves on the account's episode (to restore it on payment)."""
+
+    type_before_id: int
+    change_id: int
+    step_id: int
 
 
 def _do(day, steps, summary: DaySummary, night, *, id_range=None, only=None) -> set[int]:
     """One range (or the accounts `only`) in the caller's transaction, reading the money recorded before `night`
     (all of it when None). Returns the ids another run held."""
     found = overdue_by_account(day, id_range=id_range, account_ids=only, recorded_before=night)
-    episodes = {e.account_id: e for e in _open_episodes(id_range=id_range, only=only)}
+    episodes = _open_episodes(id_range=id_range, only=only)
     candidates = sorted(set(found) | set(episodes))
     if not candidates:
         return set()
@@ -229,27 +266,23 @@ def _do(day, steps, summary: DaySummary, night, *, id_range=None, only=None) -> 
     held = set(candidates) - set(accounts)
     overdue = collections_overdue(day, accounts, recorded_before=night)
     # Nothing overdue any more: the episode ends (and the account is restored, when a step moved it).
-    settled = [episodes[pk] for pk in accounts if pk in episodes and pk not in overdue]
+    settled = [episodes[pk][0] for pk in accounts if pk in episodes and pk not in overdue]
     for outcome in settle(settled, day=day):
         summary.counts[outcome] += 1
     # Overdue, not exempt: an episode, and the step due.
-    runs, changes = [], defaultdict(list)
+    runs: list[Run] = []
+    changes = defaultdict(list)
     reminders = []
-    ran = steps_run(episodes.values())
+    ran = steps_run([pk for pk, _ in episodes.values()])
     # New episodes are saved after the steps, with what the steps set on them (one INSERT, no UPDATE).
-    new_episodes = [CollectionEpisode(account_id=pk, started_on=day) for pk in overdue
-                    if pk not in episodes and not exempt_on(accounts[pk][2], day)]
+    new_episodes = [pk for pk in overdue if pk not in episodes and not exempt_on(accounts[pk][2], day)]
     summary.counts["episodes_started"] += len(new_episodes)
-    episodes.update({e.account_id: e for e in new_episodes})
     for pk, owed in overdue.items():
         if exempt_on(accounts[pk][2], day):
             summary.counts["exempt"] += 1
             continue
-        episode = episodes[pk]
-        due = due_step(owed, steps, ran[episode.pk])
-        for step in due.passed_over:
-            runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day,
-                                outcome=StepRun.Outcome.PASSED_OVER))
+        due = due_step(owed, steps, ran[episodes[pk][0]] if pk in episodes else set())
+        runs += [Run(pk, step, StepRun.Outcome.PASSED_OVER) for step in due.passed_over]
         if due.step is None:
             continue
         if due.step.action == CollectionAction.REMINDER:
@@ -258,61 +291,77 @@ def _do(day, steps, summary: DaySummary, night, *, id_range=None, only=None) -> 
                       "oldest_due_on": owed.oldest_due_on.isoformat()}
             reminders.append({"account_id": pk, "subject": fill_placeholders(due.step.subject, values),
                               "body": fill_placeholders(due.step.body, values)})
-            runs.append(StepRun(episode=episode, step=due.step, step_name=due.step.name, ran_on=day,
-                                outcome=StepRun.Outcome.SENT))
+            runs.append(Run(pk, due.step, StepRun.Outcome.SENT))
         else:
-            changes[due.step.pk].append((episode, accounts[pk][1]))
+            changes[due.step.pk].append(pk)
     steps_by_pk = {s.pk: s for s in steps}
-    moved = []
-    for step_pk, items in changes.items():
-        for i in range(0, len(items), BATCH_MAX):
-            step_runs, step_moved = _change_status(steps_by_pk[step_pk], items[i : i + BATCH_MAX], day)
-            runs += step_runs
-            moved += step_moved
-    CollectionEpisode.objects.bulk_create(new_episodes)
-    _save_moves([e for e in moved if e.pk is not None])
-    StepRun.objects.bulk_create(runs)
+    moves: dict[int, Move] = {}
+    # Each account's status type after the range: the one read under the lock, or the one a step applied.
+    status_after = {pk: row[1] for pk, row in accounts.items()}
+    for step_pk, ids in changes.items():
+        for i in range(0, len(ids), BATCH_MAX):
+            runs += _change_status(steps_by_pk[step_pk], ids[i : i + BATCH_MAX], day, episodes, moves, status_after)
+    episode_ids = {pk: episode_id for pk, (episode_id, _) in episodes.items()}
+    episode_ids.update(_save_new_episodes(new_episodes, day, moves))
+    _save_moves([(episode_ids[pk], move) for pk, move in moves.items() if pk in episodes])
+    _save_step_runs(runs, episode_ids, day)
     outbox_add_many(REMINDER, reminders)
-    summary.counts.update(run.outcome for run in runs)
-    _count_aging(overdue, summary)  # the accounts locked here (the others in the sweep that takes them)
+    summary.counts.update(str(run.outcome) for run in runs)
+    _count_aging(overdue, status_after, summary)  # the accounts locked here (the others in the sweep that takes them)
     return held
 
 
-def _change_status(step: CollectionStep, items, day: date) -> tuple[list[StepRun], list[CollectionEpisode]]:
-    """One engine call for the accounts this step changes (at most BATCH_MAX); each episode remembers the
-    type the account had before a step first moved it, and the change (to restore it on payment). Returns
-    the step runs and the episodes moved (saved by the caller)."""
-    by_account = {episode.account_id: (episode, type_id) for episode, type_id in items}
+def _change_status(step: CollectionStep, account_ids: list[int], day: date, episodes, moves: dict[int, Move],
+                   status_after: dict[int, int]) -> list[Run]:
+    """One engine call for the accounts this step changes (at most BATCH_MAX). Each episode remembers the type
+    the account had before a step first moved it, and the change (to restore it on payment): in `moves`, saved
+    by the caller; an applied change's type goes in `status_after`. Returns the step runs."""
     try:
         with transaction.atomic():
             results = change_status_batch(
-                account_ids=sorted(by_account), to_type=step.status_type, option=step.option, reason=step.reason,
+                account_ids=sorted(account_ids), to_type=step.status_type, option=step.option, reason=step.reason,
                 on=day, source=step_source(step),
             )
     except DomainError as err:  # the request itself is refused (its reason retired since): every account
-        return [StepRun(episode=episode, step=step, step_name=step.name, ran_on=day, outcome=StepRun.Outcome.SKIPPED,
-                        message=err.message[:MESSAGE_MAX_CHARS]) for episode, _ in items], []
-    runs, moved = [], []
+        message = err.message[:MESSAGE_MAX_CHARS]
+        return [Run(pk, step, StepRun.Outcome.SKIPPED, message=message) for pk in account_ids]
+    runs = []
     for result in results:
-        episode, type_id = by_account[result.account_id]
+        pk = result.account_id
         if result.state == ChangeOutcome.SKIPPED:
-            runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day,
-                                outcome=StepRun.Outcome.SKIPPED, message=result.message[:MESSAGE_MAX_CHARS]))
+            runs.append(Run(pk, step, StepRun.Outcome.SKIPPED, message=result.message[:MESSAGE_MAX_CHARS]))
             continue
-        outcome = StepRun.Outcome.APPLIED if result.state == ChangeOutcome.APPLIED else StepRun.Outcome.SCHEDULED
-        runs.append(StepRun(episode=episode, step=step, step_name=step.name, ran_on=day, outcome=outcome,
-                            change_id=result.change_id))
-        if episode.type_before_id is None:
-            episode.type_before_id = type_id
-        episode.moved_change_id, episode.moved_by = result.change_id, step
-        moved.append(episode)
-    return runs, moved
+        applied = result.state == ChangeOutcome.APPLIED
+        runs.append(Run(pk, step, StepRun.Outcome.APPLIED if applied else StepRun.Outcome.SCHEDULED,
+                        change_id=result.change_id))
+        before = episodes[pk][1] if pk in episodes else None
+        moves[pk] = Move(before if before is not None else status_after[pk], result.change_id, step.pk)
+        if applied:
+            status_after[pk] = step.status_type_id
+    return runs
 
 
-def _save_moves(episodes: list[CollectionEpisode]) -> None:
+def _save_new_episodes(account_ids: list[int], day: date, moves: dict[int, Move]) -> dict[int, int]:
+    """The range's new episodes, with what its steps set on them, in one write: {account id: episode id}."""
+    rows = []
+    for pk in account_ids:
+        move = moves.get(pk)
+        moved = (move.type_before_id, move.change_id, move.step_id) if move else (None, None, None)
+        rows.append((pk, day, None, *moved, None, ""))
+    return dict(zip(account_ids, insert_rows(CollectionEpisode, EPISODE_FIELDS, rows, ids=True), strict=True))
+
+
+def _save_step_runs(runs: list[Run], episode_ids: dict[int, int], day: date) -> None:
+    insert_rows(StepRun, STEP_RUN_FIELDS, [
+        (episode_ids[run.account_id], run.step.pk, run.step.name, day, str(run.outcome), run.change_id, run.message)
+        for run in runs
+    ])
+
+
+def _save_moves(moved: list[tuple[int, Move]]) -> None:
     """Saved episodes a step moved: one UPDATE … FROM a list (an unnest of arrays on PostgreSQL, VALUES of 300
     rows at a time on SQLite), not Django's CASE per row and field."""
-    rows = [(e.pk, e.type_before_id, e.moved_change_id, e.moved_by_id) for e in episodes]
+    rows = [(episode_id, m.type_before_id, m.change_id, m.step_id) for episode_id, m in moved]
     if not rows:
         return
     table = connection.ops.quote_name(CollectionEpisode._meta.db_table)
@@ -337,14 +386,14 @@ def _save_moves(episodes: list[CollectionEpisode]) -> None:
             )
 
 
-def _count_aging(found: dict[int, Overdue], summary: DaySummary) -> None:
+def _count_aging(found: dict[int, Overdue], status_after: dict[int, int], summary: DaySummary) -> None:
     """The range's overdue accounts into the day's buckets (as collections sees what is overdue, read under the
     accounts' locks before the steps), under the status each has after the pass."""
     if not found:
         return
-    backend = dict(Account.objects.filter(pk__any=sorted(found)).values_list("pk", "status_type__backend_status"))
+    backend = backend_statuses()
     for pk, owed in found.items():
-        cell = summary.aging[(backend[pk], bucket_of(owed.days))]
+        cell = summary.aging[(backend[status_after[pk]], bucket_of(owed.days))]
         cell[0] += 1
         cell[1] += owed.amount
         summary.overdue_accounts += 1

@@ -64,12 +64,12 @@ def changed_by_hand(episodes) -> dict[int, StatusChange]:
     return found
 
 
-def settle(episodes: list[CollectionEpisode], *, day: date) -> list[str]:
+def settle(episode_ids: list[int], *, day: date) -> list[str]:
     """End these open episodes (their accounts locked by the caller, nothing overdue on `day`): restore what
     a step moved, where it may be. Returns an outcome word per episode, for the pass's counts."""
-    if not episodes:
+    if not episode_ids:
         return []
-    episodes = list(CollectionEpisode.objects.filter(pk__any=[e.pk for e in episodes])
+    episodes = list(CollectionEpisode.objects.filter(pk__any=sorted(episode_ids))
                     .select_related("moved_change", "moved_by__restore_to", "type_before"))
     by_hand = changed_by_hand(episodes)
     current = dict(Account.objects.filter(pk__any=[e.account_id for e in episodes])
@@ -156,4 +156,4 @@ def settle_after_payment(account_id: int) -> str | None:
         episode = CollectionEpisode.objects.filter(account_id=account_id, ended_on__isnull=True).first()
         if episode is None or collections_overdue(day, [account_id]):
             return None
-        return settle([episode], day=day)[0]
+        return settle([episode.pk], day=day)[0]
