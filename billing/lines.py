@@ -7,11 +7,11 @@ One set of rules, two forms of a package: a `UserPackage` (status changes, forec
 tuples. `period_line` and `package_lines` decide every line of either (SPEC §5: proration.period_containing,
 prorate, money); only `package_line`, which puts the decision in the package's form, tells them apart.
 
-`bill_locked_rows` takes accounts whose rows the caller has locked, reads their due packages and unbilled usage
-as values (one query each), and writes every invoice and line of the batch as rows (COPY on PostgreSQL), the
-next bill dates and the usage billed flags with one statement each, in the caller's transaction.
-`bill_locked_accounts` is the same for callers that want model instances back (Bill Account, status
-changes). The database refuses a second billing-pass line for a package and period start.
+`bill_locked_accounts` takes accounts whose rows the caller has locked, reads their due packages and unbilled
+usage as values (one query each), and writes every invoice and line of the batch as rows (COPY on PostgreSQL),
+the next bill dates and the usage billed flags with one statement each, in the caller's transaction; it answers
+with saved instances (Bill Account, status changes) or, for the billing pass, with the rows (`as_rows`). The
+database refuses a second billing-pass line for a package and period start.
 """
 
 from collections import defaultdict
@@ -211,43 +211,6 @@ def usage_line(record_id: int, account_id: int, amount: Decimal, occurred_on: da
                    description or "Usage")
 
 
-def bill_locked_rows(
-    bill_days: dict[int, int],
-    *,
-    package_accounts,
-    usage_accounts,
-    as_of: date,
-    until: Mapping[int, date] | None = None,
-    issued_on: date | None = None,
-) -> tuple[list[InvoiceRow], list[LineRow]]:
-    """Bill what is due as of `as_of` for accounts whose rows the caller holds locked.
-
-    Packages of `package_accounts` with next bill date ≤ as_of, unbilled usage of `usage_accounts`
-    dated ≤ as_of; an account in `until` is billed only through that date (the day before a pending
-    change not applied yet: what comes after it depends on the status it brings). Each account's new
-    lines go into one invoice per day they fell due (the invoices the daily runs write), or into one
-    invoice dated `issued_on` when given (Bill Account). A constant number of queries whatever the
-    number of accounts; next bill dates advance in the caller's transaction. Reads values and writes rows
-    (the billing pass): no model instance per package, line or invoice. Returns (invoices, lines)."""
-    return _bill_locked(bill_days, package_accounts=package_accounts, usage_accounts=usage_accounts, as_of=as_of,
-                        until=until, issued_on=issued_on, write=write_line_rows)
-
-
-def bill_locked_accounts(
-    bill_days: dict[int, int],
-    *,
-    package_accounts,
-    usage_accounts,
-    as_of: date,
-    until: Mapping[int, date] | None = None,
-    issued_on: date | None = None,
-) -> tuple[list[Invoice], list[ChargeLine]]:
-    """bill_locked_rows for callers that want model instances back (Bill Account, status changes): the same
-    lines, decided the same way, written as saved Invoices and ChargeLines."""
-    return _bill_locked(bill_days, package_accounts=package_accounts, usage_accounts=usage_accounts, as_of=as_of,
-                        until=until, issued_on=issued_on, write=_write_as_objects)
-
-
 def _write_as_objects(lines_by_invoice: Mapping[tuple[int, date], list[LineRow]]):
     return write_invoices({key: [build(ChargeLine, line._asdict()) for line in lines]
                            for key, lines in lines_by_invoice.items()})
@@ -265,7 +228,28 @@ def _of_accounts(account_ids) -> Q:
     return Q(account_id__any=_ids(account_ids), account_id__gte=min(account_ids), account_id__lte=max(account_ids))
 
 
-def _bill_locked(bill_days, *, package_accounts, usage_accounts, as_of, until, issued_on, write):
+def bill_locked_accounts(
+    bill_days: dict[int, int],
+    *,
+    package_accounts,
+    usage_accounts,
+    as_of: date,
+    until: Mapping[int, date] | None = None,
+    issued_on: date | None = None,
+    as_rows: bool = False,
+):
+    """Bill what is due as of `as_of` for accounts whose rows the caller holds locked.
+
+    Packages of `package_accounts` with next bill date ≤ as_of, unbilled usage of `usage_accounts`
+    dated ≤ as_of; an account in `until` is billed only through that date (the day before a pending
+    change not applied yet: what comes after it depends on the status it brings). Each account's new
+    lines go into one invoice per day they fell due (the invoices the daily runs write), or into one
+    invoice dated `issued_on` when given (Bill Account). A constant number of queries whatever the
+    number of accounts; next bill dates advance in the caller's transaction.
+
+    Returns (invoices, lines) as written: saved Invoice and ChargeLine instances (Bill Account, status changes),
+    or with `as_rows` InvoiceRow and LineRow tuples (the billing pass: values read, rows written, no model
+    instance per package, line or invoice). Either way the lines are decided and written by the same code."""
     until = until or {}
 
     def through(account_id: int) -> date:
@@ -307,7 +291,7 @@ def _bill_locked(bill_days, *, package_accounts, usage_accounts, as_of, until, i
     if not lines_by_invoice:
         return [], []
 
-    written = write(lines_by_invoice)
+    written = (write_line_rows if as_rows else _write_as_objects)(lines_by_invoice)
     set_next_bill_dates(billed_packages)
     # By id: a usage record added meanwhile is not marked billed without its line.
     if usage:

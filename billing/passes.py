@@ -23,7 +23,7 @@ from engage.models import PassRun
 from engage.pass_runs import PassSummary, finish_part, recorded_pass, report, start_parts
 from statuses.rules import package_billing_statuses, usage_billing_statuses
 
-from .lines import InvoiceRow, LineRow, bill_locked_rows
+from .lines import InvoiceRow, LineRow, bill_locked_accounts
 from .models import BillingFailure, UsageRecord, UserPackage, UserPackageStatus
 from .proration import ZERO
 
@@ -142,12 +142,13 @@ def registered_horizon(account_ids: list[int], as_of: date) -> dict[int, date]:
 
 def _bill_rows(rows, *, as_of, package_types, usage_types, horizon: Horizon | None):
     package_types, usage_types = set(package_types), set(usage_types)
-    return bill_locked_rows(
+    return bill_locked_accounts(
         {pk: bill_day for pk, bill_day, _ in rows},
         package_accounts={pk for pk, _, type_id in rows if type_id in package_types},
         usage_accounts={pk for pk, _, type_id in rows if type_id in usage_types},
         as_of=as_of,
         until=horizon([pk for pk, _, _ in rows], as_of) if horizon else None,
+        as_rows=True,
     )
 
 
