@@ -105,26 +105,25 @@ def period_line(user_package: UserPackage | DuePackage, d: date, bill_day: int, 
     )
 
 
-def _invoice_values(lines_by_invoice, keys) -> list[tuple[int, date, date, Decimal]]:
-    """(account, issued on, due on, total) of each invoice key (account, issue date), from its lines."""
-    terms = timedelta(days=settings.ENGAGE_PAYMENT_TERMS_DAYS)
-    return [(a, day, day + terms, sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0))) for a, day in keys]
+# The Invoice fields an InvoiceRow holds after its id.
+INVOICE_FIELDS = InvoiceRow._fields[1:]
 
 
-def _write_invoice_rows(lines_by_invoice) -> tuple[list, list[InvoiceRow]]:
-    """The invoices of the non-empty keys, in key order, written; returns (keys, invoice rows)."""
+def _invoices_of(lines_by_invoice) -> tuple[list[tuple[int, date]], list[tuple[int, date, date, Decimal]]]:
+    """One invoice per (account, issue date) with new lines, in key order: the keys, and each invoice's values
+    (account, issued on, due on after the payment terms, total of its lines)."""
     keys = sorted(key for key, lines in lines_by_invoice.items() if lines)
-    values = _invoice_values(lines_by_invoice, keys)
-    ids = insert_rows(Invoice, ("account_id", "issued_on", "due_on", "total"), values, ids=True,
-                      batch_size=WRITE_BATCH)
-    return keys, [InvoiceRow(pk, *row) for pk, row in zip(ids, values, strict=True)]
+    terms = timedelta(days=settings.ENGAGE_PAYMENT_TERMS_DAYS)
+    return keys, [(a, day, day + terms, sum((x.amount for x in lines_by_invoice[a, day]), Decimal(0)))
+                  for a, day in keys]
 
 
 def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]):
     """One invoice per (account, issue date) for its new lines (unsaved ChargeLines); writes invoices and lines
     with two bulk inserts. Returns the invoices and the lines, saved."""
-    keys, rows = _write_invoice_rows(lines_by_invoice)
-    invoices = [_saved(Invoice, row._asdict()) for row in rows]
+    keys, values = _invoices_of(lines_by_invoice)
+    invoices = insert_objects(Invoice, [build(Invoice, dict(zip(INVOICE_FIELDS, row, strict=True))) for row in values],
+                              batch_size=WRITE_BATCH)
     written = []
     for invoice, key in zip(invoices, keys, strict=True):
         for line in lines_by_invoice[key]:
@@ -137,18 +136,13 @@ def write_invoices(lines_by_invoice: Mapping[tuple[int, date], list[ChargeLine]]
 def write_line_rows(lines_by_invoice: Mapping[tuple[int, date], list[LineRow]]):
     """The same for lines as rows: invoices and lines written as rows (COPY on PostgreSQL), no instance made.
     Returns the invoices and the lines (rows)."""
-    keys, invoices = _write_invoice_rows(lines_by_invoice)
+    keys, values = _invoices_of(lines_by_invoice)
+    ids = insert_rows(Invoice, INVOICE_FIELDS, values, ids=True, batch_size=WRITE_BATCH)
+    invoices = [InvoiceRow(pk, *row) for pk, row in zip(ids, values, strict=True)]
     lines = [line for key in keys for line in lines_by_invoice[key]]
     rows = [(*line, invoice.id) for invoice, key in zip(invoices, keys, strict=True) for line in lines_by_invoice[key]]
     insert_rows(ChargeLine, LINE_FIELDS, rows, batch_size=WRITE_BATCH)
     return invoices, lines
-
-
-def _saved(model, values: dict):
-    """An instance of a row just written (its id included): as read from the database."""
-    obj = build(model, values)
-    obj._state.adding, obj._state.db = False, connection.alias
-    return obj
 
 
 def _array_literal(values) -> str:

@@ -181,7 +181,8 @@ def test_bill_account_gets_saved_instances():
     invoices, lines = bill_locked_accounts({pk: bill_day}, package_accounts={pk}, usage_accounts={pk},
                                            as_of=date(2031, 3, 28), issued_on=date(2031, 3, 28))
     (invoice,) = invoices
-    assert invoice.pk and not invoice._state.adding and Invoice.objects.get(pk=invoice.pk).total == invoice.total
+    saved = Invoice.objects.get(pk=invoice.pk)
+    assert not invoice._state.adding and (saved.total, saved.created_at) == (invoice.total, invoice.created_at)
     assert [line.pk for line in lines] == list(ChargeLine.objects.order_by("pk").values_list("pk", flat=True))
     assert all(line.invoice == invoice for line in lines)
 
