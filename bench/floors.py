@@ -52,12 +52,13 @@ BEGIN
     -- The range's bounds as literals (EXECUTE), as the app sends them: planned for this range, not generically.
     EXECUTE format($q$SELECT array_agg(id ORDER BY id) FROM (
       SELECT a.id FROM accounts_account a
-      WHERE a.id > %s AND a.id <= %s
+      WHERE a.id > %1$s AND a.id <= %2$s
         AND a.status_type_id IN (SELECT id FROM statuses_accountstatustype WHERE backend_status = 'active')
+        -- The subqueries bounded to the range as the pass's claim is (else a hashed subplan over every package).
         AND (EXISTS (SELECT 1 FROM billing_userpackage up WHERE up.account_id = a.id AND up.status = 'active'
-                     AND up.next_bill_date <= date '{as_of}')
+                     AND up.next_bill_date <= date '{as_of}' AND up.account_id > %1$s AND up.account_id <= %2$s)
              OR EXISTS (SELECT 1 FROM billing_usagerecord r WHERE r.account_id = a.id AND NOT r.billed
-                        AND r.occurred_on <= date '{as_of}'))
+                        AND r.occurred_on <= date '{as_of}' AND r.account_id > %1$s AND r.account_id <= %2$s))
       ORDER BY a.id FOR UPDATE OF a SKIP LOCKED) x$q$, _lo, least(_lo + {chunk}, _hi)) INTO _acc;
     IF _acc IS NOT NULL THEN
       INSERT INTO due
