@@ -3,7 +3,6 @@ changes of the same kind never wait on one row; folding them every minute change
 and the rebuild agree with them after changes, folds and repairs really ran at once (PostgreSQL)."""
 
 import threading
-from collections import Counter
 from datetime import date
 
 import pytest
@@ -18,8 +17,9 @@ from accounts.engine import (
 )
 from accounts.models import StatusTypeCount, StatusTypeCountDelta
 from reporting.models import ReasonDayCount
-from reporting.reason_rollup import fold_reason_counts, history_counts, rebuild_reason_counts
+from reporting.reason_rollup import fold_reason_counts, rebuild_reason_counts
 from tests.concurrency import all_succeed
+from tests.reporting.rollup import history, rollup
 
 from .factories import make_account, reason, status_type
 
@@ -31,17 +31,6 @@ def _suspend(account, day=D):
                           option="immediately_with_no_transaction", reason=reason("Non-payment"), on=day)
 
 
-def _rollup() -> dict:
-    summed = Counter()
-    for row in ReasonDayCount.objects.all():
-        summed[row.day, row.reason_id, row.backend_status] += row.count
-    return {key: n for key, n in summed.items() if n}
-
-
-def _history() -> dict:
-    return {(r["effective_date"], r["reason_id"] or 0, r["to_type__backend_status"]): r["n"] for r in history_counts()}
-
-
 @pytest.mark.django_db
 def test_folding_moves_the_deltas_into_the_counters_and_changes_no_count():
     accounts = [make_account(name=f"Fold {i}", email=f"fold{i}@example.com") for i in range(3)]
@@ -49,7 +38,7 @@ def test_folding_moves_the_deltas_into_the_counters_and_changes_no_count():
         _suspend(account)
     counts = status_type_counts_now()
     assert StatusTypeCountDelta.objects.exists() and ReasonDayCount.objects.filter(day=D).count() == 3
-    rollup = _rollup()
+    counted = rollup()
 
     assert fold_status_type_counts() > 0
     assert fold_reason_counts() == 3
@@ -58,11 +47,11 @@ def test_folding_moves_the_deltas_into_the_counters_and_changes_no_count():
     suspended = status_type("Suspended")
     assert counts[suspended.pk] == StatusTypeCount.objects.get(status_type=suspended).count
     assert list(ReasonDayCount.objects.filter(day=D).values_list("count", flat=True)) == [3]
-    assert _rollup() == rollup == _history()
+    assert rollup() == counted == history()
     assert recount_status_types(fix=False) == {}
     # Nothing left to fold: a second fold changes nothing.
     assert (fold_status_type_counts(), fold_reason_counts()) == (0, 0)
-    assert status_type_counts_now() == counts and _rollup() == rollup
+    assert status_type_counts_now() == counts and rollup() == counted
 
 
 @pytest.mark.django_db
@@ -113,13 +102,13 @@ def test_two_status_changes_of_the_same_kind_never_wait_on_one_row():
     assert order == ["second", "first"]
     suspended = status_type("Suspended").pk
     assert recount_status_types(fix=False) == {}
-    assert _rollup()[D, reason("Non-payment").pk, "suspended"] == 2 and _rollup() == _history()
+    assert rollup()[D, reason("Non-payment").pk, "suspended"] == 2 and rollup() == history()
     assert status_type_counts_now([suspended]) == {suspended: 2}
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_changes_folds_recounts_and_rebuilds_at_once_agree_with_the_accounts_and_the_history():
+def test_changes_folds_recounts_and_rebuilds_at_once_agree_with_the_accounts_and_thehistory():
     accounts = [make_account(name=f"Many {i}", email=f"many{i}@example.com") for i in range(24)]
     StatusTypeCount.objects.update_or_create(status_type=status_type("Cancelled"), defaults={"count": 7})  # drifted
     stop = threading.Event()
@@ -150,8 +139,8 @@ def test_changes_folds_recounts_and_rebuilds_at_once_agree_with_the_accounts_and
     results = all_succeed(writers_then_stop, housekeeping)
     assert results[0] == [8, 8, 8] and results[1] >= 3
     assert recount_status_types(fix=False) == {}
-    assert _rollup() == _history()
-    assert _rollup()[D, reason("Non-payment").pk, "suspended"] == 24
+    assert rollup() == history()
+    assert rollup()[D, reason("Non-payment").pk, "suspended"] == 24
     fold_status_type_counts()
     fold_reason_counts()
-    assert recount_status_types(fix=False) == {} and _rollup() == _history()
+    assert recount_status_types(fix=False) == {} and rollup() == history()

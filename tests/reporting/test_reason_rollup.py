@@ -3,7 +3,6 @@ batch, the due pass), equal to a count of the history, repairable, read at a con
 right by two transactions at once."""
 
 import importlib
-from collections import Counter
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -17,26 +16,16 @@ from accounts.engine import account_change_status, change_status_batch, status_c
 from accounts.models import StatusChange
 from accounts.passes import apply_due_status_changes
 from reporting.models import ReasonDayCount
-from reporting.reason_rollup import add_applied_changes, history_counts
+from reporting.reason_rollup import add_applied_changes
 from reporting.statistics import reason_counts
 from tests.concurrency import all_succeed
+from tests.reporting.rollup import history, rollup
 
 from ..accounts.factories import make_account, reason, status_type
 
 pytestmark = pytest.mark.django_db
 
 D = date(2031, 5, 10)
-
-
-def _rollup() -> dict:
-    summed = Counter()
-    for r in ReasonDayCount.objects.all():
-        summed[r.day, r.reason_id, r.backend_status] += r.count
-    return {key: n for key, n in summed.items() if n}
-
-
-def _history() -> dict:
-    return {(r["effective_date"], r["reason_id"] or 0, r["to_type__backend_status"]): r["n"] for r in history_counts()}
 
 
 def test_every_way_of_applying_a_change_adds_to_the_rollup_and_nothing_else_does():
@@ -51,13 +40,13 @@ def test_every_way_of_applying_a_change_adds_to_the_rollup_and_nothing_else_does
     removed = account_change_status(account_id=a.pk, to_type=status_type("Active"), option="specific_date",
                                     effective_date=D + timedelta(days=3), on=D).change
     status_change_remove(change_id=removed.pk)  # removed: never counted
-    before = _rollup()
+    before = rollup()
     assert before[D, non_payment.pk, "suspended"] == 1
     assert before[D, reason("Fraud").pk, "cancelled"] == 2
-    assert before == _history()
+    assert before == history()
     apply_due_status_changes(as_of=D + timedelta(days=5))
-    assert _rollup()[scheduled.effective_date, non_payment.pk, "suspended"] == 1
-    assert _rollup() == _history()
+    assert rollup()[scheduled.effective_date, non_payment.pk, "suspended"] == 1
+    assert rollup() == history()
 
 
 def test_reason_counts_read_the_rollup_in_the_same_queries_for_few_and_many_changes():
@@ -69,7 +58,7 @@ def test_reason_counts_read_the_rollup_in_the_same_queries_for_few_and_many_chan
         with CaptureQueriesContext(connection) as queries:
             result = reason_counts(start=D, end=D + timedelta(days=89))
         counts.append(len(queries))
-        assert result["total"] == sum(n for (day, _reason, _status), n in _history().items()
+        assert result["total"] == sum(n for (day, _reason, _status), n in history().items()
                                       if D <= day <= D + timedelta(days=89))
     assert counts[0] == counts[1] == 2, counts
     row = next(r for r in reason_counts(start=D, end=D)["rows"] if r["reason"] == "Non-payment")
@@ -78,23 +67,23 @@ def test_reason_counts_read_the_rollup_in_the_same_queries_for_few_and_many_chan
 
 def test_the_rebuild_command_repairs_a_damaged_rollup(capsys):
     make_account(name="Repair", email="repair@example.com", type_name="Suspended")
-    good = _rollup()
+    good = rollup()
     assert good
     ReasonDayCount.objects.update(count=999)
     ReasonDayCount.objects.create(day=D, reason_id=0, backend_status="active", count=5)
     call_command("rebuild_reason_counts")
-    assert _rollup() == good == _history()
+    assert rollup() == good == history()
     assert "Rebuilt the changes-per-reason roll-up" in capsys.readouterr().out
 
 
 def test_a_rolled_back_change_leaves_no_count():
     account = make_account(name="Rollback", email="rollback@example.com")
-    before = _rollup()
+    before = rollup()
     with transaction.atomic():
         account_change_status(account_id=account.pk, to_type=status_type("Cancelled"),
                               option="immediately_with_no_transaction", reason=reason("Fraud"), on=D)
         transaction.set_rollback(True)
-    assert _rollup() == before
+    assert rollup() == before
 
 
 @pytest.mark.postgres
@@ -105,7 +94,7 @@ def test_two_transactions_adding_to_the_same_day_and_reason_both_count():
             add_applied_changes(rows=[(D, None, "active")] * 3)
 
     all_succeed(*[add] * 6)
-    assert _rollup()[D, 0, "active"] == 18
+    assert rollup()[D, 0, "active"] == 18
 
 
 def test_the_signal_adds_its_rows_grouped_per_day_reason_and_status_and_the_api_shows_them(admin_client):
@@ -116,7 +105,7 @@ def test_the_signal_adds_its_rows_grouped_per_day_reason_and_status_and_the_api_
     ])
     status_changes_applied.send(sender=StatusChange, rows=[(D, fraud.pk, "suspended")])
     status_changes_applied.send(sender=StatusChange, rows=[])  # nothing applied: nothing written
-    assert _rollup() == {(D, 0, "active"): 1, (D, fraud.pk, "suspended"): 3, (other, fraud.pk, "cancelled"): 1}
+    assert rollup() == {(D, 0, "active"): 1, (D, fraud.pk, "suspended"): 3, (other, fraud.pk, "cancelled"): 1}
     body = admin_client.get(f"/api/v1/statistics/?start={D}&end={other}").json()
     flat = {(row["reason"], row["backend_status"]): row["count"] for row in body["status_changes_per_reason"]}
     assert flat == {(None, "active"): 1, ("Fraud", "suspended"): 3, ("Fraud", "cancelled"): 1}
@@ -129,11 +118,11 @@ def test_the_migration_backfills_the_history_in_one_statement():
     account = make_account(name="Backfill 2", email="backfill2@example.com")
     account_change_status(account_id=account.pk, to_type=status_type("Cancelled"),
                           option="immediately_with_no_transaction", reason=reason("Fraud"), on=D)
-    expected = _history()
-    assert expected and _rollup() == expected
+    expected = history()
+    assert expected and rollup() == expected
     ReasonDayCount.objects.all().delete()
     migration = importlib.import_module("reporting.migrations.0002_reason_day_count")
     with CaptureQueriesContext(connection) as queries:
         migration.backfill(django_apps, SimpleNamespace(connection=connection))
     assert len(queries) == 1
-    assert _rollup() == expected
+    assert rollup() == expected
