@@ -21,10 +21,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q
 
 from engage.copy_rows import build, insert_objects, insert_rows
+from engage.update_rows import update_rows
 
 from .models import BillingFailure, ChargeKind, ChargeLine, Invoice, UsageRecord, UserPackage, UserPackageStatus
 from .proration import money, period_containing, prorate
@@ -145,38 +145,11 @@ def write_line_rows(lines_by_invoice: Mapping[tuple[int, date], list[LineRow]]):
     return invoices, lines
 
 
-def _array_literal(values) -> str:
-    """ids or dates as one PostgreSQL array literal ('{1,2}', '{2031-01-01}': str of either needs no quoting), which
-    costs a join; psycopg adapting a list costs microseconds an element, more than the UPDATE that reads it."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
 def set_next_bill_dates(user_packages) -> None:
     """Save the packages' next bill dates (UserPackages or DuePackages) in one UPDATE … FROM a list of (id, date)
-    pairs (an unnest of two arrays on PostgreSQL, the rows found through the primary key; a VALUES list of 500
-    rows at a time on SQLite), not Django's CASE per row."""
-    rows = [(up.pk, up.next_bill_date) for up in user_packages]
-    if not rows:
-        return
-    table = connection.ops.quote_name(UserPackage._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The ids again as a condition on the table: without it the planner, knowing the array's length, joins
-            # it to a scan of every package (a scan per chunk of the billing pass).
-            ids = _array_literal(pk for pk, _ in rows)
-            cursor.execute(
-                f"UPDATE {table} SET next_bill_date = v.day FROM unnest(%s::bigint[], %s::date[]) AS v(id, day) "
-                f"WHERE {table}.id = v.id AND {table}.id = ANY(%s::bigint[])",
-                [ids, _array_literal(day for _, day in rows), ids],
-            )
-            return
-        for i in range(0, len(rows), 500):
-            batch = rows[i : i + 500]
-            cursor.execute(
-                f"WITH v(id, day) AS (VALUES {', '.join(['(%s, %s)'] * len(batch))}) "
-                f"UPDATE {table} SET next_bill_date = v.day FROM v WHERE {table}.id = v.id",
-                [value for pk, day in batch for value in (pk, connection.ops.adapt_datefield_value(day))],
-            )
+    pairs (engage/update_rows.py), not Django's CASE per row."""
+    update_rows(UserPackage, [("id", "bigint"), ("next_bill_date", "date")],
+                [(up.pk, up.next_bill_date) for up in user_packages], assignments=["next_bill_date = v.next_bill_date"])
 
 
 def due_day(line) -> date:

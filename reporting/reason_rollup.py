@@ -34,17 +34,10 @@ KEY = "day, reason_id, backend_status"
 def fold_reason_counts() -> int:
     """Each key with more than one row becomes one row with their sum. A row is deleted and added back by
     exactly one fold (a row committed meanwhile is not seen: it waits for the next; two folds at once delete
-    disjoint rows). One statement on PostgreSQL; returns the number of rows folded."""
+    disjoint rows). Returns the number of rows folded."""
     table = connection.ops.quote_name(ReasonDayCount._meta.db_table)
     doubled = f"({KEY}) IN (SELECT {KEY} FROM {table} GROUP BY {KEY} HAVING count(*) > 1)"
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH gone AS (DELETE FROM {table} WHERE {doubled} RETURNING {KEY}, count), "
-                f"added AS (INSERT INTO {table} ({KEY}, count) SELECT {KEY}, sum(count) FROM gone GROUP BY {KEY}) "
-                "SELECT count(*) FROM gone"
-            )
-            return cursor.fetchone()[0]
         cursor.execute(f"DELETE FROM {table} WHERE {doubled} RETURNING {KEY}, count")
         rows = cursor.fetchall()
         sums: Counter = Counter()

@@ -30,6 +30,8 @@ def _flat(params):
     for value in params or ():
         if isinstance(value, list | tuple):
             yield from _flat(value)
+        elif isinstance(value, str) and value.startswith("{") and value.endswith("}"):  # an array literal of ids
+            yield from (int(part) for part in value[1:-1].split(",") if part.isdigit())
         else:
             yield value
 
