@@ -236,21 +236,21 @@ def load_setup(as_of: date, per_user: int) -> dict:
     ids the clients post."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
 
     from accounts.models import Account
+    from engage.tokens import make_token
     from statuses.models import AccountStatusType, StatusReason
 
     user, _ = get_user_model().objects.get_or_create(username="bench-load")
     user.groups.add(Group.objects.get(name="Administrators"))
-    token, _ = Token.objects.get_or_create(user=user)
+    _, key = make_token(user, name="bench load")
     ids = list(Account.objects.filter(status_type__backend_status="active").order_by("-pk")
                .values_list("pk", flat=True)[:8 * per_user])
     types = {t: AccountStatusType.objects.filter(backend_status=t).order_by("pk").first().pk
              for t in ("active", "suspended")}
     reasons = {"suspended": StatusReason.objects.get(name="Non-payment").pk,
                "active": StatusReason.objects.get(name="Payment received").pk}
-    return {"token": token.key, "accounts": [ids[i::8] for i in range(8)], "types": types, "reasons": reasons,
+    return {"token": key, "accounts": [ids[i::8] for i in range(8)], "types": types, "reasons": reasons,
             "today": as_of.isoformat()}
 
 if __name__ == "__main__":

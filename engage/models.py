@@ -60,7 +60,20 @@ class AuditAction(models.TextChoices):
     CREATE = "create", "Created"
     UPDATE = "update", "Changed"
     DELETE = "delete", "Deleted"
+    SIGN_IN_LOCKED = "sign_in_locked", "Sign-in locked"
     SIGN_IN_UNLOCKED = "sign_in_unlocked", "Sign-in unlocked"
+    USER_CREATED = "user_created", "User created"
+    USER_CHANGED = "user_changed", "User changed"
+    USER_ROLE_CHANGED = "user_role_changed", "Role changed"
+    USER_DEACTIVATED = "user_deactivated", "User deactivated"
+    USER_REACTIVATED = "user_reactivated", "User reactivated"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled", "Two factors turned on"
+    TWO_FACTOR_REMOVED = "two_factor_removed", "Two factors turned off"
+    RECOVERY_CODES_RENEWED = "recovery_codes_renewed", "Recovery codes renewed"
 
 
 class AuditEntry(models.Model):
@@ -119,3 +132,78 @@ class OnceKey(models.Model):
 
     def __str__(self):
         return f"{self.user_id} {self.key} → {self.status}"
+
+
+class ApiToken(models.Model):
+    """A named API token (SPEC §1): `Authorization: Token <key>`. Only the key's SHA-256 is stored; the key
+    itself is shown once, when it is made. It may expire, records its last use (to the minute), and is
+    revoked by setting `revoked_at` (the row stays, for the audit log and the user's list)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)  # sha256 hex of the key
+    prefix = models.CharField(max_length=8)  # the key's first characters, to recognise it in a list
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "API token"
+        indexes = [models.Index(fields=["user", "-id"], name="api_token_user_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class UserAccess(models.Model):
+    """What Engage keeps per user beside Django's user: `must_change_password` after an Administrator set the
+    password (the user chooses their own at the next sign-in)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="engage_access"
+    )
+    must_change_password = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "user access"
+        verbose_name_plural = "user access"
+
+    def __str__(self):
+        return f"access of user {self.user_id}"
+
+
+class SignedInSession(models.Model):
+    """A session a user signed in with (engage/sessions.py): what "end this user's sessions" deletes on a role
+    change, a deactivation or a password reset, whatever the session engine."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"session of user {self.user_id} since {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class SignInGuard(models.Model):
+    """Failed sign-ins counted per user name (across all addresses) and per address (across user names),
+    SPEC §1; engage/sign_in_guard.py decides the delay and the locks. One row per key, updated under a row
+    lock, so parallel guesses are counted one by one."""
+
+    class Kind(models.TextChoices):
+        USER = "user", "User name"
+        ADDRESS = "address", "Address"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=150)  # the user name as typed, lower-cased; or the client address
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="sign_in_guard_key")]
+        indexes = [models.Index(fields=["last_failure_at"], name="sign_in_guard_time_idx")]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}: {self.failures} failures{' (locked)' if self.locked_at else ''}"

@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Account, BulkStatusJob, StatusChange
@@ -18,6 +17,7 @@ from billing.models import Invoice, Package, Payment, UsageRecord, UserPackage
 from dunning.models import CollectionStep
 from engage.audit import action_choices, audit_actor, audit_record, json_safe, object_type_choices, snapshot
 from engage.models import AuditEntry
+from engage.tokens import make_token
 from statuses.models import AccountStatusType, StatusReason
 from tests.accounts.factories import give_package, make_account, reason, status_type
 
@@ -321,7 +321,7 @@ def test_bill_account_on_the_tools_page_records_the_invoice(support_client, supp
 
 
 def test_a_token_authenticated_write_records_the_tokens_user(admin_user):
-    key = Token.objects.get_or_create(user=admin_user)[0].key
+    key = make_token(admin_user, name="test")[1]
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     start = last_id()

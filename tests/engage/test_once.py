@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import Invoice, Payment, UsageRecord, UserPackage
 from engage.models import OnceKey
 from engage.once import prune_once_keys
+from engage.tokens import make_token
 from tests.accounts.factories import give_package, make_account, reason, status_type
 from tests.concurrency import run_at_once
 from tests.conftest import TEST_TODAY
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_today")]
 
 def token_client(user) -> APIClient:
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {make_token(user, name='test')[1]}")
     return api
 
 
@@ -178,7 +178,7 @@ def test_a_preview_does_not_use_up_the_token_of_the_form_it_previews(support_cli
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_five_requests_at_once_with_one_key_make_one_payment(support_user):
     account = make_account()
-    key = Token.objects.create(user=support_user).key
+    key = make_token(support_user, name="test")[1]
 
     def post():
         api = APIClient()

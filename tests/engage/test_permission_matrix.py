@@ -18,7 +18,6 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import UserRateThrottle
 
@@ -27,6 +26,7 @@ from accounts.engine import account_change_status
 from billing.models import Payment
 from dunning.steps import step_create
 from engage.clock import today
+from engage.tokens import make_token
 from statuses.rules import ChangeOption
 from tests.accounts.factories import give_package, make_account, reason, status_type
 from tests.billing.factories import UsageRecordFactory
@@ -285,7 +285,7 @@ class Caller:
         self.page = Client(raise_request_exception=False)  # a 500 is a mismatch to list, not a crash
         self.api = APIClient(raise_request_exception=False)
         if role == SUPPORT:
-            self.api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+            self.api.credentials(HTTP_AUTHORIZATION=f"Token {make_token(user, name='matrix')[1]}")
         elif user is not None:
             self.api.force_authenticate(user)
 

@@ -28,7 +28,6 @@ from pathlib import Path
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from accounts.engine.notifications import EMAIL
 from accounts.models import Account
@@ -36,6 +35,7 @@ from engage import broker
 from engage.celery import app
 from engage.models import OutboxMessage
 from engage.outbox import HANDOVER_GRACE, deliver, hand_over, relay
+from engage.tokens import make_token
 from provisioning.models import OPEN_STATES, JobState, ProvisioningJob, SwitchEntry
 from provisioning.passes import provisioning_pass
 from statuses.rules import ChangeOption, switch_state
@@ -196,7 +196,7 @@ def test_requests_stay_fast_with_the_broker_refused_or_hung_and_nothing_is_lost_
     cookie = SimpleCookie()
     cookie[settings.SESSION_COOKIE_NAME] = client.cookies[settings.SESSION_COOKIE_NAME].value
     session = cookie.output(attrs=[], header="").strip()
-    token = Token.objects.create(user=admin_user).key
+    token = make_token(admin_user, name="test")[1]
     assert not app.conf.task_always_eager  # the workers fixture: tasks go to the broker
 
     refused, hung = RefusingPort(), HungBroker()
