@@ -30,10 +30,17 @@ env = environ.Env(
     ENGAGE_PROVISIONING_CONCURRENCY=(int, 8),
     ENGAGE_PROVISIONING_BATCH=(int, 5000),
     ENGAGE_PAYMENT_TERMS_DAYS=(int, 14),
-    ENGAGE_LOGIN_FAILURE_LIMIT=(int, 5),
+    ENGAGE_LOGIN_DELAY_AFTER=(int, 3),
+    ENGAGE_LOGIN_FAILURE_LIMIT=(int, 10),
+    ENGAGE_LOGIN_ADDRESS_LIMIT=(int, 30),
     ENGAGE_LOGIN_LOCKOUT_MINUTES=(int, 15),
     ENGAGE_API_RATE=(str, "600/minute"),
-    ENGAGE_TRUSTED_PROXIES=(int, 0),
+    ENGAGE_API_BAD_TOKEN_RATE=(str, "20/minute"),
+    ENGAGE_TRUSTED_PROXIES=(list, []),
+    ENGAGE_ADMIN_SITE=(bool, False),
+    ENGAGE_REQUIRE_TWO_FACTOR=(bool, None),
+    ENGAGE_SESSION_IDLE_MINUTES=(int, 30),
+    ENGAGE_SESSION_MAX_HOURS=(int, 12),
     ENGAGE_PASS_PARTS=(int, 4),
 )
 
@@ -42,14 +49,20 @@ PRODUCTION = DJANGO_ENV == "production"
 
 if PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
-    if len(SECRET_KEY) < 50:
+    # Refused outright, not warned about: a short key, one of few distinct characters, or Django's own default.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 10 or SECRET_KEY.startswith("django-insecure-"):
         raise ImproperlyConfigured(
-            "DJANGO_ENV=production needs DJANGO_SECRET_KEY (at least 50 random characters)."
+            "DJANGO_ENV=production needs DJANGO_SECRET_KEY: at least 50 random characters, not repeated ones "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
 else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-only-insecure-key-not-for-production")
 
 DEBUG = env("DJANGO_DEBUG") if env("DJANGO_DEBUG") is not None else not PRODUCTION
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DJANGO_ENV=production refuses DJANGO_DEBUG=true: the debug page shows settings and code to anyone."
+    )
 ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -63,13 +76,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS and JS as the app's static files
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "health_check",
-    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "engage",
     "statuses",
     "accounts",
@@ -88,32 +102,47 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session proved a second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "engage.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages (it says why a session ended): idle and absolute session limits, a new password owed,
+    # and the second factor Administrators must prove when ENGAGE_REQUIRE_TWO_FACTOR is on.
+    "engage.sessions.SessionLimitsMiddleware",
     # After sign-in and messages: a POST with an Idempotency-Key or a form's one-time token happens once.
     "engage.once.OnceOnlyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "engage.middleware.LoginRequiredMiddleware",
-    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
-    "axes.middleware.AxesMiddleware",
 ]
 
-# django-axes counts failed sign-ins per user name and address together: after ENGAGE_LOGIN_FAILURE_LIMIT
-# failures that pair is locked out for ENGAGE_LOGIN_LOCKOUT_MINUTES (Setup → Locked sign-ins unlocks it).
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_FAILURE_LIMIT = env("ENGAGE_LOGIN_FAILURE_LIMIT")
-AXES_COOLOFF_TIME = timedelta(minutes=env("ENGAGE_LOGIN_LOCKOUT_MINUTES"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
-AXES_CLIENT_IP_CALLABLE = "engage.client_address.client_address"
-# Reverse proxies in front of the app (each appends to X-Forwarded-For): 1 behind one nginx or load balancer.
+# Failed sign-ins (engage/sign_in_guard.py, SPEC §1). Per user name across all addresses: after
+# ENGAGE_LOGIN_DELAY_AFTER failures each further try waits a growing delay (2, 4, 8 … seconds, at most 5
+# minutes); at ENGAGE_LOGIN_FAILURE_LIMIT the user name is locked until an Administrator (Setup → Locked
+# sign-ins) or `manage.py sign_in_unlock` lifts it. Per address across user names: ENGAGE_LOGIN_ADDRESS_LIMIT
+# failures within ENGAGE_LOGIN_LOCKOUT_MINUTES lock the address for that long. A user who proves a second
+# factor (an authenticator code or a recovery code) with the right password signs in through either lock.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+ENGAGE_LOGIN_DELAY_AFTER = max(1, env("ENGAGE_LOGIN_DELAY_AFTER"))
+ENGAGE_LOGIN_FAILURE_LIMIT = max(ENGAGE_LOGIN_DELAY_AFTER, env("ENGAGE_LOGIN_FAILURE_LIMIT"))
+ENGAGE_LOGIN_ADDRESS_LIMIT = max(1, env("ENGAGE_LOGIN_ADDRESS_LIMIT"))
+ENGAGE_LOGIN_LOCKOUT = timedelta(minutes=max(1, env("ENGAGE_LOGIN_LOCKOUT_MINUTES")))
+# The reverse proxies in front of the app, by address or network (10.0.0.0/8, 172.16.0.0/12, 127.0.0.1):
+# X-Forwarded-For is read only on a connection from one of them, right to left, skipping them; the first
+# address that is not a declared proxy is the client's. Empty (the default): the connection's address.
 ENGAGE_TRUSTED_PROXIES = env("ENGAGE_TRUSTED_PROXIES")
+# Django admin (/admin/) is off unless turned on; when on, its sign-in is Engage's (the same guard and factors).
+ENGAGE_ADMIN_SITE = env("ENGAGE_ADMIN_SITE")
+# Administrators must enrol and prove a second factor (TOTP) to use their session: on by default in production.
+ENGAGE_REQUIRE_TWO_FACTOR = (
+    env("ENGAGE_REQUIRE_TWO_FACTOR") if env("ENGAGE_REQUIRE_TWO_FACTOR") is not None else PRODUCTION
+)
+OTP_TOTP_ISSUER = env.str("ENGAGE_TOTP_ISSUER", default="Engage")
+# A session ends after ENGAGE_SESSION_IDLE_MINUTES without a request, and ENGAGE_SESSION_MAX_HOURS after its
+# sign-in whatever happens (engage/sessions.py).
+ENGAGE_SESSION_IDLE = timedelta(minutes=max(1, env("ENGAGE_SESSION_IDLE_MINUTES")))
+ENGAGE_SESSION_MAX_AGE = timedelta(hours=max(1, env("ENGAGE_SESSION_MAX_HOURS")))
+SESSION_COOKIE_AGE = int(ENGAGE_SESSION_MAX_AGE.total_seconds())
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files; the one inline
 # <style> (the statistics chart's) carries the request's nonce. No inline script or event handler anywhere.
@@ -181,7 +210,7 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -223,7 +252,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="engage@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so that an anonymous request is told 401 with WWW-Authenticate: Token.
-        "rest_framework.authentication.TokenAuthentication",
+        "engage.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["engage.permissions.IsStaffRole"],
@@ -235,7 +264,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # Each token (or signed-in user) may make ENGAGE_API_RATE requests; more answer 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env("ENGAGE_API_RATE")},
+    "DEFAULT_THROTTLE_RATES": {"user": env("ENGAGE_API_RATE"), "bad_token": env("ENGAGE_API_BAD_TOKEN_RATE")},
     "EXCEPTION_HANDLER": "engage.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -330,8 +359,6 @@ LOGGING = {
     # Django's own console handler would print every django.* record a second time through the root.
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
-        # django-axes logs every sign-in at INFO; its failures and lock-outs are WARNING.
-        "axes": {"level": "WARNING"},
     },
 }
 

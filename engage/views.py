@@ -1,6 +1,7 @@
 """Base views every app builds on: role checks, the home page, Setup's index, and a generic
 NetBox-style list / edit / bulk-delete trio that a model's pages only configure."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import redirect_to_login
@@ -16,8 +17,8 @@ from django.views.generic import TemplateView
 
 from .errors import DomainError, add_to_form
 from .limits import parse_id
-from .lockouts import locked_sign_ins, sign_in_unlock
 from .roles import is_administrator, is_staff_role
+from .sign_in_guard import locks_now, unlock
 
 
 class StaffRequiredMixin(UserPassesTestMixin):
@@ -218,16 +219,19 @@ class BulkDeleteView(AdministratorRequiredMixin, View):
 
 
 class LockedSignInsView(AdministratorRequiredMixin, View):
-    """Setup → Locked sign-ins: who is locked out now, and Unlock."""
+    """Setup → Locked sign-ins: user names locked or slowed down, addresses locked, and Unlock."""
 
     def get(self, request):
-        return render(request, "setup/locked_sign_ins.html", {"attempts": locked_sign_ins(), "nav": "setup"})
+        return render(request, "setup/locked_sign_ins.html", {
+            "locks": locks_now(), "nav": "setup", "failure_limit": settings.ENGAGE_LOGIN_FAILURE_LIMIT,
+            "address_limit": settings.ENGAGE_LOGIN_ADDRESS_LIMIT,
+        })
 
     def post(self, request):
         try:
-            attempt = sign_in_unlock(attempt_id=parse_id(request.POST.get("attempt")))
+            row = unlock(guard_id=parse_id(request.POST.get("guard")))
         except DomainError as err:
             messages.error(request, err.message)
         else:
-            messages.success(request, f"Unlocked “{attempt.username}” from {attempt.ip_address}.")
+            messages.success(request, f"Lifted the lock on {row.get_kind_display().lower()} “{row.key}”.")
         return redirect("lockouts")
