@@ -21,10 +21,11 @@ from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
 from .models import OnceKey
+from .tokens import ApiTokenAuthentication
 
 HEADER = "Idempotency-Key"
 FORM_FIELD = "once_token"
@@ -102,7 +103,7 @@ def _user(request):
     auth = get_authorization_header(request).split()
     if len(auth) == 2 and auth[0].lower() == b"token":
         try:
-            return TokenAuthentication().authenticate_credentials(auth[1].decode())[0]
+            return ApiTokenAuthentication().authenticate_credentials(auth[1].decode())[0]
         except (AuthenticationFailed, UnicodeDecodeError):
             return None
     return None

@@ -353,7 +353,7 @@ def test_every_audited_model_is_an_object_type_on_the_filter():
     models = [AccountStatusType, StatusReason, Account, StatusChange, Package, UserPackage, UsageRecord, Invoice,
               Payment, BulkStatusJob, CollectionStep]
     assert sorted(value for value, _label in object_type_choices()) == sorted(
-        [str(m._meta.verbose_name) for m in models] + ["sign-in lock-out"])
+        [str(m._meta.verbose_name) for m in models] + ["user", "API token", "two-factor sign-in", "sign-in lock-out"])
 
 
 def test_every_action_the_apps_register_is_on_the_filter_with_its_label():

@@ -33,7 +33,8 @@ def test_beat_runs_every_registered_entry_with_a_registered_task():
         assert app.conf.beat_schedule[entry.entry]["schedule"] == entry.when
     housekeeping = {p.task for p in schedule() if p.name is None}
     assert housekeeping == {"engage.outbox.relay", "engage.tasks.prune_pass_runs_task",
-                            "engage.tasks.prune_once_keys_task", "accounts.tasks.fold_status_counters_task",
+                            "engage.tasks.prune_once_keys_task", "engage.tasks.prune_sign_ins_task",
+                            "accounts.tasks.fold_status_counters_task",
                             "reporting.tasks.fold_reason_counts_task"}
 
 
