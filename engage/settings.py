@@ -272,9 +272,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Account status types, status changes, billing and provisioning. [← Back to Engage](/accounts/)\n\n"
         "**Signing in.** In the browser the API uses your Engage session. A program sends a token: "
-        "`Authorization: Token <key>`. An administrator creates a user's token with "
-        "`python manage.py drf_create_token <username>` (or in Django admin → Tokens); keep it secret, "
-        "and delete it there to revoke it. Lists are paged (`limit`, `offset` or `cursor`); errors answer "
+        "`Authorization: Token <key>`. Make one at [Your sign-in → API tokens](/me/tokens/) (a name, an optional "
+        "expiry; the key is shown once), or with `python manage.py api_token <username> --name <name>`; keep it "
+        "secret, and revoke it there (Administrators: Setup → Users). Wrong tokens are throttled per address. "
+        "Lists are paged (`limit`, `offset` or `cursor`); errors answer "
         "`{\"detail\": message}` or `{field: [messages]}`."
     ),
     "VERSION": "1.0.0",
