@@ -222,7 +222,7 @@ def reset_password(user, *, actor=None) -> str:
     their own at their next sign-in, and their sessions end. Administrators change their own on /me/password/."""
     locked = _lock(user)
     if actor is not None and actor.pk == locked.pk:
-        raise DomainError("Change your own password under My account → Password, with your current one.")
+        raise DomainError("Change your own password under Your sign-in → Password, with your current one.")
     password = generate_password()
     _check_password(password, locked)
     locked.set_password(password)
