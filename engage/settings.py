@@ -6,6 +6,7 @@ DJANGO_ENV=production refuses to start without a secret key and turns on the dep
 """
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
@@ -130,7 +131,14 @@ ENGAGE_LOGIN_LOCKOUT = timedelta(minutes=max(1, env("ENGAGE_LOGIN_LOCKOUT_MINUTE
 # The reverse proxies in front of the app, by address or network (10.0.0.0/8, 172.16.0.0/12, 127.0.0.1):
 # X-Forwarded-For is read only on a connection from one of them, right to left, skipping them; the first
 # address that is not a declared proxy is the client's. Empty (the default): the connection's address.
-ENGAGE_TRUSTED_PROXIES = env("ENGAGE_TRUSTED_PROXIES")
+ENGAGE_TRUSTED_PROXIES = [item.strip() for item in env("ENGAGE_TRUSTED_PROXIES") if item.strip()]
+for _proxy in ENGAGE_TRUSTED_PROXIES:
+    try:
+        ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ENGAGE_TRUSTED_PROXIES: {_proxy!r} is not an address or network (e.g. 172.16.0.0/12,127.0.0.1)."
+        ) from None
 # Django admin (/admin/) is off unless turned on; when on, its sign-in is Engage's (the same guard and factors).
 ENGAGE_ADMIN_SITE = env("ENGAGE_ADMIN_SITE")
 # Administrators must enrol and prove a second factor (TOTP) to use their session: on by default in production.
@@ -263,7 +271,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "engage.api_paging.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     # Each token (or signed-in user) may make ENGAGE_API_RATE requests; more answer 429 with Retry-After.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["engage.tokens.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env("ENGAGE_API_RATE"), "bad_token": env("ENGAGE_API_BAD_TOKEN_RATE")},
     "EXCEPTION_HANDLER": "engage.errors.api_exception_handler",
 }

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 from .client_address import client_address
 
@@ -47,6 +47,17 @@ def usable(tokens):
     """Tokens that still open the API: not revoked, not expired."""
     now = timezone.now()
     return tokens.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
+
+
+class TokenRateThrottle(UserRateThrottle):
+    """ENGAGE_API_RATE for each token on its own (a user's two programs do not share one allowance); for
+    the session, the user."""
+
+    def get_cache_key(self, request, view):
+        token_id = getattr(request.auth, "pk", None)
+        if token_id is not None and request.user.is_authenticated:
+            return self.cache_format % {"scope": self.scope, "ident": f"token-{token_id}"}
+        return super().get_cache_key(request, view)
 
 
 class BadTokenThrottle(SimpleRateThrottle):

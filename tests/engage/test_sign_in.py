@@ -241,6 +241,9 @@ def test_each_token_is_throttled_on_its_own(monkeypatch, ana, django_user_model)
     answers = [first.get("/api/v1/statistics/").status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
     assert second.get("/api/v1/statistics/").status_code == 200  # another token has its own allowance
+    same_user = APIClient()
+    same_user.credentials(HTTP_AUTHORIZATION=f"Token {make_token(ana, name='second program')[1]}")
+    assert same_user.get("/api/v1/statistics/").status_code == 200  # so does the same user's other token
 
 
 def test_a_session_ends_after_30_idle_minutes_and_after_12_hours(ana, time_machine):
