@@ -73,8 +73,6 @@ class SignInView(View):
     template_name = "registration/login.html"
 
     def get(self, request):
-        if request.user.is_authenticated:
-            return redirect(_next_url(request, request.GET.get("next")))
         return self._page(request, SignInForm(), next_url=request.GET.get("next", ""))
 
     def post(self, request):

@@ -15,6 +15,7 @@ from . import two_factor
 from .errors import DomainError
 from .forms import AccessibleForm
 from .roles import is_administrator
+from .views import StaffRequiredMixin
 
 
 class CodeForm(AccessibleForm):
@@ -34,7 +35,7 @@ class PasswordForm(AccessibleForm):
 
 
 @method_decorator([sensitive_post_parameters("code", "password"), never_cache], name="dispatch")
-class TwoFactorView(View):
+class TwoFactorView(StaffRequiredMixin, View):
     template_name = "engage/two_factor.html"
 
     def get(self, request):

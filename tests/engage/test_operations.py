@@ -211,7 +211,8 @@ def test_the_image_installs_from_the_lock_and_runs_as_a_non_root_user():
     assert {".venv", "var", ".git", "test-results", ".env"} <= set(ignored)
 
 
-def test_staff_user_creates_a_user_in_a_role_and_moves_or_deactivates_them(client, monkeypatch):
+def test_staff_user_creates_a_user_in_a_role_and_moves_or_deactivates_them(client, monkeypatch, admin_user):
+    # admin_user: another active Administrator, so that ana, once one, may be deactivated
     import io
 
     from django.contrib.auth import get_user_model
@@ -229,6 +230,8 @@ def test_staff_user_creates_a_user_in_a_role_and_moves_or_deactivates_them(clien
     assert list(get_user_model().objects.get(username="ana").groups.values_list("name", flat=True)) == [
         "Administrators"
     ]
+    assert client.get("/setup/")["Location"].startswith("/login/")  # the role change ended her session
+    client.post("/login/", {"username": "ana", "password": "Tr0ub4dour&3-horse"})
     assert client.get("/setup/").status_code == 200
 
     call_command("staff_user", "ana", "--deactivate", stdout=out)
