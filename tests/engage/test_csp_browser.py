@@ -125,6 +125,19 @@ def test_every_main_page_keeps_to_the_content_security_policy(live_server, brows
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").count() == 1
 
+    # The Users pages and Your sign-in: a user's page, a new token's key, the two-factor QR code.
+    _visit(page, f"{base}/setup/users/{admin_user.pk}/", "admin1")
+    _visit(page, f"{base}/me/", "Your sign-in")
+    _visit(page, f"{base}/me/password/", "Change password")
+    _visit(page, f"{base}/me/tokens/", "API tokens")
+    page.fill("#id_name", "csp walk")
+    page.click("[data-testid=create-token]")
+    page.wait_for_load_state("networkidle")
+    _visit(page, f"{base}/me/two-factor/", "Two-factor sign-in")
+    page.click("button:has-text('Set up two-factor sign-in')")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("[data-testid=qr-code] svg").is_visible()
+
     # The chart is drawn with its own (nonce-carrying) styles: legend type size and colours, lines unfilled.
     _visit(page, f"{base}/statistics/", "Statistics")
     chart = page.locator("[data-testid=chart] svg")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts.engine import account_change_status
@@ -17,6 +18,7 @@ from tests.browser import axe_violations, login, restore_installation_defaults, 
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
+User = get_user_model()
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -51,6 +53,12 @@ def _tour(base, account, pending_pk):
         page.locator("[data-testid=preview]").wait_for()
         settled(page)
 
+    def start_two_factor(page):
+        if page.locator("button:has-text('Set up two-factor sign-in')").count():
+            page.click("button:has-text('Set up two-factor sign-in')")
+            page.wait_for_load_state("networkidle")
+        page.locator("[data-testid=qr-code] svg").wait_for()
+
     return [
         ("list", f"{base}/accounts/", None),
         ("overview", f"{base}/accounts/{account.pk}/", None),
@@ -66,6 +74,11 @@ def _tour(base, account, pending_pk):
         ("collections-exemption", f"{base}/accounts/{account.pk}/collections-exemption/", None),
         ("setup-collection-steps", f"{base}/setup/collection-steps/", None),
         ("audit", f"{base}/audit/", None),
+        ("setup-users", f"{base}/setup/users/", None),
+        ("setup-user", f"{base}/setup/users/{User.objects.get(username='admin1').pk}/", None),
+        ("your-sign-in", f"{base}/me/", None),
+        ("your-api-tokens", f"{base}/me/tokens/", None),
+        ("two-factor-set-up", f"{base}/me/two-factor/", start_two_factor),
     ]
 
 
@@ -135,6 +148,6 @@ def test_login_labels_are_not_red_before_anything_is_typed(live_server, browser_
     page.goto(f"{live_server.url}/login/")
     label = page.locator("label[for=id_username]")
     assert label.evaluate("el => getComputedStyle(el).color") == "rgb(33, 37, 41)"
-    assert label.inner_text() == "Username"
+    assert label.inner_text() == "User name"
     assert label.evaluate("el => getComputedStyle(el, '::after').content") == '" (required)"'
     assert page.get_attribute("#id_username", "required") is not None
