@@ -224,14 +224,7 @@ def reset_password(user, *, actor=None) -> str:
     if actor is not None and actor.pk == locked.pk:
         raise DomainError("Change your own password under Your sign-in → Password, with your current one.")
     password = generate_password()
-    _check_password(password, locked)
-    locked.set_password(password)
-    locked.save(update_fields=["password"])
-    was = _set_must_change(locked, True)
-    sessions = end_sessions(locked)
-    audit_record(action=AuditAction.PASSWORD_RESET, obj=locked, object_type=USER,
-                 before={"must_change_password": was},
-                 after={"password": "generated", "must_change_password": True, "sessions_ended": sessions})
+    _replace_password(locked, password, must_change=True, how="generated")
     return password
 
 
@@ -240,15 +233,21 @@ def set_password(user, password: str):
     """A password typed by whoever runs `manage.py staff_user` (the recovery of a forgotten one): validated; the
     user's sessions end. The user is not asked to change it (whoever runs the command is trusted with it)."""
     locked = _lock(user)
+    _replace_password(locked, password, must_change=False, how="set")
+    return locked
+
+
+def _replace_password(locked, password: str, *, must_change: bool, how: str) -> None:
+    """Someone else set the user's password (the caller holds the user's lock): validated, sessions ended,
+    recorded (never the password itself)."""
     _check_password(password, locked)
     locked.set_password(password)
     locked.save(update_fields=["password"])
-    was = _set_must_change(locked, False)
+    was = _set_must_change(locked, must_change)
     sessions = end_sessions(locked)
     audit_record(action=AuditAction.PASSWORD_RESET, obj=locked, object_type=USER,
                  before={"must_change_password": was},
-                 after={"password": "set", "must_change_password": False, "sessions_ended": sessions})
-    return locked
+                 after={"password": how, "must_change_password": must_change, "sessions_ended": sessions})
 
 
 @transaction.atomic

@@ -18,17 +18,10 @@ from rest_framework.test import APIClient
 from engage import two_factor
 from engage.models import AuditEntry, SignInGuard
 from engage.tokens import make_token
+from tests.engage.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "Tr0ub4dour&3-horse"
-
-
-@pytest.fixture
-def ana(django_user_model):
-    user = django_user_model.objects.create_user("ana", "ana@example.net", PASSWORD)
-    user.groups.add(Group.objects.get(name="Support"))
-    return user
 
 
 @pytest.fixture

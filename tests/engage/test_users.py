@@ -19,19 +19,12 @@ from engage import two_factor, users
 from engage.clock import today
 from engage.models import ApiToken, AuditEntry, UserAccess
 from engage.tokens import make_token
+from tests.engage.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "Tr0ub4dour&3-horse"
 SHORT = "Qz7!xkpL"  # 8 characters: Django's default minimum, below Engage's 12
 TOO_SHORT = "This password is too short. It must contain at least 12 characters."
-
-
-@pytest.fixture
-def ana(django_user_model):
-    user = django_user_model.objects.create_user("ana", "ana@example.net", PASSWORD)
-    user.groups.add(Group.objects.get(name="Support"))
-    return user
 
 
 def sign_in(username="ana", password=PASSWORD) -> Client:
