@@ -60,7 +60,13 @@ def prune_signed_in_sessions() -> int:
 
 
 def password_chosen(request) -> None:
+    """After the user changed their own password (update_session_auth_hash gave the session a new key): no new
+    password is owed, and the session is recorded under its new key, so that end_sessions still finds it."""
     request.session[MUST_CHANGE_PASSWORD] = False
+    request.session.save()
+    SignedInSession.objects.update_or_create(
+        session_key=request.session.session_key, defaults={"user": request.user}
+    )
 
 
 class SessionLimitsMiddleware:
