@@ -317,3 +317,15 @@ def test_parallel_guesses_queue_on_the_counter_and_each_is_judged_in_turn(ana):
     answers = run_at_once(*(guess(i) for i in range(5)))
     assert sorted(answers) == [200, 429, 429, 429, 429]
     assert SignInGuard.objects.get(kind="user", key="ana").failures == 3
+
+
+def test_required_two_factors_hold_back_an_administrator_who_has_not_proved_them(settings, admin_client, support_user):
+    settings.ENGAGE_REQUIRE_TWO_FACTOR = True
+    page = admin_client.get("/accounts/")
+    assert page.status_code == 302 and page["Location"] == "/me/two-factor/"
+    api = admin_client.get("/api/v1/statistics/")  # the session in the API too
+    assert api.status_code == 403 and "two-factor" in api.json()["detail"]
+    assert admin_client.get("/me/two-factor/").status_code == 200
+    support = Client()
+    support.force_login(support_user)
+    assert support.get("/accounts/").status_code == 200  # the setting asks it of Administrators
