@@ -2,6 +2,7 @@ from django import forms
 
 from billing.models import PaymentMethod
 from engage.forms import AccessibleForm
+from engage.input_fields import PageDateField
 from engage.limits import DESCRIPTION_MAX_CHARS, NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption
@@ -12,9 +13,7 @@ def _types(allowed):
 
 
 def _date_field(**kwargs):
-    return forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}), **kwargs
-    )
+    return PageDateField(label="Date", **kwargs)
 
 
 class StatusPickForm(AccessibleForm):
@@ -100,7 +99,7 @@ class PaymentForm(AccessibleForm):
         label="Amount", max_digits=12, decimal_places=2, widget=forms.NumberInput(attrs={"class": "form-control",
                                                                                       "step": "0.01", "min": "0.01"})
     )
-    paid_on = _date_field(help_text="The day the money was received: today or earlier.")
+    paid_on = _date_field(what="Date", help_text="The day the money was received: today or earlier.")
     method = forms.ChoiceField(choices=[("", "Choose a method…"), *PaymentMethod.choices],
                                widget=forms.Select(attrs={"class": "form-select"}))
     reference = forms.CharField(label="Reference", required=False, max_length=DESCRIPTION_MAX_CHARS,

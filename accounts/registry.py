@@ -52,6 +52,9 @@ register_api(
         "v1_bulk_status_changes_save_create": "Run a checked bulk status change",
         "v1_bulk_status_changes_skipped_list": "List the accounts a bulk status change skipped, and why",
     },
-    conflicts={("post", "/api/v1/accounts/{account_id}/status-changes/"), ("delete", "/api/v1/status-changes/{id}/")},
+    conflicts={
+        ("post", "/api/v1/accounts/{account_id}/status-changes/"), ("delete", "/api/v1/status-changes/{id}/"),
+        ("post", "/api/v1/bulk-status-changes/{id}/save/"), ("post", "/api/v1/bulk-status-changes/{id}/cancel/"),
+    },
 )
 register_role_permissions("accounts", support=["view", "add", "change"])

@@ -39,6 +39,6 @@ register_api(
         "v1_packages_list": "List the package catalogue",
         "v1_packages_create": "Add a package to the catalogue",
     },
-    conflicts={("post", "/api/v1/accounts/{account_id}/bill/")},
+    conflicts={("post", "/api/v1/accounts/{account_id}/bill/"), ("post", "/api/v1/accounts/{account_id}/payments/")},
 )
 register_role_permissions("billing", support=["view", "add", "change"])

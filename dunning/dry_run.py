@@ -20,6 +20,7 @@ from accounts.models import Account
 from billing.proration import ZERO
 from engage.business_day import run_pass_for
 from engage.clock import today
+from engage.limits import check_date
 from statuses.rules import ChangeOption, StatusChangeState
 
 from .models import PASS_NAME, CollectionAction, CollectionEpisode, CollectionStep, StepRun
@@ -76,8 +77,9 @@ class Plan:
 
 
 def collections_dry_run(day: date, *, limit: int = LIST_MAX) -> Plan:
-    """The collections pass for `day`, run and rolled back. Raises PassGoesBack for a day before its last
-    success (the pass would refuse it)."""
+    """The collections pass for `day` (a business date, SPEC §9: DomainError outside the bounds), run and rolled
+    back. Raises PassGoesBack for a day before its last success (the pass would refuse it)."""
+    day = check_date(day, field="date", label="The day of the pass")
     plan = Plan(day, steps=list(steps_in_order()))
     with transaction.atomic():
         runs_before = StepRun.objects.aggregate(last=Max("pk"))["last"] or 0

@@ -10,6 +10,7 @@ from accounts.models import Account
 from engage.clock import today
 from engage.errors import DomainError, add_to_form
 from engage.forms import AccessibleForm
+from engage.input_fields import PageDateField
 from engage.limits import EXEMPTION_NOTE_MAX_CHARS
 from engage.views import StaffRequiredMixin
 
@@ -18,15 +19,13 @@ from .exemptions import exemption_set
 
 
 class DryRunForm(AccessibleForm):
-    date = forms.DateField(label="Pass of", required=False,
-                           widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-                           help_text="The day the pass runs for (today when empty).")
+    date = PageDateField(label="Pass of", what="The day of the pass", required=False,
+                         help_text="The day the pass runs for (today when empty).")
 
 
 class ExemptionForm(AccessibleForm):
-    until = forms.DateField(label="Exempt until", required=False,
-                            widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-                            help_text="Inclusive. No collection step runs for this account until the day after.")
+    until = PageDateField(label="Exempt until", what="Exempt until", required=False,
+                          help_text="Inclusive. No collection step runs for this account until the day after.")
     note = forms.CharField(label="Note", required=False, max_length=EXEMPTION_NOTE_MAX_CHARS,
                            widget=forms.TextInput(attrs={"class": "form-control"}),
                            help_text="Why: a promise to pay, a dispute, a hardship arrangement.")
@@ -68,6 +67,10 @@ class ExemptionView(StaffRequiredMixin, View):
         if "end" in data:
             data["until"], data["note"] = "", ""
         form = ExemptionForm(data)
+        if form.is_valid() and "end" not in data and form.cleaned_data["until"] is None:
+            # Only "End the exemption" ends it: a form sent without a date changes nothing.
+            form.add_error("until", "Give the last day of the exemption" + (
+                ", or press “End the exemption”." if account.collections_exempt_until else "."))
         if not form.is_valid():
             return self._render(request, account, form, status=400)
         try:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views import View
 
 from .audit import action_choices, action_label, changed, object_type_choices
+from .input_fields import PageDateFilter
 from .keyset import keyset_page
 from .limits import MAX_ID, parse_id
 from .models import AuditEntry
@@ -51,12 +52,8 @@ class AuditFilter(django_filters.FilterSet):
         field_name="account_id", label="Account id", min_value=1, max_value=MAX_ID,
         widget=forms.NumberInput(attrs={"placeholder": "Account id", "class": "form-control"}),
     )
-    date_from = django_filters.DateFilter(
-        label="From", method="from_day", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-    )
-    date_to = django_filters.DateFilter(
-        label="To", method="to_day", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-    )
+    date_from = PageDateFilter(label="From", what="From", method="from_day")
+    date_to = PageDateFilter(label="To", what="To", method="to_day")
 
     class Meta:
         model = AuditEntry

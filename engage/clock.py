@@ -6,7 +6,7 @@ from datetime import date
 
 from django.utils import timezone
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)  # ASCII digits only: not "２０２６-１２-０１"
 
 
 def today() -> date:
@@ -14,8 +14,8 @@ def today() -> date:
 
 
 def parse_iso_date(value: str) -> date:
-    """Exactly YYYY-MM-DD (ValueError otherwise): not 20261128, not 2026-W48-6, which
-    date.fromisoformat also reads."""
+    """Exactly YYYY-MM-DD and a real day (ValueError otherwise): not 20261128 nor 2026-W48-6, which Python
+    3.11's date.fromisoformat also reads, nor 2026-1-1, which strptime's %m and %d read."""
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
     return date.fromisoformat(value)

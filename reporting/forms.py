@@ -1,6 +1,7 @@
 from django import forms
 
 from engage.errors import DomainError, add_to_form
+from engage.input_fields import PageDateField
 
 from .statistics import resolve_period
 
@@ -8,12 +9,8 @@ from .statistics import resolve_period
 class StatisticsPeriodForm(forms.Form):
     """The statistics page's period for status changes per reason; both dates default (last 30 days)."""
 
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
-    )
-    end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
-    )
+    start = PageDateField(label="From", what="The start of the period", required=False)
+    end = PageDateField(label="To", what="The end of the period", required=False)
 
     def __init__(self, *args, today, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from billing.payments import account_standing
 from engage.clock import today
+from engage.input_fields import ApiDateField, ApiModelSerializer, ApiSerializer
 from engage.limits import ACCOUNT_NAME_MAX_CHARS, NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 from statuses.rules import ChangeOption, StatusChangeState
@@ -10,11 +11,11 @@ from statuses.rules import ChangeOption, StatusChangeState
 from ..models import Account, StatusChange
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(ApiModelSerializer):
     backend_status = serializers.CharField(source="status_type.backend_status", read_only=True)
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all(), required=False)
     bill_day = serializers.IntegerField(min_value=1, max_value=28)
-    name = serializers.CharField(max_length=ACCOUNT_NAME_MAX_CHARS)
+    name = serializers.CharField(max_length=ACCOUNT_NAME_MAX_CHARS, error_messages={"blank": "Name is required."})
 
     class Meta:
         model = Account
@@ -72,10 +73,10 @@ class BilledBeforeSerializer(serializers.Serializer):
                                  help_text="Each period's line: only when the request asked for `?detail=lines`.")
 
 
-class StatusChangeRequestSerializer(serializers.Serializer):
+class StatusChangeRequestSerializer(ApiSerializer):
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all())
     option = serializers.ChoiceField(choices=ChangeOption.choices)
-    effective_date = serializers.DateField(required=False, allow_null=True)
+    effective_date = ApiDateField(required=False, allow_null=True)
     reason = serializers.PrimaryKeyRelatedField(queryset=StatusReason.objects.all(), required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_CHARS)
     version = serializers.IntegerField(

@@ -83,9 +83,10 @@ class StatusChangePreviewView(APIView):
                    responses={200: StatusChangeOutcomeSerializer})
     def post(self, request, account_id):
         get_object_or_404(Account, pk=account_id)
-        detail = request.query_params.get("detail", "")
-        if detail not in ("", "lines"):
-            raise ValidationError({"detail": ["Give detail=lines, or leave it out."]})
+        detail = request.query_params.get("detail")
+        if detail not in (None, "lines"):
+            # A string, as every {"detail": …} answer is (the parameter's name is the error's key).
+            raise ValidationError({"detail": "Give detail=lines, or leave it out."})
         args, _version = _request_args(request, account_id)
         outcome = preview_status_change(**args, lines=detail == "lines")
         return Response(StatusChangeOutcomeSerializer(_outcome(outcome)).data)

@@ -3,6 +3,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
 from engage.api_paging import BoundedCursorPagination
+from engage.input_fields import StrictFilterBackend
 
 from .. import services
 from ..filters import AccountFilter
@@ -22,6 +23,7 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     pagination_class = NewestFirst
     http_method_names = ["get", "post", "patch", "head", "options"]
 
+    filter_backends = [StrictFilterBackend]
     filterset_class = AccountFilter
     queryset = Account.objects.select_related("status_type")
 

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from engage.input_fields import PageDateField
 from engage.limits import NOTE_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
 
@@ -24,10 +25,7 @@ class BulkStatusForm(forms.Form):
         help_text="Required to cancel or suspend.",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    effective_date = forms.DateField(
-        label="Date", required=False, help_text="Only for Specific date.",
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
-    )
+    effective_date = PageDateField(label="Date", required=False, help_text="Only for Specific date.")
     note = forms.CharField(
         required=False, max_length=NOTE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"})
     )

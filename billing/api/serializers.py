@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from engage.input_fields import ApiDateField, ApiModelSerializer, ApiSerializer
 from engage.limits import (
     DESCRIPTION_MAX_CHARS,
     MAX_AMOUNT,
@@ -37,7 +38,7 @@ def _money(*, allow_negative=False, **kwargs):
     )
 
 
-class PackageSerializer(serializers.ModelSerializer):
+class PackageSerializer(ApiModelSerializer):
     name = serializers.CharField(max_length=PACKAGE_NAME_MAX_CHARS)
     price = _money()
 
@@ -54,15 +55,16 @@ class UserPackageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserPackageCreateSerializer(serializers.Serializer):
+class UserPackageCreateSerializer(ApiSerializer):
     package = serializers.PrimaryKeyRelatedField(queryset=Package.objects.all())
     price = _money(required=False)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
-    start_date = serializers.DateField(required=False)
+    start_date = ApiDateField(what="Start date", required=False)
 
 
-class UsageRecordSerializer(serializers.ModelSerializer):
+class UsageRecordSerializer(ApiModelSerializer):
     amount = _money(allow_negative=True)  # a negative amount is an adjustment
+    occurred_on = ApiDateField(what="Date")
     description = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True, default="")
 
     class Meta:
@@ -109,7 +111,8 @@ class BillResultSerializer(serializers.Serializer):
 class PaymentSerializer(serializers.ModelSerializer):
     amount = _money(allow_negative=True, read_only=True)
     method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
-    reverses = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The payment a reversal takes back.")
+    reverses = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The payment a reversal takes back; null on a payment received.")
 
     class Meta:
         model = Payment
@@ -117,12 +120,12 @@ class PaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PaymentCreateSerializer(serializers.Serializer):
+class PaymentCreateSerializer(ApiSerializer):
     """A payment received (amount > 0); or, with `reverses` and a `reason`, the reversal of a mistaken one
     (amount and date are then the reversed payment's amount, negative, and today)."""
 
     amount = _money(required=False)
-    paid_on = serializers.DateField(required=False)
+    paid_on = ApiDateField(what="Date", required=False)
     method = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
     reference = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True, default="")
     reverses = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)

@@ -3,6 +3,7 @@ needs, prospect targets, reasons that do not apply) are dunning.steps', the same
 
 from rest_framework import serializers
 
+from engage.input_fields import ApiModelSerializer
 from engage.limits import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from statuses.models import AccountStatusType, StatusReason
 
@@ -10,7 +11,7 @@ from ..models import CollectionAction, CollectionStep
 from ..steps import STEP_OPTIONS
 
 
-class CollectionStepSerializer(serializers.ModelSerializer):
+class CollectionStepSerializer(ApiModelSerializer):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     position = serializers.IntegerField(
         required=False, allow_null=True,

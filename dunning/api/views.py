@@ -1,7 +1,7 @@
 """Collections API for the support desk: the dry run of a day's pass, and an account's exemption. Thin: the
 rules are in dry_run.py and exemptions.py."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.models import Account
 from engage.account_model import account_id_or_404
 from engage.clock import today
+from engage.input_fields import ApiDateField, ApiSerializer, date_parameter
 from engage.limits import EXEMPTION_NOTE_MAX_CHARS, MONEY_DECIMAL_PLACES, TOTAL_MAX_DIGITS
 from engage.permissions import IsStaffRole
 
@@ -17,7 +18,8 @@ from ..exemptions import exemption_set
 
 
 class DryRunQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text="The day of the pass (YYYY-MM-DD); today when absent.")
+    date = ApiDateField(what="The day of the pass", required=False,
+                        help_text="The day of the pass (YYYY-MM-DD); today when absent.")
 
 
 class PlannedSerializer(serializers.Serializer):
@@ -65,7 +67,7 @@ class DryRunView(APIView):
 
     permission_classes = [IsStaffRole]
 
-    @extend_schema(parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD; today when absent")],
+    @extend_schema(parameters=[date_parameter("date", "The day of the pass; today when absent.")],
                    responses=DryRunSerializer)
     def get(self, request):
         query = DryRunQuerySerializer(data=request.query_params)
@@ -85,14 +87,19 @@ class DryRunView(APIView):
         }).data)
 
 
-class ExemptionSerializer(serializers.Serializer):
-    until = serializers.DateField(allow_null=True, required=False,
-                                  help_text="Inclusive; null (or absent) ends the exemption.")
-    note = serializers.CharField(max_length=EXEMPTION_NOTE_MAX_CHARS, allow_blank=True, required=False)
+class ExemptionSerializer(ApiSerializer):
+    # Required: an empty body ({}) changes nothing; ending an exemption is said with until null.
+    until = ApiDateField(what="Exempt until", allow_null=True, required=True,
+                         help_text="The last day of the exemption (inclusive); null ends the exemption.",
+                         error_messages={"required": "Give until: the last day of the exemption (YYYY-MM-DD), or "
+                                                     "null to end the exemption."})
+    note = serializers.CharField(max_length=EXEMPTION_NOTE_MAX_CHARS, allow_blank=True, required=False,
+                                 help_text="Why the account is exempt (required with a date).")
 
 
 class ExemptionView(APIView):
-    """An account's exemption from collections: GET it, POST `{until, note}` to set it (until null ends it)."""
+    """An account's exemption from collections: GET it, POST `{until, note}` to set it, `{until: null}` to end it
+    (a body without `until` is a 400 and changes nothing)."""
 
     permission_classes = [IsStaffRole]
 
@@ -103,10 +110,11 @@ class ExemptionView(APIView):
 
     @extend_schema(request=ExemptionSerializer, responses=ExemptionSerializer)
     def post(self, request, account_id):
+        account_id = account_id_or_404(account_id)
         serializer = ExemptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = exemption_set(account_id=account_id_or_404(account_id), today=today(),
-                                until=serializer.validated_data.get("until"),
+        account = exemption_set(account_id=account_id, today=today(),
+                                until=serializer.validated_data["until"],
                                 note=serializer.validated_data.get("note", ""))
         return Response(ExemptionSerializer({"until": account.collections_exempt_until,
                                              "note": account.collections_exempt_note}).data)

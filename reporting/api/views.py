@@ -1,14 +1,14 @@
 """GET /api/v1/statistics/: the sidebar's Account Statistics rows (SPEC §9), and with ?start=&end= also
 the applied status changes per reason in that period."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dunning.aging import latest_aging
 from engage.clock import today
+from engage.input_fields import ApiDateField, date_parameter
 from statuses.rules import BackendStatus
 
 from ..selectors import account_statistics
@@ -36,8 +36,8 @@ class StatisticsPeriodSerializer(serializers.Serializer):
 
 
 class StatisticsQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = ApiDateField(what="The start of the period", required=False)
+    end = ApiDateField(what="The end of the period", required=False)
 
     def validate(self, attrs):
         start, end = resolve_period(attrs.get("start"), attrs.get("end"), today=today())
@@ -50,11 +50,9 @@ class StatisticsView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "start", OpenApiTypes.DATE, description="With start and/or end: also status changes per reason "
-                "(applied, dated in the period); the missing bound defaults to a 30-day period ending today."
-            ),
-            OpenApiParameter("end", OpenApiTypes.DATE, description="Last day of the period (inclusive)."),
+            date_parameter("start", "With start and/or end: also status changes per reason (applied, dated in the "
+                           "period); the missing bound defaults to a 30-day period ending today."),
+            date_parameter("end", "Last day of the period (inclusive)."),
         ],
         responses={
             200: PolymorphicProxySerializer(

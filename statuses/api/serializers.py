@@ -1,11 +1,13 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from engage.input_fields import ApiModelSerializer
+
 from ..models import AccountStatusType, StatusReason
 from ..rules import BackendStatus
 
 
-class StatusTypeSerializer(serializers.ModelSerializer):
+class StatusTypeSerializer(ApiModelSerializer):
     # Shapes only: the rules and their messages (length, uniqueness, URL scheme, default, prospect) are the
     # services', the same as on the Setup pages.
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
@@ -34,7 +36,7 @@ class BackendStatusesField(serializers.ListField):
     child = serializers.ChoiceField(choices=BackendStatus.choices)
 
 
-class StatusReasonSerializer(serializers.ModelSerializer):
+class StatusReasonSerializer(ApiModelSerializer):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     backend_statuses = BackendStatusesField(allow_empty=True)
 

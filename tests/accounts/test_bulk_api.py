@@ -87,7 +87,7 @@ def test_a_filter_selects_every_matching_account(api_admin):
     ({"account_ids": []}, "account_ids"),
     ({"account_ids": ["x"]}, "account_ids"),
     ({"numbers": []}, "numbers"),
-    ({"filter": {"backend_status": "nonsense"}}, "detail"),
+    ({"filter": {"backend_status": "nonsense"}}, "filter"),
     ({"account_ids": [1], "reason": None}, "reason"),
     ({"account_ids": [1], "option": "sometime"}, "option"),
     ({"account_ids": list(range(1, 1003))}, "account_ids"),

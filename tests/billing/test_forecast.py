@@ -88,5 +88,6 @@ def test_the_lines_come_on_request_and_a_wrong_detail_is_refused(admin_client):
     lines = admin_client.post(f"{url}?detail=lines", body, content_type="application/json").json()
     assert [(x["period_start"], x["amount"]) for x in lines["billed_before"][0]["lines"]] == [
         ("2031-06-05", "10.00"), ("2031-07-05", "10.00"), ("2031-08-05", "10.00"), ("2031-09-05", "10.00")]
-    refused = admin_client.post(f"{url}?detail=everything", body, content_type="application/json")
-    assert refused.status_code == 400 and refused.json() == {"detail": ["Give detail=lines, or leave it out."]}
+    for wrong in ("everything", ""):
+        refused = admin_client.post(f"{url}?detail={wrong}", body, content_type="application/json")
+        assert refused.status_code == 400 and refused.json() == {"detail": "Give detail=lines, or leave it out."}

@@ -442,6 +442,10 @@ def test_invalid_filters_show_a_form_error_and_no_500(admin_client, params):
 def test_extreme_dates_are_no_error(admin_client):
     _fill(2)
     response = admin_client.get(AUDIT, {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+    # Business dates are from 1990 to 2199 on every page (SPEC §9): a clear error beside the field, not a 500.
+    assert response.status_code == 400
+    assert "From must be from 1990-01-01 to 2199-12-31." in response.content.decode()
+    response = admin_client.get(AUDIT, {"date_from": "1990-01-01", "date_to": "2199-12-31"})
     assert response.status_code == 200 and len(response.context["entries"]) == 2
 
 

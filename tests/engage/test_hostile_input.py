@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account, StatusChange
 from billing.models import ChargeLine, Package, UsageRecord, UserPackage
+from engage.api_paging import NOT_OURS
 from statuses.models import AccountStatusType, StatusReason
 from tests.accounts.factories import make_account, reason, status_type
 
@@ -47,7 +48,7 @@ def test_a_forged_cursor_is_a_400(api_support, cursor):
     make_account()
     response = api_support.get(f"/api/v1/accounts/?cursor={cursor}")
     assert response.status_code == 400
-    assert response.json() == {"cursor": ["This cursor is not one this list gave out."]}
+    assert response.json() == {"cursor": [NOT_OURS]}
 
 
 def test_the_cursor_the_list_gave_out_still_pages(api_support):

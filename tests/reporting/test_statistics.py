@@ -274,9 +274,12 @@ def test_the_default_period_is_the_last_30_days(support_client, api_support):
     [
         ({"start": "2031-03-10", "end": "2031-03-01"}, "ends (2031-03-01) before it starts (2031-03-10)", "end",
          "ends (2031-03-01) before it starts (2031-03-10)"),
-        ({"start": "2031-02-30"}, "From: Enter a valid date", "start", "Use one of these formats"),
-        ({"start": "yesterday", "end": "2031-03-01"}, "From: Enter a valid date", "start", "wrong format"),
-        ({"end": "2031-13-01"}, "To: Enter a valid date", "end", "wrong format"),
+        ({"start": "2031-02-30"}, "From: The start of the period must be a date (YYYY-MM-DD).", "start",
+         "The start of the period must be a date (YYYY-MM-DD)."),
+        ({"start": "yesterday", "end": "2031-03-01"}, "From: The start of the period must be a date (YYYY-MM-DD).",
+         "start", "The start of the period must be a date (YYYY-MM-DD)."),
+        ({"end": "2031-13-01"}, "To: The end of the period must be a date (YYYY-MM-DD).", "end",
+         "The end of the period must be a date (YYYY-MM-DD)."),
     ],
 )
 def test_bad_period_is_a_clear_400_on_the_page_and_in_the_api(
