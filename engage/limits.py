@@ -2,7 +2,7 @@
 them from here. A value outside them is refused with a DomainError naming its field; nothing is saved."""
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -47,11 +47,37 @@ DETAIL_MAX_CHARS = 5000  # what a pass run records of itself
 
 # A note keeps its line breaks and tabs (a textarea sends them); every other Cc or Cf character is refused.
 _NOTE_ALLOWED = {"\n", "\t"}
+# Refused in any text beside Cc and Cf: the line and paragraph separators (U+2028, U+2029), which break a line
+# where nothing shows one (and a JSON string or a CSV cell where nobody expects it), and a lone surrogate (Cs),
+# which no database column can hold.
+_HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp", "Cs")
+
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt): drawn as nothing at all. Beside them
+# the braille blank U+2800, a symbol that is drawn as an empty cell.
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)
+_BLANK_SYMBOLS = {"\u2800"}
+
+
+def _ignorable(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _IGNORABLE)
+
+
+def visible(ch: str) -> bool:
+    """A character that shows: a letter, a digit, a punctuation mark or a symbol (Unicode L, N, P, S), and not
+    one drawn as nothing (a Hangul filler U+3164, a braille blank U+2800, …)."""
+    return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_SYMBOLS and not _ignorable(ch)
 
 
 def check_date(value, *, field: str, label: str) -> date:
-    """A business date from FIRST_DATE to LAST_DATE: a date, or exactly YYYY-MM-DD."""
-    if not isinstance(value, date):
+    """A business date from FIRST_DATE to LAST_DATE: a date, or exactly YYYY-MM-DD (clock.parse_iso_date)."""
+    if isinstance(value, datetime):
+        value = value.date()
+    elif not isinstance(value, date):
         try:
             value = parse_iso_date(value)
         except (TypeError, ValueError):
@@ -94,17 +120,20 @@ def check_quantity(value, *, field: str = "quantity") -> int:
 
 
 def hidden_characters(text: str, *, allowed=frozenset()) -> list[str]:
-    """The control and format characters (Unicode Cc, Cf) of `text`, as U+XXXX, except `allowed`."""
+    """The control and format characters (Unicode Cc, Cf) and the line and paragraph separators (Zl, Zp) of
+    `text`, as U+XXXX, except `allowed`."""
     return [
         f"U+{ord(ch):04X}"
         for ch in text
-        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf")
+        if ch not in allowed and unicodedata.category(ch) in _HIDDEN_CATEGORIES
     ]
 
 
 def check_text(value, *, field: str, label: str, max_chars: int, required: bool = False,
                multiline: bool = False) -> str:
-    """Trimmed text of at most max_chars without control or bidirectional-format characters."""
+    """The one rule for names, notes and descriptions, on pages, in the API and in commands: trimmed; no
+    control, invisible formatting or line separator characters (a multiline note keeps its line breaks and
+    tabs); at least one visible character when not empty; at most max_chars."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -112,13 +141,18 @@ def check_text(value, *, field: str, label: str, max_chars: int, required: bool 
     text = value.replace("\r\n", "\n").strip() if multiline else value.strip()
     hidden = hidden_characters(text, allowed=_NOTE_ALLOWED if multiline else frozenset())
     if hidden:
-        shown = ", ".join(dict.fromkeys(hidden))
-        raise DomainError(f"{label} must not contain control or invisible formatting characters ({shown}).",
-                          field=field)
+        examples = "right-to-left overrides, zero-width spaces, line separators" if multiline else (
+            "tabs, line breaks, right-to-left overrides")
+        raise DomainError(f"{label} cannot contain control or invisible formatting characters ({examples}, …): "
+                          f"{', '.join(dict.fromkeys(hidden))}.", field=field)
     if required and not text:
         raise DomainError(f"{label} is required.", field=field)
+    if text and not any(visible(ch) for ch in text):
+        blanks = ", ".join(dict.fromkeys(f"U+{ord(ch):04X}" for ch in text if ch != " "))
+        raise DomainError(f"{label} must contain a visible character (a letter, a digit or a sign), not only "
+                          f"blanks or fillers: {blanks}.", field=field)
     if len(text) > max_chars:
-        raise DomainError(f"{label} must be at most {max_chars} characters.", field=field)
+        raise DomainError(f"{label} must be at most {max_chars} characters (it has {len(text):,}).", field=field)
     return text
 
 

@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from engage.errors import DomainError
 from engage.limits import IMAGE_URL_MAX_CHARS as IMAGE_URL_MAX
 from engage.limits import NAME_MAX_CHARS as NAME_MAX
-from engage.limits import hidden_characters
+from engage.limits import check_text, hidden_characters
 
 NAME_REQUIRED = "Name is required."
 IMAGE_URL_MESSAGE = "Image URL must be an http:// or https:// address, or a site path starting with /."
@@ -21,22 +22,13 @@ def _has_control_chars(value: str) -> bool:
 
 
 def clean_name(value) -> str:
-    """Trimmed, NFC-normalised, 1–100 characters, no control characters (uniqueness is the service's)."""
-    name = unicodedata.normalize("NFC", str(value or "")).strip()
-    if not name:
-        raise ValidationError(NAME_REQUIRED, code="required")
-    if len(name) > NAME_MAX:
-        raise ValidationError(
-            f"Name must be at most {NAME_MAX} characters (it has {len(name):,}).", code="max_length"
-        )
-    hidden = hidden_characters(name)
-    if hidden:
-        raise ValidationError(
-            "Name cannot contain control or invisible formatting characters (tabs, line breaks, "
-            f"right-to-left overrides, …): {', '.join(dict.fromkeys(hidden))}.",
-            code="invalid",
-        )
-    return name
+    """NFC-normalised, then the one text rule (limits.check_text): trimmed, 1–100 characters, no control or
+    invisible characters, at least one visible one (uniqueness is the service's)."""
+    try:
+        return check_text(unicodedata.normalize("NFC", str(value or "")), field="name", label="Name",
+                          max_chars=NAME_MAX, required=True)
+    except DomainError as err:
+        raise ValidationError(err.message, code="required" if err.message == NAME_REQUIRED else "invalid") from None
 
 
 def validate_image_url(value: str) -> None:

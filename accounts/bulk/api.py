@@ -7,10 +7,10 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engage.errors import DomainError
+from engage.input_fields import ApiDateField, ApiSerializer
 from engage.limits import NOTE_MAX_CHARS, NUMBER_MAX_CHARS, SEARCH_MAX_CHARS
 from statuses.models import AccountStatusType, StatusReason
-from statuses.rules import ChangeOption
+from statuses.rules import BackendStatus, ChangeOption
 
 from ..models import BulkStatusItem, BulkStatusJob
 from .services import (
@@ -24,21 +24,23 @@ from .services import (
 )
 
 
-class BulkFilterSerializer(serializers.Serializer):
+class BulkFilterSerializer(ApiSerializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=SEARCH_MAX_CHARS)
     status_type = serializers.IntegerField(required=False, min_value=1)
-    backend_status = serializers.CharField(required=False, allow_blank=True, max_length=16)
+    backend_status = serializers.ChoiceField(choices=BackendStatus.choices, required=False, allow_blank=True)
 
 
-class BulkRequestSerializer(serializers.Serializer):
+class BulkRequestSerializer(ApiSerializer):
     account_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False,
                                         max_length=MAX_TICKED, help_text="Chosen accounts (at most 1,000).")
     numbers = serializers.ListField(child=serializers.CharField(max_length=NUMBER_MAX_CHARS), required=False,
-                                    max_length=MAX_CSV_NUMBERS, help_text="Account numbers (unknown ones are skipped).")
+                                    max_length=MAX_CSV_NUMBERS,
+                                    help_text="Account numbers (unknown ones are skipped), checked as an uploaded "
+                                              "file's are: no control or invisible characters.")
     filter = BulkFilterSerializer(required=False, help_text="Every account the accounts list's filter matches.")
     status_type = serializers.PrimaryKeyRelatedField(queryset=AccountStatusType.objects.all())
     option = serializers.ChoiceField(choices=ChangeOption.choices)
-    effective_date = serializers.DateField(required=False, allow_null=True)
+    effective_date = ApiDateField(required=False, allow_null=True)
     reason = serializers.PrimaryKeyRelatedField(queryset=StatusReason.objects.all(), required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_CHARS)
     dry_run = serializers.BooleanField(default=True, help_text="true: check only (then POST …/save/); false: run.")
@@ -88,9 +90,7 @@ class BulkJobListView(generics.ListAPIView):
         if "account_ids" in data:
             selection["account_ids"] = data["account_ids"]
         elif "numbers" in data:
-            if not data["numbers"]:
-                raise DomainError("Give at least one account number.", field="numbers")
-            selection["csv_numbers"] = list(dict.fromkeys(data["numbers"]))
+            selection["csv_numbers"] = data["numbers"]  # checked as a file's are (services.check_numbers)
         else:
             selection["filter_params"] = {k: str(v) for k, v in data["filter"].items() if v not in ("", None)}
         job, created = bulk_change_submit(

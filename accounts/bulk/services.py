@@ -12,7 +12,9 @@ resumes after the last chunk that committed, and nothing is applied twice.
     bulk_change_run(job.pk)       # the Celery task's body: the dry run, or the run once saved
 """
 
+import csv
 import hashlib
+import io
 import json
 import logging
 from collections import Counter, defaultdict
@@ -28,7 +30,7 @@ from engage import broker
 from engage.audit import audit_actor, audit_record, user_of
 from engage.clock import today
 from engage.errors import ConflictError, DomainError
-from engage.limits import ERROR_MAX_CHARS, MESSAGE_MAX_CHARS, NUMBER_MAX_CHARS
+from engage.limits import ERROR_MAX_CHARS, MESSAGE_MAX_CHARS, NUMBER_MAX_CHARS, visible
 from engage.outbox import handler, outbox_add
 from statuses.rules import ChangeOutcome
 
@@ -48,31 +50,58 @@ OPEN_STATES = (Job.State.CHECKING, Job.State.QUEUED, Job.State.RUNNING, Job.Stat
 RUN_KIND = "accounts.bulk_status_job"
 
 
+def _shown(text: str) -> str:
+    """A value as a message may show it: each character that does not print as U+XXXX (a right-to-left override
+    would turn the message round)."""
+    return "".join(ch if ch.isprintable() else f"<U+{ord(ch):04X}>" for ch in text)
+
+
+def check_numbers(numbers: list[str], *, field: str) -> list[str]:
+    """Account numbers as a file or a request gives them, the one rule for both: each at most NUMBER_MAX_CHARS
+    characters that print (no control, invisible formatting or separator character) with one that shows; the
+    same number twice counts once. Raises DomainError naming `field`."""
+    for place, number in enumerate(numbers, 1):
+        if not (isinstance(number, str) and 0 < len(number) <= NUMBER_MAX_CHARS and number.isprintable()
+                and any(visible(ch) for ch in number)):
+            raise DomainError(f"Number {place:,}, “{_shown(str(number)[:NUMBER_MAX_CHARS])}”, is not an account "
+                              f"number: at most {NUMBER_MAX_CHARS} characters that print, without control or "
+                              "invisible characters.", field=field)
+    return list(dict.fromkeys(numbers))
+
+
 def parse_numbers(raw: bytes) -> list[str]:
-    """Account numbers from an uploaded file: one per line, or a CSV whose `number` column holds them (its
-    first column otherwise); blank lines dropped. Raises DomainError with what is wrong."""
+    """Account numbers from an uploaded file: one per line, or a CSV (RFC 4180: a cell in double quotes may
+    hold commas, quotes doubled and line breaks) whose `number` column holds them (its first column
+    otherwise); blank rows dropped. Raises DomainError with what is wrong."""
     if len(raw) > MAX_CSV_BYTES:
         raise DomainError(f"The file is larger than {MAX_CSV_BYTES // 1_000_000} MB.", field="file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DomainError("The file is not UTF-8 text: save it as CSV (UTF-8).", field="file") from None
-    rows = [line.split(",") for line in text.splitlines() if line.strip()]
-    if not rows:
-        raise DomainError("The file holds no account numbers.", field="file")
-    header = [cell.strip().strip('"').lower() for cell in rows[0]]
-    column = header.index("number") if "number" in header else 0
-    if "number" in header:
-        rows = rows[1:]
-    numbers = [row[column].strip().strip('"') for row in rows if len(row) > column and row[column].strip()]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows, column = [], 0
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if not rows and column == 0 and "number" in (header := [cell.strip().lower() for cell in row]):
+                column = header.index("number")
+                rows.append(None)  # the header: not a number
+                continue
+            rows.append(row)
+            if len(rows) > MAX_CSV_NUMBERS + 1:
+                break
+    except csv.Error as err:
+        raise DomainError(f"Line {reader.line_num:,} of the file is not CSV ({err}): a cell that holds a comma, "
+                          "a quote or a line break goes in double quotes, each quote in it doubled.",
+                          field="file") from None
+    numbers = [row[column].strip() for row in rows if row is not None and len(row) > column and row[column].strip()]
     if not numbers:
         raise DomainError("The file holds no account numbers.", field="file")
     if len(numbers) > MAX_CSV_NUMBERS:
         raise DomainError(f"At most {MAX_CSV_NUMBERS:,} account numbers per file.", field="file")
-    bad = next((n for n in numbers if len(n) > NUMBER_MAX_CHARS or not n.isprintable()), None)
-    if bad is not None:
-        raise DomainError(f"“{bad[:NUMBER_MAX_CHARS]}” is not an account number.", field="file")
-    return list(dict.fromkeys(numbers))
+    return check_numbers(numbers, field="file")
 
 
 def _key(**parts) -> str:
@@ -100,6 +129,9 @@ def _selection(account_ids, filter_params, csv_numbers):
         text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in params.items()) or "all accounts"
         text = f"Matching: {text}"[:MESSAGE_MAX_CHARS]
         return Job.Selection.FILTER, {"filter": {k: str(v) for k, v in params.items()}}, text
+    csv_numbers = check_numbers(list(csv_numbers), field="numbers")
+    if not csv_numbers:
+        raise DomainError("Give at least one account number.", field="numbers")
     return Job.Selection.CSV, {"numbers": csv_numbers}, f"{len(csv_numbers):,} account numbers from a file"
 
 
