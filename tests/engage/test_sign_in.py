@@ -301,7 +301,7 @@ def test_production_refuses_debug_and_a_weak_secret_key():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_parallel_guesses_queue_on_the_counter_and_each_is_judged_in_turn(ana):
     """Five wrong passwords at once, two failures before the delay starts: the first is counted (the third
     failure), and the other four, judged after it under the row lock, wait for the delay: 429, not counted.
