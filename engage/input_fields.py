@@ -134,9 +134,13 @@ def _json_type_problem(field, value) -> str | None:
     return None
 
 
+# Text may be empty (allow_blank decides), a list is its items, a date says "must be a date" itself.
+_MAY_BE_EMPTY = (serializers.CharField, serializers.ListField, serializers.DateField)
+
+
 # A serializer's JSON body typed as its schema says: a value of another JSON type is a 400 naming the field, before
-# DRF would convert it; a query string or form body (all text) is read as DRF reads it. (Comments, not docstrings,
-# on these three classes: drf-spectacular would describe every request component with an inherited docstring.)
+# DRF would convert it; in a form body (all text) an empty value is refused where DRF would drop it. (Comments, not
+# docstrings, on these three classes: drf-spectacular would describe every request component with an inherited one.)
 class StrictJson:
     def to_internal_value(self, data):
         writable = [f.field_name for f in self.fields.values() if not f.read_only]
@@ -144,14 +148,21 @@ class StrictJson:
             # An edit that names no field (an empty body, a body that is not one) changes nothing: say so.
             raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
                 f"Nothing to change: give at least one of {', '.join(writable)}."]})
+        errors = {}
         if isinstance(data, Mapping) and not html.is_html_input(data):
-            errors = {}
             for field in self.fields.values():
                 if not field.read_only and field.field_name in data:
                     if problem := _json_type_problem(field, data[field.field_name]):
                         errors[field.field_name] = [problem]
-            if errors:
-                raise serializers.ValidationError(errors)
+        elif html.is_html_input(data):
+            # A form body is all text: DRF reads an empty value of a number, a choice, a yes/no or an id as "not
+            # given" (or null); it is a value that was meant and lost. Leave the field out instead.
+            for field in self.fields.values():
+                if (not field.read_only and data.get(field.field_name) == ""
+                        and not isinstance(field, _MAY_BE_EMPTY) and not getattr(field, "allow_blank", False)):
+                    errors[field.field_name] = ["Give a value, or leave the field out."]
+        if errors:
+            raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 

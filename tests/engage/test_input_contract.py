@@ -477,3 +477,14 @@ def test_the_exemption_page_ends_it_only_with_its_button(support_client):
     assert Account.objects.get().collections_exempt_until == until
     assert support_client.post(url, {"end": "1"}).status_code == 302
     assert Account.objects.get().collections_exempt_until is None
+
+
+def test_an_empty_form_field_that_is_not_text_is_a_400_not_left_out(api_admin):
+    """DRF reads `is_active=` in a form body as "not given" (and creates an active reason); it is a value lost."""
+    response = api_admin.post("/api/v1/status-reasons/", {"name": "Dispute", "backend_statuses": ["active"],
+                                                          "is_active": ""}, format="multipart")
+    assert (response.status_code, response.json()) == (400, {"is_active": ["Give a value, or leave the field out."]})
+    assert not StatusReason.objects.filter(name="Dispute").exists()
+    left_out = api_admin.post("/api/v1/status-reasons/", {"name": "Dispute", "backend_statuses": ["active"]},
+                              format="multipart")
+    assert left_out.status_code == 201
