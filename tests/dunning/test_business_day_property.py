@@ -115,9 +115,15 @@ def passes_at_night(time_machine, day, order=PASSES):
         scheduled_run(name, day)
 
 
+def _sorted(rows) -> list:
+    """Rows in order, a None (a usage line's period, an open episode's end) before any value beside it: plain
+    sorted() compares None with a date when the columns before it tie, and fails."""
+    return sorted(rows, key=lambda row: tuple((value is not None, value) for value in row))
+
+
 def outcome(ids) -> dict:
     return {
-        "lines": sorted(ChargeLine.objects.filter(account_id__in=ids).values_list(
+        "lines": _sorted(ChargeLine.objects.filter(account_id__in=ids).values_list(
             "account_id", "kind", "amount", "period_start", "period_end", "status_change__effective_date")),
         "invoices": sorted((a.invoice.account_id, a.invoice.issued_on, a.invoice.total, a.paid, a.state)
                            for account_id in ids for a in account_invoices(account_id)),
@@ -125,11 +131,11 @@ def outcome(ids) -> dict:
                                                                                               "next_bill_date")),
         "accounts": list(Account.objects.filter(pk__in=ids).order_by("pk").values_list(
             "pk", "status_type__name", "cancelled_on")),
-        "changes": sorted(StatusChange.objects.filter(account_id__in=ids).values_list(
+        "changes": _sorted(StatusChange.objects.filter(account_id__in=ids).values_list(
             "account_id", "to_type__name", "effective_date", "state", "option", "source", "reason__name")),
-        "episodes": sorted(CollectionEpisode.objects.filter(account_id__in=ids).values_list(
+        "episodes": _sorted(CollectionEpisode.objects.filter(account_id__in=ids).values_list(
             "account_id", "started_on", "ended_on", "outcome")),
-        "step_runs": sorted(StepRun.objects.filter(episode__account_id__in=ids).values_list(
+        "step_runs": _sorted(StepRun.objects.filter(episode__account_id__in=ids).values_list(
             "episode__account_id", "step_name", "ran_on", "outcome")),
         "e-mails": sorted((m.kind, tuple(sorted((k, str(v)) for k, v in m.payload.items() if k != "change_id")))
                           for m in OutboxMessage.objects.filter(kind__in=["dunning.reminder",
