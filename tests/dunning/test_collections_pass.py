@@ -444,3 +444,20 @@ def test_reading_the_aging_costs_two_queries_whatever_the_accounts(django_assert
     run_collections_pass(as_of=T)
     with django_assert_num_queries(2):
         assert latest_aging().accounts == 7
+
+
+def test_the_demo_keeps_its_overdue_invoices_unpaid_when_the_accounts_have_been_billed_before():
+    """make run's accounts have months of invoices: paying each account's whole bill settled the overdue invoice
+    first (payments settle the oldest) and left a newer one, not yet due, open: the demo said 5 and found 2."""
+    from django.core.management import call_command
+
+    for i in range(9):
+        account = make_account(name=f"Billed {i}")
+        Invoice.objects.create(account=account, issued_on=T - timedelta(days=60), due_on=T - timedelta(days=46),
+                               total=Decimal("10.00"))
+        Invoice.objects.create(account=account, issued_on=T - timedelta(days=2), due_on=T + timedelta(days=12),
+                               total=Decimal("10.00"))
+    call_command("seed_collections_demo")
+    plan = collections_dry_run(T)
+    assert plan.overdue_accounts == 5
+    assert sorted(a.overdue_days for a in plan.accounts) == [9, 16, 26, 45, 95]

@@ -35,18 +35,28 @@ class Command(BaseCommand):
                     status_type=AccountStatusType.objects.filter(backend_status=BackendStatus.SUSPENDED).first(),
                     reason=StatusReason.objects.get(name__iexact="Non-payment"), option=ChangeOption.PRORATED)
         day = today()
-        # The demo's customers have paid what they were billed (each on its latest invoice's day) …
-        owed = (Invoice.objects.values("account_id").annotate(total=Sum("total"), last=Max("issued_on"))
-                .filter(total__gt=0))
-        Payment.objects.bulk_create([
-            Payment(account_id=row["account_id"], amount=row["total"], paid_on=min(row["last"], day),
-                    method=PaymentMethod.DIRECT_DEBIT, reference="Demo")
-            for row in owed
-        ])
-        # … except a few, each with an unpaid invoice past its due date.
+        # A few customers owe an invoice past its due date; they paid only what fell due before it. (A payment
+        # settles the oldest invoices first: paying their whole bill would settle the overdue one, and leave
+        # a newer one, not yet due, open instead.)
         accounts = Account.objects.filter(status_type__backend_status=BackendStatus.ACTIVE).order_by("pk")
+        overdue_since = {}
         for account, (days, total) in zip(accounts[3:3 + len(OVERDUE)], OVERDUE, strict=False):
             due = day - timedelta(days=days)
+            overdue_since[account.pk] = due
             Invoice.objects.create(account=account, issued_on=due - timedelta(days=14), due_on=due,
                                    total=Decimal(total))
-        self.stdout.write(f"Collections: 2 steps, {len(OVERDUE)} overdue accounts (Collections → dry run).")
+        # The others have paid what they were billed (each on its latest invoice's day).
+        owed = (Invoice.objects.exclude(account_id__in=overdue_since).values("account_id")
+                .annotate(total=Sum("total"), last=Max("issued_on")).filter(total__gt=0))
+        paid = [(row["account_id"], row["total"], row["last"]) for row in owed]
+        for account_id, due in overdue_since.items():
+            before = Invoice.objects.filter(account_id=account_id, due_on__lt=due).aggregate(
+                total=Sum("total"), last=Max("issued_on"))
+            if before["total"] and before["total"] > 0:
+                paid.append((account_id, before["total"], before["last"]))
+        Payment.objects.bulk_create([
+            Payment(account_id=account_id, amount=amount, paid_on=min(last, day),
+                    method=PaymentMethod.DIRECT_DEBIT, reference="Demo")
+            for account_id, amount, last in paid
+        ])
+        self.stdout.write(f"Collections: 2 steps, {len(overdue_since)} overdue accounts (Collections → dry run).")
