@@ -135,7 +135,11 @@ def job_context(job: BulkStatusJob) -> dict:
         # By the kind's label ("Prorated credit"), as the Overview shows a line's kind.
         "totals": [(ChargeKind(kind).label if kind in ChargeKind.values else kind, amount)
                    for kind, amount in sorted(tally.get("totals", {}).items())],
-        "can_save": job.state == BulkStatusJob.State.CHECKED,
+        # Save only when it would change something: an all-skipped job offers no "Save: change 0 accounts".
+        "can_save": job.state == BulkStatusJob.State.CHECKED
+        and counts.get(ChangeOutcome.APPLIED, 0) + counts.get(ChangeOutcome.PENDING, 0) > 0,
+        "nothing_to_save": job.state == BulkStatusJob.State.CHECKED
+        and counts.get(ChangeOutcome.APPLIED, 0) + counts.get(ChangeOutcome.PENDING, 0) == 0,
         "can_cancel": job.state in (BulkStatusJob.State.CHECKING, BulkStatusJob.State.CHECKED,
                                     BulkStatusJob.State.QUEUED, BulkStatusJob.State.RUNNING),
     }

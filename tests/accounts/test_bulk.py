@@ -398,3 +398,12 @@ def test_the_audit_log_credits_a_bulk_change_to_whoever_asked_not_the_system(adm
     entries = AuditEntry.objects.filter(action="status_change", account_id__in=[a.pk for a in active])
     assert sorted(entries.values_list("actor_id", "actor_name", "after__state")) == [
         (admin_user.pk, admin_user.username, "applied")] * 2
+
+
+def test_a_job_that_would_change_nothing_offers_no_save(support_client, admin_user):
+    accounts = _accounts(3, type_name="Suspended")
+    job, _ = _suspend(admin_user, account_ids=[a.pk for a in accounts])
+    page = support_client.get(reverse("accounts:bulk-job", args=[job.pk])).content.decode()
+    assert "Nothing to save: every account would be skipped" in page
+    assert 'data-testid="bulk-save"' not in page and "Save: change 0 accounts" not in page
+    assert 'data-testid="bulk-cancel"' in page
