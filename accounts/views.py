@@ -17,6 +17,7 @@ from statuses.rules import ChangeOption, StatusChangeState, needs_reason
 from statuses.selectors import reasons_for
 
 from .engine import (
+    STALE,
     Position,
     account_change_status,
     allowed_targets,
@@ -218,7 +219,14 @@ def _change_status(request, form, account, rerender, **args):
 def _preview_or_save(request, form, account, rerender, change_args):
     """Step 2 and Components → Add posted: the form's own check, then Preview (saves nothing; a refusal is put
     on the form and shown in the preview area too) or Save. `change_args(cleaned_data)` names the change;
-    the engine reads the date only for Specific date."""
+    the engine reads the date only for Specific date. A form opened before the account last changed is refused
+    first, by Preview as by Save (409): its choices were made for a state the account is no longer in."""
+    posted = parse_id(request.POST.get("version"))
+    if posted is not None and posted != account.version:
+        form.is_valid()
+        form.errors.clear()  # what the old form chose may not fit the new state: the one message is "reload"
+        form.add_error(None, STALE)
+        return rerender(status=409, previewed="preview" in request.POST)
     if not form.is_valid():
         return rerender(status=400, previewed="preview" in request.POST)
     args = change_args(form.cleaned_data)

@@ -174,3 +174,20 @@ def test_a_credit_reads_as_a_credit_note_on_the_overview_and_in_the_api(support_
     assert InvoiceSerializer(credit, context={"lines": []}).data["kind"] == "credit_note"
     assert InvoiceSerializer(charge, context={"lines": []}).data["kind"] == "invoice"
     assert str(credit) == f"Credit note {credit.pk}"
+
+
+@pytest.mark.parametrize("button", ["preview", "save"])
+def test_a_form_left_open_while_the_account_changed_is_refused_by_preview_as_by_save(support_client, button):
+    """The issue's case: someone suspended the account while this Suspend form was open. Preview used to show a
+    preview for the new state under the old heading, or "Select a valid choice …"; now both buttons say reload."""
+    account = make_account()
+    opened_at = Account.objects.get(pk=account.pk).version
+    account_change_status(account_id=account.pk, to_type=status_type("Suspended"),
+                          option="immediately_with_prorated_transaction", reason=reason("Non-payment"))
+    response = _step2(support_client, account, "Suspended", version=opened_at, reason=reason("Non-payment").pk,
+                      option="immediately_with_prorated_transaction", **{button: "1"})
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "This account changed while you were editing; nothing was saved. Reload and try again." in html
+    assert "Select a valid choice" not in html
+    assert StatusChange.objects.filter(account=account).count() == 1  # only the other person's change
