@@ -9,24 +9,16 @@ from functools import lru_cache
 from ipaddress import ip_address, ip_network
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
 
 @lru_cache(maxsize=8)
 def _networks(declared: tuple[str, ...]):
-    networks = []
-    for item in declared:
-        try:
-            networks.append(ip_network(item.strip(), strict=False))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"ENGAGE_TRUSTED_PROXIES: {item!r} is not an address or network (e.g. 10.0.0.0/8,127.0.0.1)."
-            ) from None
-    return tuple(networks)
+    return tuple(ip_network(item, strict=False) for item in declared)
 
 
 def trusted_networks():
-    return _networks(tuple(a for a in settings.ENGAGE_TRUSTED_PROXIES if str(a).strip()))
+    """ENGAGE_TRUSTED_PROXIES as networks (settings checked each entry at start-up)."""
+    return _networks(tuple(settings.ENGAGE_TRUSTED_PROXIES))
 
 
 def _is_proxy(address: str, networks) -> bool:

@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -43,10 +44,18 @@ def make_token(user, *, name: str, expires_at=None, key: str | None = None) -> t
     return token, key
 
 
+def usable_q(now=None, *, through: str = ""):
+    """The condition of a token that still opens the API: not revoked, not expired (`through` reaches the
+    tokens from another model: "api_tokens__" from users)."""
+    now = now or timezone.now()
+    return Q(**{f"{through}revoked_at__isnull": True}) & (
+        Q(**{f"{through}expires_at__isnull": True}) | Q(**{f"{through}expires_at__gt": now})
+    )
+
+
 def usable(tokens):
     """Tokens that still open the API: not revoked, not expired."""
-    now = timezone.now()
-    return tokens.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
+    return tokens.filter(usable_q())
 
 
 class TokenRateThrottle(UserRateThrottle):

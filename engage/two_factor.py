@@ -8,6 +8,7 @@ import re
 
 import segno
 from django.db import transaction
+from django.db.models import Exists
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -28,6 +29,11 @@ def authenticator(user) -> TOTPDevice | None:
 
 def is_enrolled(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def enrolled(user_ref):
+    """is_enrolled as a subquery, for a list of users (`user_ref`: OuterRef("pk"))."""
+    return Exists(TOTPDevice.objects.filter(user=user_ref, confirmed=True))
 
 
 def recovery_codes_left(user) -> int:

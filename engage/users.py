@@ -17,9 +17,8 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import password_validators_help_texts, validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q
 from django.utils import timezone
-from django_otp import device_classes
 
 from .audit import audit_record, audit_record_many
 from .clock import today
@@ -28,7 +27,8 @@ from .limits import EMAIL_MAX_CHARS, LAST_DATE, NAME_MAX_CHARS, check_date, chec
 from .models import ApiToken, AuditAction, UserAccess
 from .roles import ADMINISTRATORS, SUPPORT
 from .sessions import end_sessions, password_chosen
-from .tokens import make_token, usable
+from .tokens import make_token, usable, usable_q
+from .two_factor import enrolled
 
 # The two roles by the names the command line and the forms use; a user has exactly one.
 ROLES = {"administrators": ADMINISTRATORS, "support": SUPPORT}
@@ -344,20 +344,13 @@ def revoke_all_tokens(user) -> int:
 # Reads
 
 def user_list():
-    """Every user for the Users page, with its groups, whether it has two factors (as django_otp.user_has_device
-    answers: any confirmed device) and its usable token count, in a fixed number of queries."""
+    """Every user for the Users page, with its groups, whether it has two factors (engage.two_factor's rule)
+    and its usable token count (engage.tokens's rule), in a fixed number of queries."""
     User = get_user_model()
-    now = timezone.now()
-    two_factor = Q()
-    for model in device_classes():
-        two_factor |= Q(Exists(model.objects.filter(user=OuterRef("pk"), confirmed=True)))
-    usable_tokens = Q(api_tokens__revoked_at__isnull=True) & (
-        Q(api_tokens__expires_at__isnull=True) | Q(api_tokens__expires_at__gt=now)
-    )
     return (
         User.objects.annotate(
-            usable_tokens=Count("api_tokens", filter=usable_tokens),
-            has_two_factor=ExpressionWrapper(two_factor, output_field=BooleanField()),
+            usable_tokens=Count("api_tokens", filter=usable_q(through="api_tokens__")),
+            has_two_factor=enrolled(OuterRef("pk")),
         )
         .prefetch_related(Prefetch("groups", queryset=Group.objects.only("name")))
         .order_by("username")
